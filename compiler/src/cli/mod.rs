@@ -1,9 +1,139 @@
-//! Command-line parsing and dispatch.
+//! Command-line parsing and dispatch. Each subcommand lives in its own module and returns an
+//! [`Exit`]; errors are rendered here, once.
 
 use std::ffi::OsString;
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+mod check;
+mod compile;
+mod diff;
+mod envoy;
+mod explain;
+mod inspect;
+
+/// Exit statuses of contract §5.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// 0: success.
+    Ok = 0,
+    /// 1: the catalog or bundle is invalid, or a breaking change.
+    Invalid = 1,
+    /// 2: usage or I/O error.
+    Usage = 2,
+}
+
+#[derive(Debug, Parser)]
+#[command(name = "acepack", version, about = "API packages and access control for Envoy: compile catalogs into bundles, inspect and explain them")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Compile a catalog and its OpenAPI documents into a bundle.
+    Compile {
+        /// The catalog (YAML or JSON).
+        catalog: PathBuf,
+        /// Where to write the bundle (replaced atomically; nothing is written on failure).
+        #[arg(short = 'o', long = "output")]
+        output: PathBuf,
+        /// Also write the mapping/validation report as JSON.
+        #[arg(long)]
+        report: Option<PathBuf>,
+        /// Treat warnings as errors.
+        #[arg(long)]
+        strict: bool,
+        /// The previously deployed bundle: fail on breaking changes (§3.5).
+        #[arg(long)]
+        previous: Option<PathBuf>,
+        /// Accept breaking changes.
+        #[arg(long)]
+        allow_breaking: bool,
+    },
+    /// Validate a catalog and print the report.
+    Check {
+        /// The catalog (YAML or JSON).
+        catalog: PathBuf,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+        /// Treat warnings as errors.
+        #[arg(long)]
+        strict: bool,
+    },
+    /// Print what a bundle contains.
+    Inspect {
+        /// The bundle.
+        bundle: PathBuf,
+        /// Print as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run the filter's decision engine offline on one request.
+    Explain {
+        /// The bundle.
+        bundle: PathBuf,
+        /// The request method, e.g. GET.
+        method: String,
+        /// The request URL: `http://host/path?query` or `/path?query`.
+        url: String,
+        /// A request header, `Name: value` (repeatable).
+        #[arg(short = 'H', long = "header")]
+        headers: Vec<String>,
+        /// The client address (used for the anonymous application's limits).
+        #[arg(long)]
+        client_ip: Option<String>,
+    },
+    /// Compare two bundles or catalogs; exit 1 on a breaking change (§3.5).
+    Diff {
+        /// The old bundle or catalog.
+        old: PathBuf,
+        /// The new bundle or catalog.
+        new: PathBuf,
+        /// Print as JSON.
+        #[arg(long)]
+        json: bool,
+        /// Accept breaking changes (exit 0).
+        #[arg(long)]
+        allow_breaking: bool,
+    },
+    /// Print an Envoy `http_filters` entry with the bundle inlined.
+    Envoy {
+        /// The bundle.
+        bundle: PathBuf,
+        /// Path to acepack_filter.wasm as Envoy should load it.
+        #[arg(long)]
+        wasm: PathBuf,
+        /// The wasm VM id; all workers of one Envoy share buckets through it.
+        #[arg(long, default_value = "acepack")]
+        vm_id: String,
+    },
+}
 
 /// Runs the CLI and returns the exit status.
 pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
-    let _ = args.into_iter().count();
-    2
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() { Exit::Usage } else { Exit::Ok };
+            let _ = e.print();
+            return code as i32;
+        }
+    };
+    let exit = match cli.command {
+        Command::Compile { catalog, output, report, strict, previous, allow_breaking } => {
+            compile::run(&catalog, &output, report.as_deref(), strict, previous.as_deref(), allow_breaking)
+        }
+        Command::Check { catalog, json, strict } => check::run(&catalog, json, strict),
+        Command::Inspect { bundle, json } => inspect::run(&bundle, json),
+        Command::Explain { bundle, method, url, headers, client_ip } => {
+            explain::run(&bundle, &method, &url, &headers, client_ip.as_deref())
+        }
+        Command::Diff { old, new, json, allow_breaking } => diff::run(&old, &new, json, allow_breaking),
+        Command::Envoy { bundle, wasm, vm_id } => envoy::run(&bundle, &wasm, &vm_id),
+    };
+    exit as i32
 }
