@@ -1,1 +1,851 @@
-//! (in progress)
+//! The raw catalog, format version 1 (contract §3): serde types that mirror the file one to one,
+//! and [`parse`], which turns a document tree into them with every structural error located.
+//! Nothing here resolves references; that is [`crate::validate`]'s job.
+
+use std::fmt;
+use std::marker::PhantomData;
+
+use serde::de::{self, DeserializeOwned, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::diag::{did_you_mean, Diagnostic};
+
+/// The only catalog format version this compiler reads.
+pub const VERSION: u64 = 1;
+
+/// The top-level keys of a catalog, in the order the contract lists them.
+pub const TOP_LEVEL_KEYS: &[&str] = &[
+    "version",
+    "gateway",
+    "enforcement",
+    "auth_strategies",
+    "apis",
+    "packages",
+    "developers",
+    "teams",
+    "portals",
+    "applications",
+];
+
+/// A whole catalog, structurally valid (references not yet checked).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Catalog {
+    /// `version`; always [`VERSION`] once parsed.
+    pub version: u64,
+    /// `gateway`: the routes operations are mapped onto.
+    pub gateway: Option<Gateway>,
+    /// `enforcement`, with defaults for what is left out.
+    pub enforcement: Enforcement,
+    /// `auth_strategies`, in catalog order.
+    pub auth_strategies: Vec<AuthStrategy>,
+    /// `apis`.
+    pub apis: Vec<Api>,
+    /// `packages`.
+    pub packages: Vec<Package>,
+    /// `developers`.
+    pub developers: Vec<Developer>,
+    /// `teams`.
+    pub teams: Vec<Team>,
+    /// `portals`.
+    pub portals: Vec<Portal>,
+    /// `applications`.
+    pub applications: Vec<Application>,
+}
+
+/// `gateway`: exactly one of `envoy` or `kong` (checked by [`parse`]).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Gateway {
+    /// An Envoy bootstrap, Listener or RouteConfiguration, relative to the catalog's folder.
+    #[serde(default)]
+    pub envoy: Option<String>,
+    /// A Kong declarative (decK) file, relative to the catalog's folder.
+    #[serde(default)]
+    pub kong: Option<String>,
+}
+
+/// `enforcement.match_policy`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MatchPolicy {
+    /// Reject requests that match no operation with 404.
+    Required,
+    /// Pass requests that match no operation through untouched (the default).
+    #[default]
+    IfPresent,
+}
+
+/// `enforcement.rate_limit_headers`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RateLimitHeaders {
+    /// IETF RateLimit / RateLimit-Policy (the default).
+    #[default]
+    Ietf,
+    /// RateLimit-Limit / -Remaining / -Reset.
+    Draft03,
+    /// No headers.
+    None,
+}
+
+/// `enforcement.cors_preflight`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CorsPreflight {
+    /// Preflights to a known path pass without credentials (the default).
+    #[default]
+    Pass,
+    /// Preflights are enforced like any request.
+    Enforce,
+}
+
+/// `enforcement`.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Enforcement {
+    /// `match_policy` (default `if_present`).
+    #[serde(default)]
+    pub match_policy: MatchPolicy,
+    /// `anonymous`: the application used for requests without a credential.
+    #[serde(default)]
+    pub anonymous: Option<String>,
+    /// `rate_limit_headers` (default `ietf`).
+    #[serde(default)]
+    pub rate_limit_headers: RateLimitHeaders,
+    /// `hide_credentials` (default false).
+    #[serde(default)]
+    pub hide_credentials: bool,
+    /// `cors_preflight` (default `pass`).
+    #[serde(default)]
+    pub cors_preflight: CorsPreflight,
+}
+
+/// `auth_strategies[].type`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StrategyType {
+    /// API keys in headers or query parameters.
+    KeyAuth,
+    /// An identity asserted by an earlier filter in a header.
+    Header,
+}
+
+/// One `auth_strategies` entry. Kept flat (rather than an enum tagged by `type`) so that errors
+/// name the exact key; which keys go with which type is checked by validation.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthStrategy {
+    /// `name`.
+    pub name: String,
+    /// `type`.
+    #[serde(rename = "type")]
+    pub kind: StrategyType,
+    /// `key_names` (key_auth only).
+    #[serde(default)]
+    pub key_names: Option<Vec<String>>,
+    /// `header` (header only).
+    #[serde(default)]
+    pub header: Option<String>,
+}
+
+/// One `apis` entry.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Api {
+    /// `name`.
+    pub name: String,
+    /// `version` (a number is taken as written).
+    #[serde(default, deserialize_with = "string_or_number")]
+    pub version: String,
+    /// `spec`, relative to the catalog's folder.
+    #[serde(default)]
+    pub spec: Option<String>,
+    /// `hosts` as written.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub hosts: Vec<String>,
+    /// `base_path` as written.
+    #[serde(default)]
+    pub base_path: Option<String>,
+    /// `exclude`: `METHOD /path` or operationIds.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub exclude: Vec<String>,
+    /// `operations`: manual operations.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub operations: Vec<ManualOperation>,
+}
+
+/// A manual operation: `GET /billing` or `{ id: createInvoice, op: POST /billing }`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ManualOperation {
+    /// The operation id, if given.
+    pub id: Option<String>,
+    /// `METHOD /path`.
+    pub op: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ManualOperationMap {
+    #[serde(default)]
+    id: Option<String>,
+    op: String,
+}
+
+impl<'de> Deserialize<'de> for ManualOperation {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        match d.deserialize_any(StringOrMap::<ManualOperationMap>::new(
+            "\"METHOD /path\" or {id, op}",
+        ))? {
+            Either::String(op) => Ok(ManualOperation { id: None, op }),
+            Either::Map(m) => Ok(ManualOperation { id: m.id, op: m.op }),
+        }
+    }
+}
+
+/// A rate limit as written: `5/second` or a list of them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RateLimit {
+    /// One window.
+    One(String),
+    /// Several windows.
+    Many(Vec<String>),
+}
+
+impl RateLimit {
+    /// The limits as written, each with its place suffix (`""` for a single one, `[i]` in a list).
+    pub fn entries(&self) -> Vec<(String, &str)> {
+        match self {
+            RateLimit::One(s) => vec![(String::new(), s.as_str())],
+            RateLimit::Many(v) => v
+                .iter()
+                .enumerate()
+                .map(|(i, s)| (format!("[{i}]"), s.as_str()))
+                .collect(),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for RateLimit {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = RateLimit;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a rate limit like \"5/second\" or a list of them")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<RateLimit, E> {
+                Ok(RateLimit::One(v.to_string()))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<RateLimit, A::Error> {
+                Vec::<String>::deserialize(de::value::SeqAccessDeserializer::new(seq))
+                    .map(RateLimit::Many)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// One `packages` entry.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Package {
+    /// `name`: display name (defaults to the id).
+    #[serde(default)]
+    pub name: Option<String>,
+    /// `id`.
+    pub id: String,
+    /// `version` (a number is taken as written).
+    #[serde(default, deserialize_with = "string_or_number")]
+    pub version: String,
+    /// `rate_limit`.
+    #[serde(default)]
+    pub rate_limit: Option<RateLimit>,
+    /// `operations`.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub operations: Vec<PackageOperation>,
+}
+
+/// One `packages[].operations` entry.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PackageOperation {
+    /// `api`: the API's name.
+    pub api: String,
+    /// `op`: `METHOD /path` or an operationId; none means every operation of the API.
+    #[serde(default)]
+    pub op: Option<String>,
+    /// `rate_limit`: per-operation override.
+    #[serde(default)]
+    pub rate_limit: Option<RateLimit>,
+}
+
+/// A developer's or a registration's status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Approved: grants access.
+    #[default]
+    Approved,
+    /// Waiting for approval.
+    Pending,
+    /// Access withdrawn.
+    Revoked,
+    /// Never approved.
+    Rejected,
+}
+
+impl Status {
+    /// The status as written in a catalog.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Approved => "approved",
+            Status::Pending => "pending",
+            Status::Revoked => "revoked",
+            Status::Rejected => "rejected",
+        }
+    }
+}
+
+/// One `developers` entry.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Developer {
+    /// `email`.
+    pub email: String,
+    /// `status` (default `approved`: listing a developer in the catalog is the approval).
+    #[serde(default)]
+    pub status: Status,
+}
+
+/// One `teams` entry.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Team {
+    /// `name`.
+    pub name: String,
+    /// `members`: developer emails.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub members: Vec<String>,
+}
+
+/// A publication's visibility.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Visibility {
+    /// Any application on the portal may register (the default).
+    #[default]
+    Public,
+    /// Only applications of the listed teams (or their members) may register.
+    Private,
+}
+
+/// One `portals` entry.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Portal {
+    /// `name`.
+    pub name: String,
+    /// `auth_strategies`: names of the strategies applications of this portal may use.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub auth_strategies: Vec<String>,
+    /// `publications`.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub publications: Vec<Publication>,
+}
+
+/// One `portals[].publications` entry: exactly one of `package` or `api` (checked by validation).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Publication {
+    /// `package`: a package id.
+    #[serde(default)]
+    pub package: Option<String>,
+    /// `api`: an API name.
+    #[serde(default)]
+    pub api: Option<String>,
+    /// `visibility` (default `public`).
+    #[serde(default)]
+    pub visibility: Visibility,
+    /// `teams`: who may register to a private publication.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub teams: Vec<String>,
+}
+
+/// One `applications` entry.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Application {
+    /// `name`.
+    pub name: String,
+    /// `portal`: when set, §3.4's publication rules apply.
+    #[serde(default)]
+    pub portal: Option<String>,
+    /// `owner`.
+    pub owner: Owner,
+    /// `auth_strategy`: a strategy name.
+    pub auth_strategy: String,
+    /// `credentials`.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub credentials: Vec<Credential>,
+    /// `registrations`.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub registrations: Vec<Registration>,
+}
+
+/// `applications[].owner`: exactly one of `team` or `developer` (checked by validation).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Owner {
+    /// A team name.
+    #[serde(default)]
+    pub team: Option<String>,
+    /// A developer email.
+    #[serde(default)]
+    pub developer: Option<String>,
+}
+
+/// One `applications[].credentials` entry: exactly one of the three (checked by validation).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Credential {
+    /// A plain API key (hashed at compile time).
+    #[serde(default)]
+    pub key: Option<String>,
+    /// The key's SHA-256, 64 hex digits.
+    #[serde(default)]
+    pub key_sha256: Option<String>,
+    /// An identity for a `header` strategy.
+    #[serde(default)]
+    pub id: Option<String>,
+}
+
+/// One `applications[].registrations` entry: exactly one of `package` or `api`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Registration {
+    /// A package id.
+    #[serde(default)]
+    pub package: Option<String>,
+    /// An API name.
+    #[serde(default)]
+    pub api: Option<String>,
+    /// `status` (default `approved`: the catalog is written by the platform team, and an entry
+    /// without a status is how the contract's own example registers an API).
+    #[serde(default)]
+    pub status: Status,
+}
+
+/// Parses a catalog document tree. `file` names the catalog in diagnostics. Every structural
+/// error is returned (each list element is parsed on its own so one typo does not hide the next).
+pub fn parse(doc: &Value, file: &str) -> Result<Catalog, Vec<Diagnostic>> {
+    let Some(map) = doc.as_object() else {
+        let what = kind_of(doc);
+        return Err(vec![Diagnostic::error(
+            file,
+            "",
+            format!("a catalog is a mapping with `version: 1` at the top, not {what}"),
+        )]);
+    };
+    let mut errors = Vec::new();
+    // The version first: a catalog of another version may legitimately have keys this one lacks.
+    match map.get("version") {
+        None => {
+            errors.push(
+                Diagnostic::error(file, "version", "missing `version`")
+                    .with_hint("add `version: 1` at the top"),
+            );
+            return Err(errors);
+        }
+        Some(v) if v.as_u64() == Some(VERSION) || v.as_str() == Some("1") => {}
+        Some(v) => {
+            let shown = match v {
+                Value::String(s) => format!("\"{s}\""),
+                other => other.to_string(),
+            };
+            errors.push(
+                Diagnostic::error(
+                    file,
+                    "version",
+                    format!("unsupported catalog version {shown}"),
+                )
+                .with_hint("this acepack reads version 1"),
+            );
+            return Err(errors);
+        }
+    }
+    for key in map.keys() {
+        if !TOP_LEVEL_KEYS.contains(&key.as_str()) {
+            errors.push(unknown_key(file, key, key, TOP_LEVEL_KEYS.iter().copied()));
+        }
+    }
+    let mut catalog = Catalog {
+        version: VERSION,
+        ..Catalog::default()
+    };
+    let mut p = Parser { file, errors };
+    catalog.gateway = p.section::<Gateway>(map.get("gateway"), "gateway");
+    if let Some(g) = &catalog.gateway {
+        if g.envoy.is_some() == g.kong.is_some() {
+            p.errors.push(
+                Diagnostic::error(file, "gateway", "name exactly one gateway file")
+                    .with_hint("`envoy: FILE` or `kong: FILE`"),
+            );
+        }
+    }
+    catalog.enforcement = p
+        .section(map.get("enforcement"), "enforcement")
+        .unwrap_or_default();
+    catalog.auth_strategies = p.list(map.get("auth_strategies"), "auth_strategies");
+    catalog.apis = p.list(map.get("apis"), "apis");
+    catalog.packages = p.list(map.get("packages"), "packages");
+    catalog.developers = p.list(map.get("developers"), "developers");
+    catalog.teams = p.list(map.get("teams"), "teams");
+    catalog.portals = p.list(map.get("portals"), "portals");
+    catalog.applications = p.list(map.get("applications"), "applications");
+    if p.errors.is_empty() {
+        Ok(catalog)
+    } else {
+        Err(p.errors)
+    }
+}
+
+struct Parser<'a> {
+    file: &'a str,
+    errors: Vec<Diagnostic>,
+}
+
+impl Parser<'_> {
+    /// A mapping section; absent or null is `None`.
+    fn section<T: DeserializeOwned>(&mut self, value: Option<&Value>, place: &str) -> Option<T> {
+        match value {
+            None | Some(Value::Null) => None,
+            Some(v) => match from_value(v, place, self.file) {
+                Ok(t) => Some(t),
+                Err(d) => {
+                    self.errors.push(d);
+                    None
+                }
+            },
+        }
+    }
+
+    /// A list section; absent or null is empty. Elements are parsed one by one.
+    fn list<T: DeserializeOwned>(&mut self, value: Option<&Value>, place: &str) -> Vec<T> {
+        match value {
+            None | Some(Value::Null) => Vec::new(),
+            Some(Value::Array(items)) => {
+                let mut out = Vec::with_capacity(items.len());
+                for (i, item) in items.iter().enumerate() {
+                    match from_value(item, &format!("{place}[{i}]"), self.file) {
+                        Ok(t) => out.push(t),
+                        Err(d) => self.errors.push(d),
+                    }
+                }
+                out
+            }
+            Some(other) => {
+                self.errors.push(Diagnostic::error(
+                    self.file,
+                    place,
+                    format!("expected a list, found {}", kind_of(other)),
+                ));
+                Vec::new()
+            }
+        }
+    }
+}
+
+/// Deserializes `value` found at `place`, turning serde's error into a located diagnostic.
+fn from_value<T: DeserializeOwned>(
+    value: &Value,
+    place: &str,
+    file: &str,
+) -> Result<T, Diagnostic> {
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let mut full = place.to_string();
+        for segment in e.path().iter() {
+            match segment {
+                serde_path_to_error::Segment::Seq { index } => full.push_str(&format!("[{index}]")),
+                serde_path_to_error::Segment::Map { key }
+                | serde_path_to_error::Segment::Enum { variant: key } => {
+                    if !full.is_empty() {
+                        full.push('.');
+                    }
+                    full.push_str(key);
+                }
+                serde_path_to_error::Segment::Unknown => {}
+            }
+        }
+        diagnose(file, full, &e.into_inner().to_string())
+    })
+}
+
+/// Rewrites serde's messages into the catalog's vocabulary, with "did you mean" where it helps.
+fn diagnose(file: &str, place: String, message: &str) -> Diagnostic {
+    if let Some(rest) = message.strip_prefix("unknown field `") {
+        let (name, expected) = split_expected(rest);
+        // serde_path_to_error already ends the path with the unknown key.
+        return unknown_key(file, &place, name, expected.iter().map(String::as_str));
+    }
+    if let Some(rest) = message.strip_prefix("unknown variant `") {
+        let (name, expected) = split_expected(rest);
+        let d = Diagnostic::error(file, place, format!("unknown value \"{name}\""));
+        return match did_you_mean(name, expected.iter().map(String::as_str)) {
+            Some(hint) => d.with_hint(hint),
+            None => d.with_hint(format!("expected one of: {}", expected.join(", "))),
+        };
+    }
+    if let Some(rest) = message.strip_prefix("missing field `") {
+        let name = rest.split('`').next().unwrap_or(rest);
+        return Diagnostic::error(file, place, format!("missing `{name}`"));
+    }
+    Diagnostic::error(
+        file,
+        place,
+        message.replace("invalid type: ", "wrong type: "),
+    )
+}
+
+/// `x`, expected one of `a`, `b` → ("x", ["a", "b"]). serde also says "there are no fields".
+fn split_expected(rest: &str) -> (&str, Vec<String>) {
+    let (name, tail) = rest.split_once('`').unwrap_or((rest, ""));
+    let expected = tail
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .map(str::to_string)
+        .collect();
+    (name, expected)
+}
+
+fn unknown_key<'a>(
+    file: &str,
+    place: &str,
+    name: &str,
+    expected: impl IntoIterator<Item = &'a str> + Clone,
+) -> Diagnostic {
+    let d = Diagnostic::error(file, place, format!("unknown key \"{name}\""));
+    match did_you_mean(name, expected.clone()) {
+        Some(hint) => d.with_hint(hint),
+        None => {
+            let all: Vec<&str> = expected.into_iter().collect();
+            if all.is_empty() {
+                d
+            } else {
+                d.with_hint(format!("expected one of: {}", all.join(", ")))
+            }
+        }
+    }
+}
+
+/// "a list", "a string", ... for messages about the shape of a value.
+fn kind_of(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "nothing",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "a mapping",
+    }
+}
+
+/// A YAML list key left empty (`hosts:`) reads as null; treat it as the empty list.
+fn null_as_default<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de> + Default,
+{
+    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
+}
+
+/// `version: 1.0` in YAML is a number; versions are labels, so take numbers as written.
+fn string_or_number<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    struct V;
+    impl Visitor<'_> for V {
+        type Value = String;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a version string")
+        }
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<String, E> {
+            Ok(v.to_string())
+        }
+        fn visit_u64<E: de::Error>(self, v: u64) -> Result<String, E> {
+            Ok(v.to_string())
+        }
+        fn visit_i64<E: de::Error>(self, v: i64) -> Result<String, E> {
+            Ok(v.to_string())
+        }
+        fn visit_f64<E: de::Error>(self, v: f64) -> Result<String, E> {
+            Ok(v.to_string())
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<String, E> {
+            Ok(String::new())
+        }
+    }
+    d.deserialize_any(V)
+}
+
+enum Either<M> {
+    String(String),
+    Map(M),
+}
+
+/// Accepts a string or a mapping deserialized as `M` (errors inside the mapping keep their place).
+struct StringOrMap<M> {
+    expecting: &'static str,
+    marker: PhantomData<M>,
+}
+
+impl<M> StringOrMap<M> {
+    fn new(expecting: &'static str) -> Self {
+        StringOrMap {
+            expecting,
+            marker: PhantomData,
+        }
+    }
+}
+
+impl<'de, M: Deserialize<'de>> Visitor<'de> for StringOrMap<M> {
+    type Value = Either<M>;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str(self.expecting)
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Either<M>, E> {
+        Ok(Either::String(v.to_string()))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Either<M>, A::Error> {
+        M::deserialize(de::value::MapAccessDeserializer::new(map)).map(Either::Map)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_yaml(text: &str) -> Result<Catalog, Vec<Diagnostic>> {
+        let doc = crate::source::parse(text.as_bytes(), "catalog.yaml").expect("valid YAML");
+        parse(&doc, "catalog.yaml")
+    }
+
+    fn first_error(text: &str) -> String {
+        let errs = parse_yaml(text).expect_err("should fail");
+        errs[0].to_string()
+    }
+
+    #[test]
+    fn parses_the_contract_example() {
+        let c = parse_yaml(include_str!("../tests/data/catalogs/contract/catalog.yaml"))
+            .expect("parses");
+        assert_eq!(c.version, 1);
+        assert_eq!(
+            c.gateway.as_ref().and_then(|g| g.envoy.as_deref()),
+            Some("envoy-routes.yaml")
+        );
+        assert_eq!(c.enforcement.match_policy, MatchPolicy::Required);
+        assert_eq!(c.auth_strategies.len(), 2);
+        assert_eq!(
+            c.apis[1].operations[1],
+            ManualOperation {
+                id: Some("createInvoice".into()),
+                op: "POST /billing".into()
+            }
+        );
+        assert_eq!(
+            c.packages[0].rate_limit,
+            Some(RateLimit::One("5/second".into()))
+        );
+        assert_eq!(
+            c.packages[0].operations[2].op.as_deref(),
+            Some("createInvoice")
+        );
+        assert_eq!(c.applications[0].registrations[1].status, Status::Approved);
+        assert_eq!(c.applications[0].owner.team.as_deref(), Some("acme"));
+    }
+
+    #[test]
+    fn defaults_apply_when_sections_are_missing_or_empty() {
+        let c = parse_yaml("version: 1\napis:\nenforcement:\n").expect("parses");
+        assert!(c.apis.is_empty());
+        assert_eq!(c.enforcement, Enforcement::default());
+        assert_eq!(c.enforcement.rate_limit_headers, RateLimitHeaders::Ietf);
+    }
+
+    #[test]
+    fn version_must_be_one() {
+        assert_eq!(
+            first_error("version: 2\nfoo: 1\n"),
+            "catalog.yaml: version: unsupported catalog version 2 (this acepack reads version 1)"
+        );
+        assert!(first_error("apis: []\n").contains("missing `version`"));
+    }
+
+    #[test]
+    fn unknown_keys_get_did_you_mean_and_a_place() {
+        assert_eq!(
+            first_error("version: 1\npackages:\n  - id: p\n    operations:\n      - api: a\n      - api: b\n        rate_limt: 5/second\n"),
+            "catalog.yaml: packages[0].operations[1].rate_limt: unknown key \"rate_limt\" (did you mean \"rate_limit\"?)"
+        );
+        assert_eq!(
+            first_error("version: 1\napis_: []\n"),
+            "catalog.yaml: apis_: unknown key \"apis_\" (did you mean \"apis\"?)"
+        );
+        let far = first_error("version: 1\nenforcement:\n  zzz: 1\n");
+        assert!(far.contains("expected one of: match_policy"), "{far}");
+    }
+
+    #[test]
+    fn wrong_types_and_values_name_the_place() {
+        assert_eq!(
+            first_error("version: 1\npackages:\n  - id: p\n    rate_limit: 5\n"),
+            "catalog.yaml: packages[0].rate_limit: wrong type: integer `5`, expected a rate limit like \"5/second\" or a list of them"
+        );
+        assert_eq!(
+            first_error("version: 1\nenforcement:\n  match_policy: requird\n"),
+            "catalog.yaml: enforcement.match_policy: unknown value \"requird\" (did you mean \"required\"?)"
+        );
+        assert_eq!(
+            first_error("version: 1\napis:\n  - name: a\n    operations:\n      - {id: x}\n"),
+            "catalog.yaml: apis[0].operations[0]: missing `op`"
+        );
+    }
+
+    #[test]
+    fn every_broken_element_is_reported() {
+        let errs = parse_yaml(
+            "version: 1\nteams:\n  - nme: a\n  - name: b\n  - name: c\n    members: 3\n",
+        )
+        .expect_err("fails");
+        assert_eq!(errs.len(), 2, "{errs:?}");
+        assert!(errs[0].place.starts_with("teams[0]"));
+        assert_eq!(errs[1].place, "teams[2].members");
+    }
+
+    #[test]
+    fn gateway_names_exactly_one_file() {
+        assert!(
+            first_error("version: 1\ngateway: {envoy: a.yaml, kong: b.yaml}\n")
+                .contains("exactly one")
+        );
+        assert!(first_error("version: 1\ngateway: {}\n").contains("exactly one"));
+    }
+
+    #[test]
+    fn rate_limits_are_one_or_many() {
+        let c =
+            parse_yaml("version: 1\npackages:\n  - id: p\n    rate_limit: [5/second, 10/day]\n")
+                .expect("parses");
+        assert_eq!(
+            c.packages[0].rate_limit,
+            Some(RateLimit::Many(vec!["5/second".into(), "10/day".into()]))
+        );
+        assert_eq!(
+            c.packages[0]
+                .rate_limit
+                .as_ref()
+                .map(|r| r.entries()[1].0.clone()),
+            Some("[1]".to_string())
+        );
+    }
+}
