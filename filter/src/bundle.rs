@@ -1,0 +1,750 @@
+//! The bundle: the compact binary form of a compiled catalog, and its reader.
+//!
+//! # Layout (format 1.0)
+//!
+//! All integers are little-endian. `str` is a `u32` byte length followed by UTF-8 bytes; `list<T>`
+//! is a `u32` count followed by the items.
+//!
+//! ```text
+//! header (24 bytes)
+//!   0  magic        8 bytes  "ACEPACK\0"
+//!   8  major        u16      readers refuse a major they do not know
+//!   10 minor        u16      additions that old readers may ignore (new section tags)
+//!   12 body_len     u32      bytes after the header; must equal the rest of the input
+//!   16 body_crc32   u32      CRC-32 (ISO-HDLC, as zlib) of the body
+//!   20 sections     u32      number of sections in the body
+//! body: `sections` times { tag u32, len u32, bytes[len] }, tags strictly ascending.
+//!   Unknown tags are skipped (minor additions); every known tag below is required.
+//!
+//! 1 META          str compiler, str catalog
+//! 2 ENFORCEMENT   u8 match_policy (0 required, 1 if_present)
+//!                 u8 rate_limit_headers (0 ietf, 1 draft03, 2 none)
+//!                 u8 hide_credentials (0/1), u8 cors_preflight (0 pass, 1 enforce)
+//!                 u32 anonymous application index, 0xFFFF_FFFF for none
+//! 3 STRATEGIES    list{ u8 kind (0 key_auth, 1 header), str name, list<str> names }
+//!                 key_auth: the key names; header: exactly one (lower-case) header name
+//! 4 APIS          list{ str name, str version, str base_path, list<str> hosts }
+//! 5 OPERATIONS    list{ u32 api, str method, str path, str id }
+//!                 path: normalized template, parameters written "{}", e.g. "/v1/a/{}.json"
+//! 6 PACKAGES      list{ str id, str name, str version, u8 published, limits,
+//!                       list{ u32 operation, u8 has_override, [limits if has_override] } }
+//!                 limits = list{ u64 count, u32 window_seconds (1, 60, 3600 or 86400) },
+//!                 windows strictly ascending
+//! 7 APPLICATIONS  list{ str name, u32 strategy, list{ u8 kind (0 api, 1 package), u32 index } }
+//!                 grants: active grants only, in catalog order
+//! 8 CREDENTIALS   list{ [u8; 16] digest, u32 application }, strictly ascending by digest;
+//!                 digest = the first 16 bytes of SHA-256(key) or SHA-256(header identity)
+//! ```
+//!
+//! Decoding checks every length, count, index, enum value and limit; it never panics and never
+//! allocates more than the input can describe.
+
+use crate::bytes::{ReadError, Reader};
+
+/// The magic bytes at offset 0.
+pub const MAGIC: [u8; 8] = *b"ACEPACK\0";
+/// The format's major version written by this build.
+pub const MAJOR: u16 = 1;
+/// The format's minor version written by this build.
+pub const MINOR: u16 = 0;
+/// Header size in bytes.
+pub const HEADER_LEN: usize = 24;
+/// Sentinel for "no anonymous application".
+pub const NO_APPLICATION: u32 = u32::MAX;
+/// Bytes of a credential digest kept in the bundle (a prefix of SHA-256).
+pub const DIGEST_LEN: usize = 16;
+/// Largest `count × window_seconds` a limit may have: bucket levels are kept as
+/// `count × window_in_microseconds` in a `u64`.
+pub const MAX_LIMIT_UNITS: u64 = u64::MAX / 1_000_000;
+
+/// Section tags.
+#[allow(missing_docs)]
+pub mod tag {
+    pub const META: u32 = 1;
+    pub const ENFORCEMENT: u32 = 2;
+    pub const STRATEGIES: u32 = 3;
+    pub const APIS: u32 = 4;
+    pub const OPERATIONS: u32 = 5;
+    pub const PACKAGES: u32 = 6;
+    pub const APPLICATIONS: u32 = 7;
+    pub const CREDENTIALS: u32 = 8;
+}
+
+/// Why bytes are not a usable bundle.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BundleError {
+    /// Shorter than a header, or not starting with the magic bytes.
+    NotABundle,
+    /// A major version this reader does not understand.
+    UnsupportedVersion {
+        /// The bundle's major version.
+        major: u16,
+        /// The bundle's minor version.
+        minor: u16,
+    },
+    /// `body_len` disagrees with the input's length.
+    Truncated {
+        /// What the header promised.
+        expected: usize,
+        /// What was there.
+        actual: usize,
+    },
+    /// The body's CRC-32 does not match the header.
+    Checksum,
+    /// A section or field is malformed.
+    Malformed {
+        /// Which section.
+        section: &'static str,
+        /// What was wrong.
+        what: &'static str,
+        /// Byte offset within the section.
+        offset: usize,
+    },
+    /// A required section is absent.
+    MissingSection(&'static str),
+}
+
+impl std::fmt::Display for BundleError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            BundleError::NotABundle => write!(f, "not an acepack bundle (bad magic or shorter than the header)"),
+            BundleError::UnsupportedVersion { major, minor } => {
+                write!(f, "bundle format {major}.{minor} is not supported (this filter reads {MAJOR}.x)")
+            }
+            BundleError::Truncated { expected, actual } => {
+                write!(f, "bundle is truncated or padded: header says {expected} body bytes, found {actual}")
+            }
+            BundleError::Checksum => write!(f, "bundle checksum mismatch (corrupted)"),
+            BundleError::Malformed { section, what, offset } => {
+                write!(f, "bundle section {section} is malformed: {what} at byte {offset}")
+            }
+            BundleError::MissingSection(s) => write!(f, "bundle has no {s} section"),
+        }
+    }
+}
+
+impl std::error::Error for BundleError {}
+
+/// `enforcement.match_policy`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MatchPolicy {
+    /// Unmatched requests get 404.
+    Required,
+    /// Unmatched requests pass untouched.
+    IfPresent,
+}
+
+/// `enforcement.rate_limit_headers`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RateLimitHeaders {
+    /// IETF draft 11 `RateLimit` / `RateLimit-Policy`.
+    Ietf,
+    /// draft 03 `RateLimit-Limit` / `-Remaining` / `-Reset`.
+    Draft03,
+    /// None.
+    None,
+}
+
+/// The enforcement settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Enforcement {
+    /// Unmatched requests: 404 or pass.
+    pub match_policy: MatchPolicy,
+    /// Header style.
+    pub rate_limit_headers: RateLimitHeaders,
+    /// Strip the API key before forwarding.
+    pub hide_credentials: bool,
+    /// `true`: CORS preflights to known paths pass without credentials.
+    pub cors_preflight_pass: bool,
+    /// The anonymous application, if any.
+    pub anonymous: Option<u32>,
+}
+
+/// How a strategy finds the credential.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StrategyKind {
+    /// API key in a header (case-insensitive) or query parameter; the names in lookup order.
+    KeyAuth(Vec<String>),
+    /// Identity in the named (lower-case) header.
+    Header(String),
+}
+
+/// An auth strategy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Strategy {
+    /// The strategy's name.
+    pub name: String,
+    /// Where the credential is.
+    pub kind: StrategyKind,
+}
+
+/// An API.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Api {
+    /// Name.
+    pub name: String,
+    /// Version.
+    pub version: String,
+    /// Base path (`""` or `/x`).
+    pub base_path: String,
+    /// Host patterns (lower-case; `*.x.com` wildcards); empty = any host.
+    pub hosts: Vec<String>,
+}
+
+/// An operation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Operation {
+    /// Index of its API.
+    pub api: u32,
+    /// Upper-case method.
+    pub method: String,
+    /// Normalized path template (parameters `{}`).
+    pub path: String,
+    /// Stable operation id.
+    pub id: String,
+}
+
+/// A rate-limit window in seconds: 1, 60, 3600 or 86400.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Limit {
+    /// Requests per window (bucket capacity), ≥ 1.
+    pub count: u64,
+    /// Window length in seconds.
+    pub window_seconds: u32,
+}
+
+/// An operation inside a package.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PackageOperation {
+    /// Operation index.
+    pub operation: u32,
+    /// Per-operation limits replacing the package's.
+    pub limits: Option<Vec<Limit>>,
+}
+
+/// A package.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Package {
+    /// Stable id.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// Version.
+    pub version: String,
+    /// Published on at least one portal (breaking-change rule).
+    pub published: bool,
+    /// Shared package limits; empty = unlimited.
+    pub limits: Vec<Limit>,
+    /// Its operations.
+    pub operations: Vec<PackageOperation>,
+}
+
+/// A grant held by an application.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Grant {
+    /// Whole API, no ACE limit.
+    Api(u32),
+    /// A package.
+    Package(u32),
+}
+
+/// An application.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Application {
+    /// Name.
+    pub name: String,
+    /// Its auth strategy.
+    pub strategy: u32,
+    /// Active grants in catalog order.
+    pub grants: Vec<Grant>,
+}
+
+/// A credential: digest prefix and owner.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Credential {
+    /// First 16 bytes of SHA-256 of the key / identity.
+    pub digest: [u8; DIGEST_LEN],
+    /// The owning application.
+    pub application: u32,
+}
+
+/// A decoded bundle.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Bundle {
+    /// `(major, minor)` of the bytes it was read from (or will be written as).
+    pub version: (u16, u16),
+    /// The compiler that wrote it.
+    pub compiler: String,
+    /// The catalog it was compiled from (as named on the command line).
+    pub catalog: String,
+    /// Enforcement settings.
+    pub enforcement: Enforcement,
+    /// Auth strategies in lookup order.
+    pub strategies: Vec<Strategy>,
+    /// APIs.
+    pub apis: Vec<Api>,
+    /// Operations.
+    pub operations: Vec<Operation>,
+    /// Packages.
+    pub packages: Vec<Package>,
+    /// Applications.
+    pub applications: Vec<Application>,
+    /// Credentials sorted by digest.
+    pub credentials: Vec<Credential>,
+}
+
+/// Methods an operation may have.
+pub const METHODS: [&str; 9] = ["GET", "PUT", "POST", "DELETE", "OPTIONS", "HEAD", "PATCH", "TRACE", "QUERY"];
+
+/// Whether `count` per `window_seconds` is a limit the filter can enforce exactly.
+pub fn limit_is_valid(limit: &Limit) -> bool {
+    matches!(limit.window_seconds, 1 | 60 | 3600 | 86_400)
+        && limit.count >= 1
+        && limit.count.checked_mul(u64::from(limit.window_seconds)).is_some_and(|u| u <= MAX_LIMIT_UNITS)
+}
+
+struct Section<'a> {
+    name: &'static str,
+    r: Reader<'a>,
+}
+
+impl<'a> Section<'a> {
+    fn fail(&self, e: ReadError) -> BundleError {
+        BundleError::Malformed { section: self.name, what: e.what, offset: e.offset }
+    }
+    fn bad(&self, what: &'static str) -> BundleError {
+        BundleError::Malformed { section: self.name, what, offset: self.r.offset() }
+    }
+    fn u8(&mut self, what: &'static str) -> Result<u8, BundleError> {
+        self.r.u8(what).map_err(|e| self.fail(e))
+    }
+    fn u32(&mut self, what: &'static str) -> Result<u32, BundleError> {
+        self.r.u32(what).map_err(|e| self.fail(e))
+    }
+    fn u64(&mut self, what: &'static str) -> Result<u64, BundleError> {
+        self.r.u64(what).map_err(|e| self.fail(e))
+    }
+    fn count(&mut self, min: usize, what: &'static str) -> Result<usize, BundleError> {
+        self.r.count(min, what).map_err(|e| self.fail(e))
+    }
+    fn string(&mut self, what: &'static str) -> Result<String, BundleError> {
+        self.r.str(what).map(str::to_owned).map_err(|e| self.fail(e))
+    }
+    fn index(&mut self, len: usize, what: &'static str) -> Result<u32, BundleError> {
+        let i = self.u32(what)?;
+        if (i as usize) < len {
+            Ok(i)
+        } else {
+            Err(self.bad(what))
+        }
+    }
+    fn strings(&mut self, what: &'static str) -> Result<Vec<String>, BundleError> {
+        let n = self.count(4, what)?;
+        (0..n).map(|_| self.string(what)).collect()
+    }
+    fn limits(&mut self) -> Result<Vec<Limit>, BundleError> {
+        let n = self.count(12, "limit count")?;
+        let mut out: Vec<Limit> = Vec::with_capacity(n);
+        for _ in 0..n {
+            let count = self.u64("limit count")?;
+            let window_seconds = self.u32("limit window")?;
+            let limit = Limit { count, window_seconds };
+            if !limit_is_valid(&limit) {
+                return Err(self.bad("invalid limit"));
+            }
+            if out.last().is_some_and(|l| l.window_seconds >= window_seconds) {
+                return Err(self.bad("limit windows not ascending"));
+            }
+            out.push(limit);
+        }
+        Ok(out)
+    }
+    fn end(self) -> Result<(), BundleError> {
+        if self.r.remaining() == 0 {
+            Ok(())
+        } else {
+            Err(self.bad("trailing bytes"))
+        }
+    }
+}
+
+/// Checks the header and checksum and returns the version and the body's sections (tag, bytes).
+fn sections(data: &[u8]) -> Result<((u16, u16), Vec<(u32, &[u8])>), BundleError> {
+    let mut r = Reader::new(data);
+    let magic: [u8; 8] = r.array("magic").map_err(|_| BundleError::NotABundle)?;
+    if magic != MAGIC {
+        return Err(BundleError::NotABundle);
+    }
+    let header = |e: ReadError| BundleError::Malformed { section: "header", what: e.what, offset: e.offset };
+    let major = r.u16("major").map_err(header)?;
+    let minor = r.u16("minor").map_err(header)?;
+    if major != MAJOR {
+        return Err(BundleError::UnsupportedVersion { major, minor });
+    }
+    let body_len = r.u32("body length").map_err(header)? as usize;
+    let crc = r.u32("checksum").map_err(header)?;
+    let count = r.u32("section count").map_err(header)? as usize;
+    if r.remaining() != body_len {
+        return Err(BundleError::Truncated { expected: body_len, actual: r.remaining() });
+    }
+    let body = r.bytes(body_len, "body").map_err(header)?;
+    if crc32fast::hash(body) != crc {
+        return Err(BundleError::Checksum);
+    }
+    let mut r = Reader::new(body);
+    let body_err = |e: ReadError| BundleError::Malformed { section: "body", what: e.what, offset: e.offset };
+    if count.checked_mul(8).is_none_or(|n| n > body_len) {
+        return Err(BundleError::Malformed { section: "body", what: "section count", offset: 0 });
+    }
+    let mut out = Vec::with_capacity(count);
+    let mut last = 0u32;
+    for _ in 0..count {
+        let tag = r.u32("section tag").map_err(body_err)?;
+        if tag <= last {
+            return Err(BundleError::Malformed { section: "body", what: "section tags not ascending", offset: r.offset() });
+        }
+        last = tag;
+        let len = r.u32("section length").map_err(body_err)? as usize;
+        out.push((tag, r.bytes(len, "section bytes").map_err(body_err)?));
+    }
+    if r.remaining() != 0 {
+        return Err(BundleError::Malformed { section: "body", what: "bytes after the last section", offset: r.offset() });
+    }
+    Ok(((major, minor), out))
+}
+
+impl Bundle {
+    /// Decodes and fully validates a bundle.
+    pub fn decode(data: &[u8]) -> Result<Bundle, BundleError> {
+        let (version, sections) = sections(data)?;
+        let get = |t: u32, name: &'static str| -> Result<Section<'_>, BundleError> {
+            sections
+                .iter()
+                .find(|(tag, _)| *tag == t)
+                .map(|(_, bytes)| Section { name, r: Reader::new(bytes) })
+                .ok_or(BundleError::MissingSection(name))
+        };
+
+        let mut s = get(tag::META, "META")?;
+        let compiler = s.string("compiler")?;
+        let catalog = s.string("catalog")?;
+        s.end()?;
+
+        let mut s = get(tag::STRATEGIES, "STRATEGIES")?;
+        let n = s.count(9, "strategy count")?;
+        let mut strategies = Vec::with_capacity(n);
+        for _ in 0..n {
+            let kind = s.u8("strategy kind")?;
+            let name = s.string("strategy name")?;
+            let names = s.strings("strategy names")?;
+            let kind = match (kind, names.len()) {
+                (0, 1..) => StrategyKind::KeyAuth(names),
+                (1, 1) => StrategyKind::Header(names.into_iter().next().unwrap_or_default()),
+                _ => return Err(s.bad("strategy kind")),
+            };
+            strategies.push(Strategy { name, kind });
+        }
+        s.end()?;
+
+        let mut s = get(tag::APIS, "APIS")?;
+        let n = s.count(16, "api count")?;
+        let mut apis = Vec::with_capacity(n);
+        for _ in 0..n {
+            apis.push(Api {
+                name: s.string("api name")?,
+                version: s.string("api version")?,
+                base_path: s.string("api base path")?,
+                hosts: s.strings("api hosts")?,
+            });
+        }
+        s.end()?;
+
+        let mut s = get(tag::OPERATIONS, "OPERATIONS")?;
+        let n = s.count(16, "operation count")?;
+        let mut operations = Vec::with_capacity(n);
+        for _ in 0..n {
+            let api = s.index(apis.len(), "operation api")?;
+            let method = s.string("operation method")?;
+            if !METHODS.contains(&method.as_str()) {
+                return Err(s.bad("operation method"));
+            }
+            let path = s.string("operation path")?;
+            if !path.starts_with('/') {
+                return Err(s.bad("operation path"));
+            }
+            let id = s.string("operation id")?;
+            operations.push(Operation { api, method, path, id });
+        }
+        s.end()?;
+
+        let mut s = get(tag::PACKAGES, "PACKAGES")?;
+        let n = s.count(21, "package count")?;
+        let mut packages = Vec::with_capacity(n);
+        for _ in 0..n {
+            let id = s.string("package id")?;
+            let name = s.string("package name")?;
+            let version = s.string("package version")?;
+            let published = s.u8("package published")? != 0;
+            let limits = s.limits()?;
+            let m = s.count(5, "package operation count")?;
+            let mut ops = Vec::with_capacity(m);
+            for _ in 0..m {
+                let operation = s.index(operations.len(), "package operation")?;
+                let limits = match s.u8("override flag")? {
+                    0 => None,
+                    1 => Some(s.limits()?),
+                    _ => return Err(s.bad("override flag")),
+                };
+                ops.push(PackageOperation { operation, limits });
+            }
+            packages.push(Package { id, name, version, published, limits, operations: ops });
+        }
+        s.end()?;
+
+        let mut s = get(tag::APPLICATIONS, "APPLICATIONS")?;
+        let n = s.count(12, "application count")?;
+        let mut applications = Vec::with_capacity(n);
+        for _ in 0..n {
+            let name = s.string("application name")?;
+            let strategy = s.index(strategies.len(), "application strategy")?;
+            let m = s.count(5, "grant count")?;
+            let mut grants = Vec::with_capacity(m);
+            for _ in 0..m {
+                let grant = match s.u8("grant kind")? {
+                    0 => Grant::Api(s.index(apis.len(), "grant api")?),
+                    1 => Grant::Package(s.index(packages.len(), "grant package")?),
+                    _ => return Err(s.bad("grant kind")),
+                };
+                grants.push(grant);
+            }
+            applications.push(Application { name, strategy, grants });
+        }
+        s.end()?;
+
+        let mut s = get(tag::CREDENTIALS, "CREDENTIALS")?;
+        let n = s.count(DIGEST_LEN + 4, "credential count")?;
+        let mut credentials: Vec<Credential> = Vec::with_capacity(n);
+        for _ in 0..n {
+            let digest = s.r.array::<DIGEST_LEN>("credential digest").map_err(|e| s.fail(e))?;
+            let application = s.index(applications.len(), "credential application")?;
+            if credentials.last().is_some_and(|c| c.digest >= digest) {
+                return Err(s.bad("credentials not strictly ascending"));
+            }
+            credentials.push(Credential { digest, application });
+        }
+        s.end()?;
+
+        // Enforcement last: it references an application.
+        let mut s = get(tag::ENFORCEMENT, "ENFORCEMENT")?;
+        let match_policy = match s.u8("match_policy")? {
+            0 => MatchPolicy::Required,
+            1 => MatchPolicy::IfPresent,
+            _ => return Err(s.bad("match_policy")),
+        };
+        let rate_limit_headers = match s.u8("rate_limit_headers")? {
+            0 => RateLimitHeaders::Ietf,
+            1 => RateLimitHeaders::Draft03,
+            2 => RateLimitHeaders::None,
+            _ => return Err(s.bad("rate_limit_headers")),
+        };
+        let hide_credentials = match s.u8("hide_credentials")? {
+            0 => false,
+            1 => true,
+            _ => return Err(s.bad("hide_credentials")),
+        };
+        let cors_preflight_pass = match s.u8("cors_preflight")? {
+            0 => true,
+            1 => false,
+            _ => return Err(s.bad("cors_preflight")),
+        };
+        let anonymous = match s.u32("anonymous")? {
+            NO_APPLICATION => None,
+            i if (i as usize) < applications.len() => Some(i),
+            _ => return Err(s.bad("anonymous")),
+        };
+        s.end()?;
+        let enforcement = Enforcement { match_policy, rate_limit_headers, hide_credentials, cors_preflight_pass, anonymous };
+
+        Ok(Bundle {
+            version,
+            compiler,
+            catalog,
+            enforcement,
+            strategies,
+            apis,
+            operations,
+            packages,
+            applications,
+            credentials,
+        })
+    }
+
+    /// The application that owns `digest`, if any (binary search).
+    pub fn credential(&self, digest: &[u8; DIGEST_LEN]) -> Option<u32> {
+        self.credentials.binary_search_by(|c| c.digest.cmp(digest)).ok().and_then(|i| self.credentials.get(i)).map(|c| c.application)
+    }
+}
+
+/// A bundle that cannot be encoded: a count, index or string exceeds the format's 32-bit fields.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EncodeError;
+
+impl std::fmt::Display for EncodeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("bundle too large: a count or string exceeds 4 GiB")
+    }
+}
+
+impl std::error::Error for EncodeError {}
+
+impl From<crate::bytes::TooLarge> for EncodeError {
+    fn from(_: crate::bytes::TooLarge) -> Self {
+        EncodeError
+    }
+}
+
+impl Bundle {
+    /// Encodes the bundle in the format above (always the current major/minor). The layout is
+    /// defined once, here beside the decoder; the compiler builds a [`Bundle`] and calls this.
+    /// Deterministic: the same bundle gives the same bytes.
+    pub fn encode(&self) -> Result<Vec<u8>, EncodeError> {
+        use crate::bytes::Writer;
+        fn limits(w: &mut Writer, limits: &[Limit]) -> Result<(), EncodeError> {
+            w.len(limits.len())?;
+            for l in limits {
+                w.u64(l.count);
+                w.u32(l.window_seconds);
+            }
+            Ok(())
+        }
+        let mut sections: Vec<(u32, Writer)> = Vec::new();
+
+        let mut w = Writer::default();
+        w.str(&self.compiler)?;
+        w.str(&self.catalog)?;
+        sections.push((tag::META, w));
+
+        let mut w = Writer::default();
+        let e = &self.enforcement;
+        w.u8(match e.match_policy {
+            MatchPolicy::Required => 0,
+            MatchPolicy::IfPresent => 1,
+        });
+        w.u8(match e.rate_limit_headers {
+            RateLimitHeaders::Ietf => 0,
+            RateLimitHeaders::Draft03 => 1,
+            RateLimitHeaders::None => 2,
+        });
+        w.u8(u8::from(e.hide_credentials));
+        w.u8(u8::from(!e.cors_preflight_pass));
+        w.u32(e.anonymous.unwrap_or(NO_APPLICATION));
+        sections.push((tag::ENFORCEMENT, w));
+
+        let mut w = Writer::default();
+        w.len(self.strategies.len())?;
+        for s in &self.strategies {
+            let (kind, names): (u8, &[String]) = match &s.kind {
+                StrategyKind::KeyAuth(names) => (0, names),
+                StrategyKind::Header(h) => (1, std::slice::from_ref(h)),
+            };
+            w.u8(kind);
+            w.str(&s.name)?;
+            w.len(names.len())?;
+            for n in names {
+                w.str(n)?;
+            }
+        }
+        sections.push((tag::STRATEGIES, w));
+
+        let mut w = Writer::default();
+        w.len(self.apis.len())?;
+        for a in &self.apis {
+            w.str(&a.name)?;
+            w.str(&a.version)?;
+            w.str(&a.base_path)?;
+            w.len(a.hosts.len())?;
+            for h in &a.hosts {
+                w.str(h)?;
+            }
+        }
+        sections.push((tag::APIS, w));
+
+        let mut w = Writer::default();
+        w.len(self.operations.len())?;
+        for o in &self.operations {
+            w.u32(o.api);
+            w.str(&o.method)?;
+            w.str(&o.path)?;
+            w.str(&o.id)?;
+        }
+        sections.push((tag::OPERATIONS, w));
+
+        let mut w = Writer::default();
+        w.len(self.packages.len())?;
+        for p in &self.packages {
+            w.str(&p.id)?;
+            w.str(&p.name)?;
+            w.str(&p.version)?;
+            w.u8(u8::from(p.published));
+            limits(&mut w, &p.limits)?;
+            w.len(p.operations.len())?;
+            for po in &p.operations {
+                w.u32(po.operation);
+                match &po.limits {
+                    None => w.u8(0),
+                    Some(l) => {
+                        w.u8(1);
+                        limits(&mut w, l)?;
+                    }
+                }
+            }
+        }
+        sections.push((tag::PACKAGES, w));
+
+        let mut w = Writer::default();
+        w.len(self.applications.len())?;
+        for a in &self.applications {
+            w.str(&a.name)?;
+            w.u32(a.strategy);
+            w.len(a.grants.len())?;
+            for g in &a.grants {
+                match *g {
+                    Grant::Api(i) => {
+                        w.u8(0);
+                        w.u32(i);
+                    }
+                    Grant::Package(i) => {
+                        w.u8(1);
+                        w.u32(i);
+                    }
+                }
+            }
+        }
+        sections.push((tag::APPLICATIONS, w));
+
+        let mut w = Writer::default();
+        w.len(self.credentials.len())?;
+        for c in &self.credentials {
+            w.bytes(&c.digest);
+            w.u32(c.application);
+        }
+        sections.push((tag::CREDENTIALS, w));
+
+        sections.sort_by_key(|(t, _)| *t);
+        let mut body = Writer::default();
+        for (t, w) in &sections {
+            body.u32(*t);
+            body.len(w.buf.len())?;
+            body.bytes(&w.buf);
+        }
+        let mut out = Writer::default();
+        out.bytes(&MAGIC);
+        out.u16(MAJOR);
+        out.u16(MINOR);
+        out.len(body.buf.len())?;
+        out.u32(crc32fast::hash(&body.buf));
+        out.len(sections.len())?;
+        out.bytes(&body.buf);
+        Ok(out.buf)
+    }
+}

@@ -1,0 +1,160 @@
+//! Bounds-checked reading of little-endian binary data. All byte access of the bundle decoder goes
+//! through [`Reader`], so no input can index out of bounds or allocate more than it holds.
+
+/// Why a read failed: a short static description of what was being read, and where.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReadError {
+    /// What the reader was trying to read.
+    pub what: &'static str,
+    /// Byte offset (within the current section) where it failed.
+    pub offset: usize,
+}
+
+/// A cursor over a byte slice; every accessor returns `Err` instead of reading past the end.
+#[derive(Debug, Clone)]
+pub struct Reader<'a> {
+    data: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Reader<'a> {
+    /// A reader at the start of `data`.
+    pub fn new(data: &'a [u8]) -> Self {
+        Reader { data, pos: 0 }
+    }
+
+    /// Bytes not yet read.
+    pub fn remaining(&self) -> usize {
+        self.data.len().saturating_sub(self.pos)
+    }
+
+    /// Current offset.
+    pub fn offset(&self) -> usize {
+        self.pos
+    }
+
+    fn err(&self, what: &'static str) -> ReadError {
+        ReadError { what, offset: self.pos }
+    }
+
+    /// The next `len` bytes.
+    pub fn bytes(&mut self, len: usize, what: &'static str) -> Result<&'a [u8], ReadError> {
+        let end = self.pos.checked_add(len).ok_or_else(|| self.err(what))?;
+        let out = self.data.get(self.pos..end).ok_or_else(|| self.err(what))?;
+        self.pos = end;
+        Ok(out)
+    }
+
+    /// A fixed-size array.
+    pub fn array<const N: usize>(&mut self, what: &'static str) -> Result<[u8; N], ReadError> {
+        let bytes = self.bytes(N, what)?;
+        let mut out = [0u8; N];
+        out.copy_from_slice(bytes);
+        Ok(out)
+    }
+
+    /// A `u8`.
+    pub fn u8(&mut self, what: &'static str) -> Result<u8, ReadError> {
+        Ok(self.array::<1>(what)?[0])
+    }
+
+    /// A little-endian `u16`.
+    pub fn u16(&mut self, what: &'static str) -> Result<u16, ReadError> {
+        Ok(u16::from_le_bytes(self.array(what)?))
+    }
+
+    /// A little-endian `u32`.
+    pub fn u32(&mut self, what: &'static str) -> Result<u32, ReadError> {
+        Ok(u32::from_le_bytes(self.array(what)?))
+    }
+
+    /// A little-endian `u64`.
+    pub fn u64(&mut self, what: &'static str) -> Result<u64, ReadError> {
+        Ok(u64::from_le_bytes(self.array(what)?))
+    }
+
+    /// A `u32` element count for items of at least `min_item_size` bytes each. Rejects counts that
+    /// the remaining input cannot hold, so a corrupt count never drives a huge allocation.
+    pub fn count(&mut self, min_item_size: usize, what: &'static str) -> Result<usize, ReadError> {
+        let n = self.u32(what)? as usize;
+        let needed = n.checked_mul(min_item_size.max(1)).ok_or_else(|| self.err(what))?;
+        if needed > self.remaining() {
+            return Err(self.err(what));
+        }
+        Ok(n)
+    }
+
+    /// A string: `u32` byte length, then UTF-8 bytes.
+    pub fn str(&mut self, what: &'static str) -> Result<&'a str, ReadError> {
+        let len = self.u32(what)? as usize;
+        let bytes = self.bytes(len, what)?;
+        std::str::from_utf8(bytes).map_err(|_| self.err(what))
+    }
+}
+
+/// Appends little-endian binary data; the writer-side twin of [`Reader`].
+#[derive(Debug, Default, Clone)]
+pub struct Writer {
+    /// The bytes written so far.
+    pub buf: Vec<u8>,
+}
+
+impl Writer {
+    /// A `u8`.
+    pub fn u8(&mut self, v: u8) {
+        self.buf.push(v);
+    }
+    /// A little-endian `u16`.
+    pub fn u16(&mut self, v: u16) {
+        self.buf.extend_from_slice(&v.to_le_bytes());
+    }
+    /// A little-endian `u32`.
+    pub fn u32(&mut self, v: u32) {
+        self.buf.extend_from_slice(&v.to_le_bytes());
+    }
+    /// A little-endian `u64`.
+    pub fn u64(&mut self, v: u64) {
+        self.buf.extend_from_slice(&v.to_le_bytes());
+    }
+    /// Raw bytes.
+    pub fn bytes(&mut self, v: &[u8]) {
+        self.buf.extend_from_slice(v);
+    }
+    /// A count or index that must fit the format's `u32`.
+    pub fn len(&mut self, n: usize) -> Result<(), TooLarge> {
+        self.u32(u32::try_from(n).map_err(|_| TooLarge)?);
+        Ok(())
+    }
+    /// A string (`u32` length + UTF-8).
+    pub fn str(&mut self, s: &str) -> Result<(), TooLarge> {
+        self.len(s.len())?;
+        self.bytes(s.as_bytes());
+        Ok(())
+    }
+}
+
+/// A count, index or string too large for the format's 32-bit fields.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TooLarge;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_stop_at_the_end() {
+        let mut r = Reader::new(&[1, 0, 0, 0, b'a']);
+        assert_eq!(r.str("s"), Ok("a"));
+        assert!(r.u8("x").is_err());
+        let mut r = Reader::new(&[9, 0, 0, 0, b'a']);
+        assert!(r.str("s").is_err());
+    }
+
+    #[test]
+    fn counts_larger_than_the_input_are_rejected() {
+        let mut r = Reader::new(&[0xff, 0xff, 0xff, 0xff, 0, 0]);
+        assert!(r.count(1, "n").is_err());
+        let mut r = Reader::new(&[2, 0, 0, 0, 0, 0]);
+        assert_eq!(r.count(1, "n"), Ok(2));
+    }
+}

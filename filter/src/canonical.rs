@@ -1,0 +1,233 @@
+//! The canonical request path of contract §4.1: what the filter matches on, and whether the raw
+//! `:path` was already canonical (if not, a request that would match is refused with 400 so the
+//! filter never authorizes one path while an upstream routes another).
+
+use std::borrow::Cow;
+
+/// The result of canonicalizing a `:path`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CanonicalPath<'a> {
+    /// The form used for matching: dot-segments resolved, empty segments merged, `\` read as `/`,
+    /// escapes of printable characters decoded (`%2F` too, so an upstream that decodes it cannot be
+    /// reached by a different route), no trailing slash (root stays `/`), no query or fragment.
+    pub path: Cow<'a, str>,
+    /// Whether the raw path was canonical (no `//`, `.`/`..` segment, encoded `/` `\` `.`, `\`,
+    /// control character or invalid escape).
+    pub canonical: bool,
+    /// The raw query string (without `?`), or `""`.
+    pub query: &'a str,
+}
+
+/// Splits `raw` (a `:path` value) into canonical path and query. O(len), one allocation at most.
+pub fn canonicalize(raw: &str) -> CanonicalPath<'_> {
+    let (path, query) = match raw.find(['?', '#']) {
+        Some(i) => {
+            let (p, rest) = raw.split_at(i);
+            let q = rest.strip_prefix('?').unwrap_or("");
+            // A fragment never reaches the upstream; drop it from the query too.
+            let q = q.split('#').next().unwrap_or("");
+            (p, q)
+        }
+        None => (raw, ""),
+    };
+    if is_plain(path) {
+        let trimmed = if path.len() > 1 { path.strip_suffix('/').unwrap_or(path) } else { path };
+        return CanonicalPath { path: Cow::Borrowed(trimmed), canonical: true, query };
+    }
+    let (path, canonical) = slow_path(path);
+    CanonicalPath { path: Cow::Owned(path), canonical, query }
+}
+
+/// Fast check: a path that needs no rewriting at all (the common case).
+fn is_plain(path: &str) -> bool {
+    let b = path.as_bytes();
+    if b.first() != Some(&b'/') {
+        return false;
+    }
+    let mut prev = 0u8;
+    let mut seg_start = 0usize;
+    for (i, &c) in b.iter().enumerate() {
+        if c == b'%' || c == b'\\' || c < 0x20 || c == 0x7f || (c == b'/' && prev == b'/') {
+            return false;
+        }
+        if c == b'/' {
+            if is_dot_segment(b.get(seg_start..i).unwrap_or_default()) {
+                return false;
+            }
+            seg_start = i + 1;
+        }
+        prev = c;
+    }
+    !is_dot_segment(b.get(seg_start..).unwrap_or_default())
+}
+
+fn is_dot_segment(seg: &[u8]) -> bool {
+    seg == b"." || seg == b".."
+}
+
+fn hex(c: u8) -> Option<u8> {
+    match c {
+        b'0'..=b'9' => Some(c - b'0'),
+        b'a'..=b'f' => Some(c - b'a' + 10),
+        b'A'..=b'F' => Some(c - b'A' + 10),
+        _ => None,
+    }
+}
+
+/// The general case: decode, split into segments, resolve dots, rejoin.
+fn slow_path(path: &str) -> (String, bool) {
+    let mut canonical = path.starts_with('/');
+    // 1. Decode escapes of printable ASCII and read `\` as `/`, noting what makes the raw form
+    //    non-canonical. Escapes of other bytes stay encoded (they cannot form structure).
+    let b = path.as_bytes();
+    let mut decoded: Vec<u8> = Vec::with_capacity(b.len() + 1);
+    if !path.starts_with('/') {
+        decoded.push(b'/');
+    }
+    let mut i = 0;
+    while let Some(&c) = b.get(i) {
+        match c {
+            b'%' => match (b.get(i + 1).copied().and_then(hex), b.get(i + 2).copied().and_then(hex)) {
+                (Some(h), Some(l)) => {
+                    let v = h * 16 + l;
+                    match v {
+                        b'/' | b'\\' => {
+                            canonical = false;
+                            decoded.push(b'/');
+                        }
+                        b'.' => {
+                            canonical = false;
+                            decoded.push(b'.');
+                        }
+                        // `%25` stays encoded so decoding never creates a new escape.
+                        b'%' | b'?' | b'#' => decoded.extend_from_slice(b.get(i..i + 3).unwrap_or_default()),
+                        0x21..=0x7e => decoded.push(v),
+                        0x00..=0x1f | 0x7f => {
+                            canonical = false;
+                            decoded.extend_from_slice(b.get(i..i + 3).unwrap_or_default());
+                        }
+                        _ => decoded.extend_from_slice(b.get(i..i + 3).unwrap_or_default()),
+                    }
+                    i += 3;
+                    continue;
+                }
+                _ => {
+                    canonical = false;
+                    decoded.extend_from_slice(b"%25");
+                }
+            },
+            b'\\' => {
+                canonical = false;
+                decoded.push(b'/');
+            }
+            c if c < 0x20 || c == 0x7f => {
+                canonical = false;
+                decoded.push(c);
+            }
+            c => decoded.push(c),
+        }
+        i += 1;
+    }
+    // 2. Segments: drop empty ones and `.`, pop on `..` (never above the root).
+    let mut segments: Vec<&[u8]> = Vec::new();
+    let parts: Vec<&[u8]> = decoded.split(|&c| c == b'/').skip(1).collect();
+    let count = parts.len();
+    for (n, seg) in parts.into_iter().enumerate() {
+        match seg {
+            // A single trailing slash is allowed; any other empty segment is `//`.
+            b"" => {
+                if n + 1 != count {
+                    canonical = false;
+                }
+            }
+            b"." => canonical = false,
+            b".." => {
+                canonical = false;
+                segments.pop();
+            }
+            s => segments.push(s),
+        }
+    }
+    let mut out = String::with_capacity(decoded.len());
+    if segments.is_empty() {
+        out.push('/');
+    }
+    for s in segments {
+        out.push('/');
+        out.push_str(&String::from_utf8_lossy(s));
+    }
+    (out, canonical)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Test {
+        raw: &'static str,
+        path: &'static str,
+        canonical: bool,
+    }
+
+    impl Test {
+        fn run(&self) {
+            let c = canonicalize(self.raw);
+            assert_eq!((c.path.as_ref(), c.canonical), (self.path, self.canonical), "raw {:?}", self.raw);
+        }
+    }
+
+    #[test]
+    fn canonical_forms() {
+        let tests = [
+            Test { raw: "/", path: "/", canonical: true },
+            Test { raw: "/a/b", path: "/a/b", canonical: true },
+            Test { raw: "/a/b/", path: "/a/b", canonical: true },
+            Test { raw: "/a/b?x=1/../", path: "/a/b", canonical: true },
+            Test { raw: "/a/%7Euser", path: "/a/~user", canonical: true },
+            Test { raw: "/a/%40me", path: "/a/@me", canonical: true },
+            Test { raw: "/a/%20b", path: "/a/%20b", canonical: true },
+            Test { raw: "/a/%C3%A9", path: "/a/%C3%A9", canonical: true },
+            Test { raw: "//a", path: "/a", canonical: false },
+            Test { raw: "/a//b", path: "/a/b", canonical: false },
+            Test { raw: "/a/./b", path: "/a/b", canonical: false },
+            Test { raw: "/a/../b", path: "/b", canonical: false },
+            Test { raw: "/../../b", path: "/b", canonical: false },
+            Test { raw: "/a/%2e%2e/b", path: "/b", canonical: false },
+            Test { raw: "/a/%2E/b", path: "/a/b", canonical: false },
+            Test { raw: "/a%2Fb", path: "/a/b", canonical: false },
+            Test { raw: "/a%2fb", path: "/a/b", canonical: false },
+            Test { raw: "/a%5Cb", path: "/a/b", canonical: false },
+            Test { raw: "/a%5cb", path: "/a/b", canonical: false },
+            Test { raw: "/a\\b", path: "/a/b", canonical: false },
+            Test { raw: "/a/%zz", path: "/a/%25zz", canonical: false },
+            Test { raw: "/a/%4", path: "/a/%254", canonical: false },
+            Test { raw: "/a/b%", path: "/a/b%25", canonical: false },
+            Test { raw: "/a/\tb", path: "/a/\tb", canonical: false },
+            Test { raw: "/a/%00b", path: "/a/%00b", canonical: false },
+            Test { raw: "/a/%25", path: "/a/%25", canonical: true },
+            Test { raw: "/a/b/.", path: "/a/b", canonical: false },
+            Test { raw: "/a/b/..", path: "/a", canonical: false },
+            Test { raw: "a/b", path: "/a/b", canonical: false },
+            Test { raw: "", path: "/", canonical: false },
+        ];
+        for t in tests {
+            t.run();
+        }
+    }
+
+    #[test]
+    fn query_and_fragment_are_split_off() {
+        let c = canonicalize("/a?apikey=x&b=2#frag");
+        assert_eq!(c.query, "apikey=x&b=2");
+        assert_eq!(c.path, "/a");
+        let c = canonicalize("/a#x?y");
+        assert_eq!((c.path.as_ref(), c.query), ("/a", ""));
+    }
+
+    #[test]
+    fn overlong_paths_are_linear_and_do_not_panic() {
+        let raw = "/..".repeat(20_000) + &"%2F".repeat(20_000);
+        let c = canonicalize(&raw);
+        assert!(!c.canonical);
+    }
+}

@@ -1,0 +1,409 @@
+//! Token buckets with one or more windows, kept in a compare-and-swap key-value store (proxy-wasm
+//! shared data in Envoy), exact across any number of worker VMs.
+//!
+//! # Arithmetic
+//!
+//! A window of `count` requests per `W` microseconds keeps its level in *units*: one token is `W`
+//! units, the capacity is `count × W`, and every elapsed microsecond adds `count` units. Everything
+//! is integer (`u64`, validated at compile time so `count × W` fits), so there is no drift: a week
+//! of refills adds exactly what a week should.
+//!
+//! # Stored value
+//!
+//! `last_us: u64` then one `level: u64` per window, little-endian: 8 + 8 × windows bytes.
+//!
+//! # Protocol
+//!
+//! `get` → compute → `set` with the CAS from the `get`; on a CAS mismatch, start over (bounded).
+//! Envoy compares the CAS only when the key already exists, so the *first* insert of a key would
+//! race: two VMs that both saw "not found" would both succeed. A first insert therefore passes a
+//! nonzero CAS that no live key can hold: the CAS of a scratch key ([`SEQUENCE_KEY`]) read just
+//! before. Envoy draws every CAS from one global counter, so a key inserted by a racing VM in the
+//! meantime got a later, different value, and our insert fails with a mismatch (then we retry and
+//! see the racer's state). Only a full 2³² wrap of the counter within one insert race could defeat
+//! this.
+
+use crate::bundle::Limit;
+
+/// A stored bucket as bytes plus the store's CAS token.
+pub type Stored = (smallvec::SmallVec<[u8; 40]>, u32);
+
+/// Errors other than a CAS mismatch: the limiter cannot be trusted, requests are denied (503).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StoreError;
+
+/// Result of a conditional write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SetResult {
+    /// Written.
+    Ok,
+    /// The key exists and its CAS differs.
+    CasMismatch,
+}
+
+/// A compare-and-swap key-value store with Envoy's shared-data semantics.
+pub trait Store {
+    /// The value and CAS of `key`, or `None` if it does not exist.
+    fn get(&mut self, key: &str) -> Result<Option<Stored>, StoreError>;
+    /// Writes `value` if `cas` is 0, the key does not exist, or the key's CAS equals `cas`.
+    fn set(&mut self, key: &str, value: &[u8], cas: u32) -> Result<SetResult, StoreError>;
+}
+
+/// The scratch key whose CAS makes first inserts conditional (see the module docs).
+pub const SEQUENCE_KEY: &str = "acepack:seq";
+
+/// How many get/set rounds one request may spend on one bucket before giving up (503).
+pub const MAX_ATTEMPTS: usize = 64;
+
+/// The state of one window after a decision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WindowState {
+    /// The window's limit.
+    pub limit: Limit,
+    /// Whole tokens left after this request.
+    pub remaining: u64,
+    /// Seconds until the bucket is full again (rounded up).
+    pub reset_seconds: u64,
+}
+
+/// What a bucket said.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    /// Whether the request took a token from every window.
+    pub admitted: bool,
+    /// When not admitted: whole seconds (≥ 1) until one request would be allowed.
+    pub retry_after: u64,
+    /// Per window, in the limits' order.
+    pub windows: smallvec::SmallVec<[WindowState; 2]>,
+}
+
+impl Outcome {
+    /// The binding window: the one with the fewest tokens left (first on ties).
+    pub fn binding(&self) -> Option<&WindowState> {
+        self.windows.iter().min_by_key(|w| w.remaining)
+    }
+}
+
+fn window_us(l: &Limit) -> u64 {
+    u64::from(l.window_seconds) * 1_000_000
+}
+
+fn capacity(l: &Limit) -> u64 {
+    l.count.saturating_mul(window_us(l))
+}
+
+/// Decoded levels; `None` if the stored bytes do not fit these limits (then the bucket starts full).
+fn decode(bytes: &[u8], limits: &[Limit]) -> Option<(u64, smallvec::SmallVec<[u64; 2]>)> {
+    if bytes.len() != 8 + 8 * limits.len() {
+        return None;
+    }
+    let mut words = bytes.chunks_exact(8).map(|c| {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(c);
+        u64::from_le_bytes(w)
+    });
+    let last = words.next()?;
+    // A changed limit (after a reload) keeps the level but never above the new capacity.
+    let levels = words.zip(limits).map(|(lv, l)| lv.min(capacity(l))).collect();
+    Some((last, levels))
+}
+
+/// Pure token-bucket step: refill to `now_us`, then try to take one token from every window.
+/// Returns the outcome and, if admitted, the new stored value.
+pub fn step(stored: Option<&[u8]>, limits: &[Limit], now_us: u64) -> (Outcome, Option<smallvec::SmallVec<[u8; 40]>>) {
+    let (last, mut levels) = match stored.and_then(|b| decode(b, limits)) {
+        Some(s) => s,
+        None => (now_us, limits.iter().map(capacity).collect()),
+    };
+    // A clock that goes backwards refills nothing and never moves `last` back.
+    let elapsed = now_us.saturating_sub(last);
+    let new_last = last.max(now_us);
+    for (lv, l) in levels.iter_mut().zip(limits) {
+        let refill = elapsed.min(window_us(l)).saturating_mul(l.count);
+        *lv = lv.saturating_add(refill).min(capacity(l));
+    }
+    let admitted = levels.iter().zip(limits).all(|(lv, l)| *lv >= window_us(l));
+    let mut retry_after = 0;
+    if admitted {
+        for (lv, l) in levels.iter_mut().zip(limits) {
+            *lv -= window_us(l);
+        }
+    } else {
+        for (lv, l) in levels.iter().zip(limits) {
+            let missing = window_us(l).saturating_sub(*lv);
+            let wait_us = missing.div_ceil(l.count);
+            retry_after = retry_after.max(wait_us.div_ceil(1_000_000).max(1));
+        }
+    }
+    let windows = levels
+        .iter()
+        .zip(limits)
+        .map(|(lv, l)| WindowState {
+            limit: *l,
+            remaining: lv / window_us(l),
+            reset_seconds: (capacity(l) - lv).div_ceil(l.count).div_ceil(1_000_000),
+        })
+        .collect();
+    let value = admitted.then(|| {
+        let mut v = smallvec::SmallVec::new();
+        v.extend_from_slice(&new_last.to_le_bytes());
+        for lv in &levels {
+            v.extend_from_slice(&lv.to_le_bytes());
+        }
+        v
+    });
+    (Outcome { admitted, retry_after, windows }, value)
+}
+
+/// Why a bucket could not decide.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LimitError {
+    /// The store failed (not a CAS mismatch).
+    Store,
+    /// [`MAX_ATTEMPTS`] rounds all lost to other writers.
+    Contention,
+}
+
+/// Takes one token from the bucket at `key`, exactly, against concurrent writers.
+pub fn take<S: Store + ?Sized>(store: &mut S, key: &str, limits: &[Limit], now_us: u64) -> Result<Outcome, LimitError> {
+    for _ in 0..MAX_ATTEMPTS {
+        let current = store.get(key).map_err(|_| LimitError::Store)?;
+        let (outcome, value) = step(current.as_ref().map(|(v, _)| v.as_slice()), limits, now_us);
+        let Some(value) = value else {
+            // Denied: nothing to write, the refill is recomputed next time.
+            return Ok(outcome);
+        };
+        let cas = match &current {
+            Some((_, cas)) => *cas,
+            None => insert_cas(store)?,
+        };
+        match store.set(key, &value, cas).map_err(|_| LimitError::Store)? {
+            SetResult::Ok => return Ok(outcome),
+            SetResult::CasMismatch => continue,
+        }
+    }
+    Err(LimitError::Contention)
+}
+
+/// A nonzero CAS that no key inserted after this call can carry (see the module docs).
+fn insert_cas<S: Store + ?Sized>(store: &mut S) -> Result<u32, LimitError> {
+    store.set(SEQUENCE_KEY, b"", 0).map_err(|_| LimitError::Store)?;
+    match store.get(SEQUENCE_KEY).map_err(|_| LimitError::Store)? {
+        Some((_, cas)) if cas != 0 => Ok(cas),
+        _ => Err(LimitError::Store),
+    }
+}
+
+/// An in-memory [`Store`] with Envoy's semantics (global CAS counter skipping 0, CAS compared only
+/// for existing keys), for `explain`, benches and tests.
+#[derive(Debug, Default, Clone)]
+pub struct MemoryStore {
+    map: hashbrown::HashMap<String, (Vec<u8>, u32)>,
+    next_cas: u32,
+}
+
+impl MemoryStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        MemoryStore { map: hashbrown::HashMap::new(), next_cas: 1 }
+    }
+
+    fn next(&mut self) -> u32 {
+        let c = self.next_cas.max(1);
+        self.next_cas = c.wrapping_add(1).max(1);
+        c
+    }
+
+    /// Number of keys.
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    /// Whether the store is empty.
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+
+    /// Total bytes of keys and values.
+    pub fn bytes(&self) -> usize {
+        self.map.iter().map(|(k, (v, _))| k.len() + v.len()).sum()
+    }
+
+    /// All keys.
+    pub fn keys(&self) -> impl Iterator<Item = &str> {
+        self.map.keys().map(String::as_str)
+    }
+}
+
+impl Store for MemoryStore {
+    fn get(&mut self, key: &str) -> Result<Option<Stored>, StoreError> {
+        Ok(self.map.get(key).map(|(v, c)| (smallvec::SmallVec::from_slice(v), *c)))
+    }
+
+    fn set(&mut self, key: &str, value: &[u8], cas: u32) -> Result<SetResult, StoreError> {
+        let next = self.next();
+        match self.map.get_mut(key) {
+            Some(entry) => {
+                if cas != 0 && cas != entry.1 {
+                    return Ok(SetResult::CasMismatch);
+                }
+                *entry = (value.to_vec(), next);
+            }
+            None => {
+                self.map.insert(key.to_owned(), (value.to_vec(), next));
+            }
+        }
+        Ok(SetResult::Ok)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SEC: u64 = 1_000_000;
+
+    fn l(count: u64, window_seconds: u32) -> Limit {
+        Limit { count, window_seconds }
+    }
+
+    fn run(store: &mut MemoryStore, limits: &[Limit], now: u64) -> Outcome {
+        take(store, "k", limits, now).unwrap()
+    }
+
+    #[test]
+    fn capacity_then_refill() {
+        let mut s = MemoryStore::new();
+        let lim = [l(3, 60)];
+        let t0 = 1_000 * SEC;
+        for left in [2, 1, 0] {
+            let o = run(&mut s, &lim, t0);
+            assert!(o.admitted);
+            assert_eq!(o.windows[0].remaining, left);
+        }
+        let o = run(&mut s, &lim, t0);
+        assert!(!o.admitted);
+        assert_eq!(o.retry_after, 20, "one token every 20 s");
+        assert!(!run(&mut s, &lim, t0 + 19 * SEC).admitted);
+        assert!(run(&mut s, &lim, t0 + 20 * SEC).admitted);
+        // Reset: two tokens missing at 1 per 20 s.
+        let o = run(&mut s, &lim, t0 + 20 * SEC + 1);
+        assert!(!o.admitted);
+        assert_eq!(o.windows[0].reset_seconds, 60);
+    }
+
+    #[test]
+    fn several_windows_take_atomically() {
+        let mut s = MemoryStore::new();
+        let lim = [l(5, 1), l(7, 60)];
+        let t0 = 50 * SEC;
+        let admitted = (0..10).filter(|_| run(&mut s, &lim, t0).admitted).count();
+        assert_eq!(admitted, 5);
+        // A second later the per-second window is full again but the minute window has 2 left.
+        let admitted = (0..10).filter(|_| run(&mut s, &lim, t0 + SEC).admitted).count();
+        assert_eq!(admitted, 2);
+        let o = run(&mut s, &lim, t0 + SEC);
+        // Minute window: empty, 1 s of refill at 7/min banked; a token takes 60/7 s ≈ 8.57 s.
+        assert_eq!(o.retry_after, 8, "ceil(8.57 - 1)");
+        assert_eq!(o.binding().unwrap().limit, l(7, 60));
+    }
+
+    #[test]
+    fn clock_going_backwards_refills_nothing() {
+        let mut s = MemoryStore::new();
+        let lim = [l(1, 1)];
+        assert!(run(&mut s, &lim, 100 * SEC).admitted);
+        assert!(!run(&mut s, &lim, 50 * SEC).admitted);
+        assert!(!run(&mut s, &lim, 100 * SEC + SEC / 2).admitted);
+        assert!(run(&mut s, &lim, 101 * SEC).admitted);
+    }
+
+    #[test]
+    fn long_idle_caps_at_capacity() {
+        let mut s = MemoryStore::new();
+        let lim = [l(2, 86_400)];
+        assert!(run(&mut s, &lim, SEC).admitted);
+        let later = SEC + 365 * 86_400 * SEC;
+        assert_eq!((0..5).filter(|_| run(&mut s, &lim, later).admitted).count(), 2);
+    }
+
+    #[test]
+    fn no_drift_over_a_simulated_week() {
+        // 7 per minute, drained at every probe (one probe every 997 ms, a spacing that divides
+        // nothing): after a week the total admitted is exactly the initial 7 plus 7 per elapsed
+        // minute, rounded down — no token gained or lost to rounding.
+        let lim = [l(7, 60)];
+        let start = 10 * SEC;
+        let mut state: Option<smallvec::SmallVec<[u8; 40]>> = None;
+        let mut admitted = 0u64;
+        let mut t = start;
+        let mut last = start;
+        while t <= start + 604_800 * SEC {
+            loop {
+                let (o, v) = step(state.as_deref(), &lim, t);
+                if !o.admitted {
+                    break;
+                }
+                admitted += 1;
+                state = v;
+            }
+            last = t;
+            t += 997_000;
+        }
+        assert_eq!(admitted, 7 + (last - start) * 7 / (60 * SEC));
+    }
+
+    #[test]
+    fn windows_from_a_second_to_a_day() {
+        for (count, w) in [(1u64, 1u32), (10, 60), (1000, 3600), (100_000, 86_400), (MAX_LIMIT_FOR_DAY, 86_400)] {
+            let mut s = MemoryStore::new();
+            let lim = [l(count, w)];
+            let o = run(&mut s, &lim, SEC);
+            assert!(o.admitted);
+            assert_eq!(o.windows[0].remaining, count - 1);
+        }
+    }
+    const MAX_LIMIT_FOR_DAY: u64 = crate::bundle::MAX_LIMIT_UNITS / 86_400;
+
+    #[test]
+    fn first_insert_race_admits_once() {
+        // Two writers both saw the key missing; the second insert must fail and retry.
+        let mut s = MemoryStore::new();
+        let lim = [l(1, 60)];
+        let now = SEC;
+        let (_, v1) = step(None, &lim, now);
+        let (_, v2) = step(None, &lim, now);
+        let cas1 = insert_cas(&mut s).unwrap();
+        let cas2 = insert_cas(&mut s).unwrap();
+        assert_eq!(s.set("k", &v1.unwrap(), cas1).unwrap(), SetResult::Ok);
+        assert_eq!(s.set("k", &v2.unwrap(), cas2).unwrap(), SetResult::CasMismatch);
+        assert!(!run(&mut s, &lim, now).admitted);
+    }
+
+    #[test]
+    fn store_failures_surface() {
+        struct Broken;
+        impl Store for Broken {
+            fn get(&mut self, _: &str) -> Result<Option<Stored>, StoreError> {
+                Err(StoreError)
+            }
+            fn set(&mut self, _: &str, _: &[u8], _: u32) -> Result<SetResult, StoreError> {
+                Err(StoreError)
+            }
+        }
+        assert_eq!(take(&mut Broken, "k", &[l(1, 1)], 0), Err(LimitError::Store));
+        struct AlwaysMismatch(MemoryStore);
+        impl Store for AlwaysMismatch {
+            fn get(&mut self, k: &str) -> Result<Option<Stored>, StoreError> {
+                self.0.get(k)
+            }
+            fn set(&mut self, k: &str, v: &[u8], cas: u32) -> Result<SetResult, StoreError> {
+                if k == SEQUENCE_KEY {
+                    return self.0.set(k, v, cas);
+                }
+                Ok(SetResult::CasMismatch)
+            }
+        }
+        assert_eq!(take(&mut AlwaysMismatch(MemoryStore::new()), "k", &[l(1, 1)], 0), Err(LimitError::Contention));
+    }
+}

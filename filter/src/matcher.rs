@@ -1,0 +1,351 @@
+//! Operation matching: (host, method, canonical path) → operation, with `matchit` routers per
+//! host group. Static segments win over parameters; a parameter matches one non-empty segment.
+
+use hashbrown::HashMap;
+use smallvec::SmallVec;
+
+use crate::bundle::Bundle;
+
+/// Methods are matched case-sensitively, as sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Method {
+    /// GET
+    Get,
+    /// PUT
+    Put,
+    /// POST
+    Post,
+    /// DELETE
+    Delete,
+    /// OPTIONS
+    Options,
+    /// HEAD
+    Head,
+    /// PATCH
+    Patch,
+    /// TRACE
+    Trace,
+    /// QUERY (OpenAPI 3.2)
+    Query,
+}
+
+impl Method {
+    /// Parses an upper-case method; anything else (including `get`) is not a method we route.
+    pub fn parse(s: &str) -> Option<Method> {
+        Some(match s {
+            "GET" => Method::Get,
+            "PUT" => Method::Put,
+            "POST" => Method::Post,
+            "DELETE" => Method::Delete,
+            "OPTIONS" => Method::Options,
+            "HEAD" => Method::Head,
+            "PATCH" => Method::Patch,
+            "TRACE" => Method::Trace,
+            "QUERY" => Method::Query,
+            _ => return None,
+        })
+    }
+}
+
+/// The operations at one path template, by method.
+#[derive(Debug, Default, Clone)]
+struct PathEntry {
+    methods: SmallVec<[(Method, u32); 4]>,
+}
+
+impl PathEntry {
+    fn find(&self, m: Method) -> Option<u32> {
+        self.methods.iter().find(|(x, _)| *x == m).map(|(_, op)| *op)
+    }
+}
+
+/// Why an operation table cannot be built.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MatchConflict {
+    /// Two templates the router cannot tell apart (e.g. `/a{}` and `/{}b` in one segment).
+    Ambiguous {
+        /// The operation that could not be added.
+        operation: u32,
+        /// The router's explanation.
+        detail: String,
+    },
+    /// Two operations with the same method and template on the same hosts.
+    Duplicate {
+        /// The first operation.
+        first: u32,
+        /// The second operation.
+        second: u32,
+    },
+    /// A template the router rejects.
+    BadTemplate {
+        /// The operation.
+        operation: u32,
+    },
+}
+
+impl std::fmt::Display for MatchConflict {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            MatchConflict::Ambiguous { operation, detail } => write!(f, "operation #{operation}: {detail}"),
+            MatchConflict::Duplicate { first, second } => {
+                write!(f, "operations #{first} and #{second} have the same method and path on the same hosts")
+            }
+            MatchConflict::BadTemplate { operation } => write!(f, "operation #{operation}: invalid path template"),
+        }
+    }
+}
+
+/// APIs with the same host list share a group (one router).
+struct HostGroup {
+    router: matchit::Router<PathEntry>,
+}
+
+/// All operations of a bundle, ready for matching.
+pub struct OperationTable {
+    groups: Vec<HostGroup>,
+    exact: HashMap<Box<str>, SmallVec<[u32; 2]>>,
+    /// (suffix including the leading dot, group), longest suffix first.
+    wildcard: Vec<(Box<str>, u32)>,
+    any: Option<u32>,
+}
+
+/// What matching a request found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Match {
+    /// An operation for this method (HEAD falls back to GET).
+    Operation(u32),
+    /// The path matches some operation, but none for this method.
+    PathOnly,
+    /// Nothing at this path.
+    None,
+}
+
+/// Converts a normalized template (`/a/{}.json`) into matchit syntax (`/a/{p0}.json`).
+fn router_template(path: &str) -> String {
+    let mut out = String::with_capacity(path.len() + 8);
+    let mut n = 0;
+    let mut rest = path;
+    while let Some(i) = rest.find("{}") {
+        out.push_str(rest.get(..i).unwrap_or_default());
+        out.push_str("{p");
+        out.push_str(&n.to_string());
+        out.push('}');
+        n += 1;
+        rest = rest.get(i + 2..).unwrap_or_default();
+    }
+    out.push_str(rest);
+    out
+}
+
+impl OperationTable {
+    /// Builds the routers. Fails on templates the router would confuse; the compiler runs this
+    /// very code so such a catalog never becomes a bundle.
+    pub fn build(bundle: &Bundle) -> Result<OperationTable, MatchConflict> {
+        let mut group_of_hosts: HashMap<Vec<String>, u32> = HashMap::new();
+        let mut api_group = Vec::with_capacity(bundle.apis.len());
+        for api in &bundle.apis {
+            let mut hosts = api.hosts.clone();
+            hosts.sort();
+            let next = group_of_hosts.len() as u32;
+            api_group.push(*group_of_hosts.entry(hosts).or_insert(next));
+        }
+        // Collect entries per group and template first, then insert each template once.
+        let mut per_group: Vec<HashMap<String, PathEntry>> = (0..group_of_hosts.len()).map(|_| HashMap::new()).collect();
+        let mut order: Vec<Vec<(String, u32)>> = vec![Vec::new(); group_of_hosts.len()];
+        for (i, op) in bundle.operations.iter().enumerate() {
+            let i = i as u32;
+            let g = *api_group.get(op.api as usize).ok_or(MatchConflict::BadTemplate { operation: i })?;
+            let method = Method::parse(&op.method).ok_or(MatchConflict::BadTemplate { operation: i })?;
+            let map = per_group.get_mut(g as usize).ok_or(MatchConflict::BadTemplate { operation: i })?;
+            let entry = map.entry(op.path.clone()).or_insert_with(|| {
+                if let Some(o) = order.get_mut(g as usize) {
+                    o.push((op.path.clone(), i));
+                }
+                PathEntry::default()
+            });
+            if let Some(first) = entry.find(method) {
+                return Err(MatchConflict::Duplicate { first, second: i });
+            }
+            entry.methods.push((method, i));
+        }
+        let mut groups = Vec::with_capacity(per_group.len());
+        for (mut map, order) in per_group.into_iter().zip(order) {
+            let mut router = matchit::Router::new();
+            for (path, first_op) in order {
+                let entry = map.remove(&path).unwrap_or_default();
+                router
+                    .insert(router_template(&path), entry)
+                    .map_err(|e| MatchConflict::Ambiguous { operation: first_op, detail: e.to_string() })?;
+            }
+            groups.push(HostGroup { router });
+        }
+        let mut exact: HashMap<Box<str>, SmallVec<[u32; 2]>> = HashMap::new();
+        let mut wildcard = Vec::new();
+        let mut any = None;
+        for (hosts, g) in &group_of_hosts {
+            if hosts.is_empty() {
+                any = Some(*g);
+            }
+            for h in hosts {
+                match h.strip_prefix('*') {
+                    Some(suffix) => wildcard.push((Box::from(suffix), *g)),
+                    None => exact.entry(Box::from(h.as_str())).or_default().push(*g),
+                }
+            }
+        }
+        wildcard.sort_by(|a: &(Box<str>, u32), b| b.0.len().cmp(&a.0.len()).then(a.0.cmp(&b.0)));
+        for v in exact.values_mut() {
+            v.sort_unstable();
+        }
+        Ok(OperationTable { groups, exact, wildcard, any })
+    }
+
+    /// Matches a request. `host` is already lower-cased without port; `path` canonical.
+    /// Host groups are tried most specific first: exact hosts, wildcard hosts (longest suffix
+    /// first), then APIs without hosts.
+    pub fn find(&self, host: &str, method: &str, path: &str) -> Match {
+        let method = Method::parse(method);
+        let mut path_only = false;
+        let exact = self.exact.get(host).map(|v| v.as_slice()).unwrap_or_default();
+        let wild = self.wildcard.iter().filter(|(s, _)| host.len() > s.len() && host.ends_with(s.as_ref())).map(|(_, g)| *g);
+        for g in exact.iter().copied().chain(wild).chain(self.any) {
+            let Some(group) = self.groups.get(g as usize) else { continue };
+            let Ok(m) = group.router.at(path) else { continue };
+            path_only = true;
+            if let Some(method) = method {
+                if let Some(op) = m.value.find(method) {
+                    return Match::Operation(op);
+                }
+                if method == Method::Head {
+                    if let Some(op) = m.value.find(Method::Get) {
+                        return Match::Operation(op);
+                    }
+                }
+            }
+        }
+        if path_only {
+            Match::PathOnly
+        } else {
+            Match::None
+        }
+    }
+}
+
+/// Lower-cases a `:authority`, dropping the port and a trailing dot (§3.2). IPv6 literals keep
+/// their brackets.
+pub fn normalize_host(authority: &str) -> Cow<'_, str> {
+    let host = if authority.starts_with('[') {
+        match authority.find(']') {
+            Some(i) => authority.get(..=i).unwrap_or(authority),
+            None => authority,
+        }
+    } else {
+        match authority.rfind(':') {
+            Some(i) => authority.get(..i).unwrap_or(authority),
+            None => authority,
+        }
+    };
+    let host = host.strip_suffix('.').unwrap_or(host);
+    if host.bytes().any(|b| b.is_ascii_uppercase()) {
+        Cow::Owned(host.to_ascii_lowercase())
+    } else {
+        Cow::Borrowed(host)
+    }
+}
+
+use std::borrow::Cow;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bundle::{Api, Enforcement, MatchPolicy, Operation, RateLimitHeaders};
+
+    pub(crate) fn bundle_with(apis: &[(&str, &[&str])], ops: &[(u32, &str, &str)]) -> Bundle {
+        Bundle {
+            version: (1, 0),
+            compiler: String::new(),
+            catalog: String::new(),
+            enforcement: Enforcement {
+                match_policy: MatchPolicy::Required,
+                rate_limit_headers: RateLimitHeaders::Ietf,
+                hide_credentials: false,
+                cors_preflight_pass: true,
+                anonymous: None,
+            },
+            strategies: vec![],
+            apis: apis
+                .iter()
+                .map(|(n, h)| Api {
+                    name: n.to_string(),
+                    version: "1".into(),
+                    base_path: String::new(),
+                    hosts: h.iter().map(|s| s.to_string()).collect(),
+                })
+                .collect(),
+            operations: ops
+                .iter()
+                .map(|(api, m, p)| Operation { api: *api, method: m.to_string(), path: p.to_string(), id: format!("{m} {p}") })
+                .collect(),
+            packages: vec![],
+            applications: vec![],
+            credentials: vec![],
+        }
+    }
+
+    #[test]
+    fn static_wins_and_params_match_one_segment() {
+        let b = bundle_with(
+            &[("a", &[])],
+            &[
+                (0, "GET", "/users/{}"),
+                (0, "GET", "/users/@me"),
+                (0, "GET", "/Accounts/{}.json"),
+                (0, "GET", "/Accounts/Local.json"),
+                (0, "GET", "/"),
+                (0, "POST", "/users/{}"),
+            ],
+        );
+        let t = OperationTable::build(&b).unwrap();
+        assert_eq!(t.find("h", "GET", "/users/42"), Match::Operation(0));
+        assert_eq!(t.find("h", "GET", "/users/@me"), Match::Operation(1));
+        assert_eq!(t.find("h", "GET", "/Accounts/AC1.json"), Match::Operation(2));
+        assert_eq!(t.find("h", "GET", "/Accounts/Local.json"), Match::Operation(3));
+        assert_eq!(t.find("h", "GET", "/"), Match::Operation(4));
+        assert_eq!(t.find("h", "POST", "/users/42"), Match::Operation(5));
+        assert_eq!(t.find("h", "HEAD", "/users/42"), Match::Operation(0));
+        assert_eq!(t.find("h", "get", "/users/42"), Match::PathOnly);
+        assert_eq!(t.find("h", "DELETE", "/users/42"), Match::PathOnly);
+        assert_eq!(t.find("h", "GET", "/users/42/x"), Match::None);
+        assert_eq!(t.find("h", "GET", "/users"), Match::None);
+    }
+
+    #[test]
+    fn hosts_pick_the_most_specific_group() {
+        let b = bundle_with(
+            &[("exact", &["api.example.com"]), ("wild", &["*.example.com"]), ("any", &[])],
+            &[(0, "GET", "/x"), (1, "GET", "/x"), (2, "GET", "/x"), (2, "GET", "/only-any")],
+        );
+        let t = OperationTable::build(&b).unwrap();
+        assert_eq!(t.find("api.example.com", "GET", "/x"), Match::Operation(0));
+        assert_eq!(t.find("b.example.com", "GET", "/x"), Match::Operation(1));
+        assert_eq!(t.find("example.com", "GET", "/x"), Match::Operation(2));
+        assert_eq!(t.find("api.example.com", "GET", "/only-any"), Match::Operation(3));
+    }
+
+    #[test]
+    fn duplicates_and_ambiguities_are_refused() {
+        let b = bundle_with(&[("a", &[])], &[(0, "GET", "/x/{}"), (0, "GET", "/x/{}")]);
+        assert!(matches!(OperationTable::build(&b), Err(MatchConflict::Duplicate { first: 0, second: 1 })));
+        let b = bundle_with(&[("a", &[])], &[(0, "GET", "/x/a{}"), (0, "GET", "/x/{}b")]);
+        assert!(matches!(OperationTable::build(&b), Err(MatchConflict::Ambiguous { .. })));
+    }
+
+    #[test]
+    fn hosts_are_normalized() {
+        assert_eq!(normalize_host("API.Example.com:8443"), "api.example.com");
+        assert_eq!(normalize_host("example.com."), "example.com");
+        assert_eq!(normalize_host("[::1]:80"), "[::1]");
+        assert_eq!(normalize_host(""), "");
+    }
+}
