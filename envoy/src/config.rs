@@ -1,0 +1,231 @@
+//! Envoy bootstrap generation: one loopback listener with an HTTP connection manager, the acepack
+//! wasm filter (plugin configuration = the bundle, as `google.protobuf.BytesValue`) and the
+//! router, routes from a RouteConfiguration file (or a catch-all), and static clusters that point at
+//! loopback upstreams.
+//!
+//! The YAML is written as text; an inline RouteConfiguration or a filter entry printed by
+//! `acepack envoy` is embedded by indenting it.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use base64::Engine as _;
+
+/// The acepack wasm filter entry of `http_filters`.
+#[derive(Debug, Clone)]
+pub struct WasmFilter {
+    /// The plugin name (Envoy prefixes the plugin's log lines with it: `wasm log NAME: ...`).
+    pub plugin_name: String,
+    /// The VM id; workers of one Envoy share buckets through it.
+    pub vm_id: String,
+    /// The `.wasm` file.
+    pub wasm: PathBuf,
+    /// The plugin configuration bytes (the bundle).
+    pub configuration: Vec<u8>,
+}
+
+impl WasmFilter {
+    /// The filter entry as YAML (a `- name: ...` list item, not indented).
+    pub fn to_yaml(&self) -> String {
+        let b64 = base64::engine::general_purpose::STANDARD.encode(&self.configuration);
+        format!(
+            r#"- name: envoy.filters.http.wasm
+  typed_config:
+    "@type": type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm
+    config:
+      name: {name}
+      root_id: ""
+      fail_open: false
+      vm_config:
+        vm_id: {vm}
+        runtime: envoy.wasm.runtime.v8
+        code:
+          local:
+            filename: {wasm}
+      configuration:
+        "@type": type.googleapis.com/google.protobuf.BytesValue
+        value: "{b64}"
+"#,
+            name = yaml_str(&self.plugin_name),
+            vm = yaml_str(&self.vm_id),
+            wasm = yaml_str(&self.wasm.display().to_string()),
+        )
+    }
+}
+
+/// A double-quoted YAML scalar.
+fn yaml_str(s: &str) -> String {
+    serde_json::Value::String(s.to_string()).to_string()
+}
+
+/// Indents every non-empty line of `text` by `n` spaces.
+pub fn indent(text: &str, n: usize) -> String {
+    let pad = " ".repeat(n);
+    let mut out = String::with_capacity(text.len() + 32);
+    for line in text.lines() {
+        if !line.trim().is_empty() {
+            out.push_str(&pad);
+            out.push_str(line);
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// An Envoy bootstrap under construction.
+#[derive(Debug, Clone, Default)]
+pub struct Bootstrap {
+    /// `http_filters` entries before the router, as YAML list items (unindented).
+    pub http_filters: Vec<String>,
+    /// A RouteConfiguration as YAML text; `None`: one virtual host `*`, prefix `/` to the first
+    /// cluster.
+    pub route_config: Option<String>,
+    /// Static clusters: (name, loopback address).
+    pub clusters: Vec<(String, SocketAddr)>,
+    /// The listener port (0: any free port; the harness reads the bound port from the admin API).
+    pub listener_port: u16,
+    /// The admin port (0: any free port; the harness reads it from `--admin-address-path`).
+    pub admin_port: u16,
+    /// Where Envoy writes the access log, if anywhere.
+    pub access_log: Option<PathBuf>,
+}
+
+impl Bootstrap {
+    /// An empty bootstrap (no filters but the router, catch-all route, no clusters yet).
+    pub fn new() -> Bootstrap {
+        Bootstrap::default()
+    }
+
+    /// Adds the acepack filter.
+    pub fn with_wasm(mut self, f: &WasmFilter) -> Bootstrap {
+        self.http_filters.push(f.to_yaml());
+        self
+    }
+
+    /// Adds a raw `http_filters` entry (for example the output of `acepack envoy`).
+    pub fn with_http_filter_yaml(mut self, entry: &str) -> Bootstrap {
+        self.http_filters.push(entry.to_string());
+        self
+    }
+
+    /// Uses this RouteConfiguration (YAML text).
+    pub fn with_routes(mut self, route_config_yaml: &str) -> Bootstrap {
+        self.route_config = Some(route_config_yaml.to_string());
+        self
+    }
+
+    /// Adds a static cluster.
+    pub fn with_cluster(mut self, name: &str, addr: SocketAddr) -> Bootstrap {
+        self.clusters.push((name.to_string(), addr));
+        self
+    }
+
+    /// Writes an access log to this file.
+    pub fn with_access_log(mut self, path: PathBuf) -> Bootstrap {
+        self.access_log = Some(path);
+        self
+    }
+
+    /// The bootstrap YAML.
+    pub fn to_yaml(&self) -> String {
+        let mut y = String::new();
+        y.push_str(&format!(
+            "admin:\n  address:\n    socket_address: {{ address: 127.0.0.1, port_value: {} }}\n",
+            self.admin_port
+        ));
+        y.push_str("static_resources:\n  listeners:\n  - name: acepack_e2e\n    stat_prefix: acepack_e2e\n");
+        y.push_str(&format!(
+            "    address:\n      socket_address: {{ address: 127.0.0.1, port_value: {} }}\n",
+            self.listener_port
+        ));
+        y.push_str(
+            "    filter_chains:\n    - filters:\n      - name: envoy.filters.network.http_connection_manager\n        typed_config:\n          \"@type\": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager\n          stat_prefix: ingress\n",
+        );
+        if let Some(log) = &self.access_log {
+            y.push_str(&format!(
+                "          access_log:\n          - name: envoy.access_loggers.file\n            typed_config:\n              \"@type\": type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog\n              path: {}\n",
+                yaml_str(&log.display().to_string())
+            ));
+        }
+        y.push_str("          route_config:\n");
+        match &self.route_config {
+            Some(rc) => y.push_str(&indent(rc, 12)),
+            None => {
+                let cluster = self
+                    .clusters
+                    .first()
+                    .map(|c| c.0.as_str())
+                    .unwrap_or("upstream");
+                y.push_str(&format!(
+                    "            name: catch_all\n            virtual_hosts:\n            - name: all\n              domains: [\"*\"]\n              routes:\n              - match: {{ prefix: \"/\" }}\n                route: {{ cluster: {} }}\n",
+                    yaml_str(cluster)
+                ));
+            }
+        }
+        y.push_str("          http_filters:\n");
+        for f in &self.http_filters {
+            y.push_str(&indent(f, 10));
+        }
+        y.push_str(
+            "          - name: envoy.filters.http.router\n            typed_config:\n              \"@type\": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router\n",
+        );
+        y.push_str("  clusters:\n");
+        for (name, addr) in &self.clusters {
+            y.push_str(&format!(
+                "  - name: {n}\n    type: STATIC\n    connect_timeout: 2s\n    load_assignment:\n      cluster_name: {n}\n      endpoints:\n      - lb_endpoints:\n        - endpoint:\n            address:\n              socket_address: {{ address: {ip}, port_value: {port} }}\n",
+                n = yaml_str(name),
+                ip = addr.ip(),
+                port = addr.port()
+            ));
+        }
+        if self.clusters.is_empty() {
+            y.push_str("  []\n");
+        }
+        y
+    }
+}
+
+/// The cluster names a RouteConfiguration refers to (`cluster: NAME` lines), in order, deduplicated.
+/// A plain text scan; enough for the route files of this repository.
+pub fn clusters_in_routes(route_config_yaml: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for line in route_config_yaml.lines() {
+        let mut rest = line;
+        while let Some(i) = rest.find("cluster:") {
+            let after = &rest[i + "cluster:".len()..];
+            let name: String = after
+                .trim_start()
+                .trim_start_matches(['"', '\''])
+                .chars()
+                .take_while(|c| !matches!(c, '"' | '\'' | ',' | '}' | ' ' | '#'))
+                .collect();
+            if !name.is_empty() && !out.contains(&name) {
+                out.push(name);
+            }
+            rest = after;
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_cluster_names() {
+        let rc = "routes:\n- match: { prefix: /a }\n  route: { cluster: flights }\n- route:\n    cluster: \"billing\"\n- route: { cluster: flights }\n";
+        assert_eq!(
+            clusters_in_routes(rc),
+            vec!["flights".to_string(), "billing".to_string()]
+        );
+    }
+
+    #[test]
+    fn indents_embedded_yaml() {
+        assert_eq!(
+            indent("a: 1\n\nb:\n  c: 2\n", 2),
+            "  a: 1\n\n  b:\n    c: 2\n"
+        );
+    }
+}
