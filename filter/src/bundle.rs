@@ -368,8 +368,11 @@ impl<'a> Section<'a> {
     }
 }
 
-/// Checks the header and checksum and returns the version and the body's sections (tag, bytes).
-fn sections(data: &[u8]) -> Result<((u16, u16), Vec<(u32, &[u8])>), BundleError> {
+/// The body's sections as (tag, bytes).
+type Sections<'a> = Vec<(u32, &'a [u8])>;
+
+/// Checks the header and checksum and returns the version and the body's sections.
+fn sections(data: &[u8]) -> Result<((u16, u16), Sections<'_>), BundleError> {
     let mut r = Reader::new(data);
     let magic: [u8; 8] = r.array("magic").map_err(|_| BundleError::NotABundle)?;
     if magic != MAGIC {
