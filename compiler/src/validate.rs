@@ -1,11 +1,20 @@
 //! Resolves a parsed catalog and its specs into the validated [`Model`]: every reference checked,
 //! every rule of contract §3.1–§3.4 applied, errors collected with their places.
 
+use std::collections::HashMap;
 use std::path::Path;
 
-use crate::diag::Diagnostic;
-use crate::model::Model;
-use crate::source::SourceError;
+use crate::catalog::{self, Catalog};
+use crate::diag::{did_you_mean, Diagnostic};
+use crate::model::{self, Model};
+use crate::routes::{self, GatewayKind};
+use crate::source::{self, SourceError};
+
+mod access;
+mod apis;
+mod hosts;
+mod limits;
+mod packages;
 
 /// Why a catalog could not become a model.
 #[derive(Debug, thiserror::Error)]
@@ -21,6 +30,421 @@ pub enum LoadError {
 /// Reads the catalog at `path`, the specs and gateway file it names, and validates everything.
 /// Warnings are returned inside the model; errors (all of them, not just the first) in `Invalid`.
 pub fn load_model(path: &Path) -> Result<Model, LoadError> {
-    let _ = path;
-    Err(LoadError::Invalid(vec![Diagnostic::error(path.display().to_string(), "", "not yet implemented")]))
+    let file = path.display().to_string();
+    let doc = source::load(path, &file).map_err(|e| match e {
+        SourceError::Syntax(d) => LoadError::Invalid(vec![d]),
+        io => LoadError::Io(io),
+    })?;
+    let catalog = catalog::parse(&doc, &file).map_err(LoadError::Invalid)?;
+    build(&catalog, &file, path.parent().unwrap_or(Path::new("")))
 }
+
+/// Validation state: where we are and what was found so far.
+pub(crate) struct Ctx<'a> {
+    /// The catalog as the user named it.
+    pub file: &'a str,
+    /// The catalog's folder: specs and the gateway file are relative to it.
+    pub dir: &'a Path,
+    pub errors: Vec<Diagnostic>,
+    pub warnings: Vec<Diagnostic>,
+}
+
+impl Ctx<'_> {
+    /// Records an error in the catalog at `place`.
+    pub fn error(
+        &mut self,
+        place: impl Into<String>,
+        message: impl Into<String>,
+        hint: Option<String>,
+    ) {
+        let d = Diagnostic::error(self.file, place, message);
+        self.errors.push(match hint {
+            Some(h) => d.with_hint(h),
+            None => d,
+        });
+    }
+
+    /// Records a warning in the catalog at `place`.
+    pub fn warn(
+        &mut self,
+        place: impl Into<String>,
+        message: impl Into<String>,
+        hint: Option<String>,
+    ) {
+        let d = Diagnostic::warning(self.file, place, message);
+        self.warnings.push(match hint {
+            Some(h) => d.with_hint(h),
+            None => d,
+        });
+    }
+}
+
+/// Names → index (the first of duplicates wins; duplicates are reported separately), with
+/// "did you mean" over the same names.
+pub(crate) struct Index<'a> {
+    map: HashMap<String, usize>,
+    names: Vec<&'a str>,
+    fold_case: bool,
+}
+
+impl<'a> Index<'a> {
+    /// An exact-match index.
+    pub fn new(names: impl IntoIterator<Item = &'a str>) -> Self {
+        Self::build(names, false)
+    }
+
+    /// A case-insensitive index (emails).
+    pub fn folding_case(names: impl IntoIterator<Item = &'a str>) -> Self {
+        Self::build(names, true)
+    }
+
+    fn build(names: impl IntoIterator<Item = &'a str>, fold_case: bool) -> Self {
+        let names: Vec<&'a str> = names.into_iter().collect();
+        let mut map = HashMap::with_capacity(names.len());
+        for (i, n) in names.iter().enumerate() {
+            let key = if fold_case {
+                n.to_lowercase()
+            } else {
+                n.to_string()
+            };
+            map.entry(key).or_insert(i);
+        }
+        Index {
+            map,
+            names,
+            fold_case,
+        }
+    }
+
+    /// The index of `name`, if defined.
+    pub fn get(&self, name: &str) -> Option<usize> {
+        if self.fold_case {
+            self.map.get(&name.to_lowercase()).copied()
+        } else {
+            self.map.get(name).copied()
+        }
+    }
+
+    /// `did you mean "x"?` for a name that is not defined.
+    pub fn hint(&self, name: &str) -> Option<String> {
+        did_you_mean(name, self.names.iter().copied())
+    }
+}
+
+/// `^[a-z0-9][a-z0-9_-]*$`: API names and package ids appear in headers, keys and reports.
+fn is_id(s: &str) -> bool {
+    let mut bytes = s.bytes();
+    bytes
+        .next()
+        .is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        && bytes.all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
+}
+
+/// Names that must be unique within their kind, and not empty.
+fn check_unique<'n>(
+    ctx: &mut Ctx<'_>,
+    what: &str,
+    entries: impl IntoIterator<Item = (String, &'n str)>,
+    fold_case: bool,
+) {
+    let mut seen: HashMap<String, String> = HashMap::new();
+    for (place, name) in entries {
+        if name.trim().is_empty() {
+            ctx.error(place, format!("a {what} cannot be empty"), None);
+            continue;
+        }
+        if name.chars().any(char::is_control) {
+            ctx.error(
+                place,
+                format!(
+                    "{what} \"{}\" contains a control character",
+                    name.escape_debug()
+                ),
+                None,
+            );
+            continue;
+        }
+        let key = if fold_case {
+            name.to_lowercase()
+        } else {
+            name.to_string()
+        };
+        match seen.get(&key) {
+            Some(first) => ctx.error(
+                place,
+                format!("{what} \"{name}\" is already used at {first}"),
+                None,
+            ),
+            None => {
+                seen.insert(key, place);
+            }
+        }
+    }
+}
+
+fn check_names(ctx: &mut Ctx<'_>, c: &Catalog) {
+    let ids = c
+        .apis
+        .iter()
+        .enumerate()
+        .map(|(i, a)| (format!("apis[{i}].name"), a.name.as_str()))
+        .chain(
+            c.packages
+                .iter()
+                .enumerate()
+                .map(|(i, p)| (format!("packages[{i}].id"), p.id.as_str())),
+        );
+    let mut shared = Vec::new();
+    for (place, name) in ids {
+        if is_id(name) {
+            shared.push((place, name));
+        } else {
+            let lower: String = name
+                .to_lowercase()
+                .chars()
+                .map(|c| if c.is_whitespace() { '-' } else { c })
+                .collect();
+            let hint = is_id(&lower).then(|| format!("did you mean \"{lower}\"?"));
+            let d = Diagnostic::error(ctx.file, place, format!("\"{name}\" is not a valid name: use lower-case letters, digits, '-' and '_', starting with a letter or digit"));
+            ctx.errors.push(match hint {
+                Some(h) => d.with_hint(h),
+                None => d,
+            });
+        }
+    }
+    // One namespace: a registration or publication names either, and bundles key limits by it.
+    check_unique(ctx, "name", shared, false);
+    let list = |section: &str, field: &str, names: Vec<&'_ str>| -> Vec<(String, String)> {
+        names
+            .into_iter()
+            .enumerate()
+            .map(|(i, n)| (format!("{section}[{i}].{field}"), n.to_string()))
+            .collect()
+    };
+    let groups = [
+        (
+            "auth strategy name",
+            list(
+                "auth_strategies",
+                "name",
+                c.auth_strategies.iter().map(|s| s.name.as_str()).collect(),
+            ),
+            false,
+        ),
+        (
+            "team name",
+            list(
+                "teams",
+                "name",
+                c.teams.iter().map(|t| t.name.as_str()).collect(),
+            ),
+            false,
+        ),
+        (
+            "portal name",
+            list(
+                "portals",
+                "name",
+                c.portals.iter().map(|p| p.name.as_str()).collect(),
+            ),
+            false,
+        ),
+        (
+            "application name",
+            list(
+                "applications",
+                "name",
+                c.applications.iter().map(|a| a.name.as_str()).collect(),
+            ),
+            false,
+        ),
+        (
+            "developer email",
+            list(
+                "developers",
+                "email",
+                c.developers.iter().map(|d| d.email.as_str()).collect(),
+            ),
+            true,
+        ),
+    ];
+    for (what, entries, fold) in &groups {
+        check_unique(
+            ctx,
+            what,
+            entries.iter().map(|(p, n)| (p.clone(), n.as_str())),
+            *fold,
+        );
+    }
+}
+
+/// Validates a parsed catalog whose relative paths are relative to `dir`.
+pub(crate) fn build(c: &Catalog, file: &str, dir: &Path) -> Result<Model, LoadError> {
+    let mut ctx = Ctx {
+        file,
+        dir,
+        errors: Vec::new(),
+        warnings: Vec::new(),
+    };
+    check_names(&mut ctx, c);
+    let strategies = access::strategies(&mut ctx, &c.auth_strategies);
+    let strategy_index = Index::new(c.auth_strategies.iter().map(|s| s.name.as_str()));
+    let built = apis::build(&mut ctx, &c.apis)?;
+    let api_index = Index::new(c.apis.iter().map(|a| a.name.as_str()));
+    let mut packages = packages::build(&mut ctx, &c.packages, &built, &api_index);
+    let package_index = Index::new(c.packages.iter().map(|p| p.id.as_str()));
+    let people = access::people(&mut ctx, c);
+    let targets = access::Targets {
+        packages: &package_index,
+        apis: &api_index,
+    };
+    let portals = access::portals(&mut ctx, c, &strategy_index, &targets, &people);
+    for portal in &portals {
+        for p in &portal.publications {
+            if let model::Grant::Package(i) = p.target {
+                if !packages[i].portals.contains(&portal.name) {
+                    packages[i].portals.push(portal.name.clone());
+                }
+            }
+        }
+    }
+    let portal_index = Index::new(c.portals.iter().map(|p| p.name.as_str()));
+    let scope = access::Scope {
+        raw: c,
+        strategies: &strategies,
+        strategy_index: &strategy_index,
+        targets,
+        people: &people,
+        portals: &portals,
+        portal_index: &portal_index,
+    };
+    let applications = access::applications(&mut ctx, &scope);
+    let app_index = Index::new(c.applications.iter().map(|a| a.name.as_str()));
+
+    let anonymous = match &c.enforcement.anonymous {
+        Some(name) => match app_index.get(name) {
+            Some(i) => Some(i),
+            None => {
+                ctx.error(
+                    "enforcement.anonymous",
+                    format!("there is no application \"{name}\""),
+                    app_index.hint(name),
+                );
+                None
+            }
+        },
+        None => None,
+    };
+    for (i, app) in applications.iter().enumerate() {
+        if app.credentials.is_empty() && anonymous != Some(i) {
+            ctx.warn(
+                format!("applications[{i}]"),
+                format!(
+                    "application \"{}\" has no credentials; no request can use it",
+                    app.name
+                ),
+                None,
+            );
+        }
+    }
+    let enforcement = model::Enforcement {
+        match_policy: match c.enforcement.match_policy {
+            catalog::MatchPolicy::Required => model::MatchPolicy::Required,
+            catalog::MatchPolicy::IfPresent => model::MatchPolicy::IfPresent,
+        },
+        anonymous,
+        rate_limit_headers: match c.enforcement.rate_limit_headers {
+            catalog::RateLimitHeaders::Ietf => model::RateLimitHeaders::Ietf,
+            catalog::RateLimitHeaders::Draft03 => model::RateLimitHeaders::Draft03,
+            catalog::RateLimitHeaders::None => model::RateLimitHeaders::None,
+        },
+        hide_credentials: c.enforcement.hide_credentials,
+        cors_preflight: match c.enforcement.cors_preflight {
+            catalog::CorsPreflight::Pass => model::CorsPreflight::Pass,
+            catalog::CorsPreflight::Enforce => model::CorsPreflight::Enforce,
+        },
+    };
+
+    let mapping = match &c.gateway {
+        Some(g) => map_gateway(&mut ctx, g, &built, enforcement.match_policy)?,
+        None => None,
+    };
+
+    if !ctx.errors.is_empty() {
+        return Err(LoadError::Invalid(ctx.errors));
+    }
+    let counts = [
+        ("developers", c.developers.len()),
+        ("teams", c.teams.len()),
+        ("portals", c.portals.len()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
+    Ok(Model {
+        catalog: file.to_string(),
+        enforcement,
+        auth_strategies: strategies,
+        apis: built.apis,
+        operations: built.operations,
+        packages,
+        applications,
+        mapping,
+        warnings: ctx.warnings,
+        counts,
+    })
+}
+
+/// §3.3: maps operations onto the gateway's routes; unmatched operations and, under
+/// `match_policy: required`, uncovered routes become warnings.
+fn map_gateway(
+    ctx: &mut Ctx<'_>,
+    g: &catalog::Gateway,
+    built: &apis::Built,
+    policy: model::MatchPolicy,
+) -> Result<Option<model::Mapping>, LoadError> {
+    let (kind, name) = match (&g.envoy, &g.kong) {
+        (Some(f), None) => (GatewayKind::Envoy, f),
+        (None, Some(f)) => (GatewayKind::Kong, f),
+        // `catalog::parse` already reported it.
+        _ => return Ok(None),
+    };
+    let path = ctx.dir.join(name);
+    let display = path.display().to_string();
+    match routes::map_routes(kind, &path, &display, &built.apis, &built.operations) {
+        Ok(mapping) => {
+            for m in mapping.operations.iter().filter(|m| m.route.is_none()) {
+                let Some(op) = built.operations.get(m.operation) else {
+                    continue;
+                };
+                let api = &built.apis[op.api].name;
+                ctx.warnings.push(Diagnostic::warning(
+                    &display,
+                    "",
+                    format!(
+                        "no route serves operation \"{}\" ({} {}) of api \"{api}\"",
+                        op.id, op.method, op.path
+                    ),
+                ));
+            }
+            if policy == model::MatchPolicy::Required {
+                for route in &mapping.uncovered_routes {
+                    ctx.warnings.push(Diagnostic::warning(
+                        &display,
+                        route.as_str(),
+                        "route serves no operation; with match_policy required, all traffic to it will be rejected with 404",
+                    ));
+                }
+            }
+            Ok(Some(mapping))
+        }
+        Err(LoadError::Io(e)) => Err(LoadError::Io(e)),
+        Err(LoadError::Invalid(ds)) => {
+            ctx.errors.extend(ds);
+            Ok(None)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,402 @@
+//! `apis`: operations from specs and manual entries, merged (§3.1), excluded, given their full
+//! path under the base path (§3.2), and checked for conflicts between APIs whose hosts overlap.
+
+use std::collections::HashMap;
+
+use super::hosts;
+use super::Ctx;
+use crate::catalog;
+use crate::diag::did_you_mean;
+use crate::model::{Api, Operation};
+use crate::openapi;
+use crate::template;
+use crate::validate::LoadError;
+
+/// Methods an operation may have (§3.1; QUERY is OpenAPI 3.2's).
+pub(crate) const METHODS: &[&str] = &[
+    "GET", "PUT", "POST", "DELETE", "OPTIONS", "HEAD", "PATCH", "TRACE", "QUERY",
+];
+
+/// The APIs and their operations, plus what references need that the model does not keep.
+#[derive(Debug, Default)]
+pub(crate) struct Built {
+    pub apis: Vec<Api>,
+    pub operations: Vec<Operation>,
+    /// Per operation: its normalized template without the base path (what `op:` refers to).
+    pub rel_paths: Vec<String>,
+}
+
+/// An operation while its API is being assembled.
+#[derive(Debug)]
+struct Draft {
+    method: String,
+    /// Normalized, without base path.
+    path: String,
+    spec_path: String,
+    id: String,
+    aliases: Vec<String>,
+    /// Where it was defined: a manual entry's place, or the API's for spec operations.
+    place: String,
+    excluded: bool,
+}
+
+/// What a reference (`exclude` entry, package `op`) can be compared with.
+pub(crate) struct OpKey<'a> {
+    pub method: &'a str,
+    pub path: &'a str,
+    pub spec_path: &'a str,
+    pub id: &'a str,
+    pub aliases: &'a [String],
+}
+
+/// The outcome of resolving a reference against an API's operations.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Resolved {
+    /// Index into the keys.
+    Found(usize),
+    /// No such operation; a did-you-mean hint when something is close.
+    Missing(Option<String>),
+    /// Not a valid `METHOD /path`.
+    Invalid(String, Option<String>),
+}
+
+/// A parsed `METHOD /path`.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct Route {
+    pub method: String,
+    /// As written.
+    pub written: String,
+    /// Normalized template.
+    pub path: String,
+}
+
+/// Whether `text` is meant as `METHOD /path` rather than an operationId.
+fn looks_like_route(text: &str) -> bool {
+    match text.trim().split_once(char::is_whitespace) {
+        Some((m, rest)) => {
+            METHODS.iter().any(|k| k.eq_ignore_ascii_case(m)) && rest.trim_start().starts_with('/')
+        }
+        None => false,
+    }
+}
+
+/// Parses `METHOD /path`, normalizing the path template.
+pub(crate) fn parse_route(text: &str) -> Result<Route, (String, Option<String>)> {
+    let example = Some("write it as \"METHOD /path\", e.g. \"GET /flights/{id}\"".to_string());
+    let Some((method, path)) = text.trim().split_once(char::is_whitespace) else {
+        return Err((format!("\"{text}\" is not \"METHOD /path\""), example));
+    };
+    let path = path.trim();
+    if !METHODS.contains(&method) {
+        let upper = method.to_ascii_uppercase();
+        return Err(if METHODS.contains(&upper.as_str()) {
+            (
+                format!("method \"{method}\" must be upper-case (methods are case-sensitive)"),
+                Some(format!("did you mean \"{upper} {path}\"?")),
+            )
+        } else {
+            let hint = did_you_mean(method, METHODS.iter().copied())
+                .unwrap_or_else(|| format!("methods: {}", METHODS.join(" ")));
+            (format!("unknown method \"{method}\""), Some(hint))
+        });
+    }
+    if !path.starts_with('/') {
+        return Err((format!("path \"{path}\" must start with '/'"), example));
+    }
+    match template::normalize(path) {
+        Ok(normalized) => Ok(Route {
+            method: method.to_string(),
+            written: path.to_string(),
+            path: normalized,
+        }),
+        Err(e) => Err((e.to_string(), None)),
+    }
+}
+
+/// `METHOD /path` as written, without a query string (used as the default operation id).
+fn default_id(method: &str, spec_path: &str) -> String {
+    let path = spec_path.split('?').next().unwrap_or(spec_path);
+    format!("{method} {path}")
+}
+
+/// Resolves `text` (an operationId, an alias, or `METHOD /path`) among `keys`.
+pub(crate) fn resolve(keys: &[OpKey<'_>], text: &str) -> Resolved {
+    let text = text.trim();
+    if let Some(i) = keys.iter().position(|k| k.id == text) {
+        return Resolved::Found(i);
+    }
+    if let Some(i) = keys
+        .iter()
+        .position(|k| k.aliases.iter().any(|a| a == text))
+    {
+        return Resolved::Found(i);
+    }
+    if looks_like_route(text) {
+        match parse_route(text) {
+            Ok(r) => {
+                if let Some(i) = keys
+                    .iter()
+                    .position(|k| k.method == r.method && k.path == r.path)
+                {
+                    return Resolved::Found(i);
+                }
+            }
+            Err((message, hint)) => return Resolved::Invalid(message, hint),
+        }
+    }
+    Resolved::Missing(suggest(keys, text))
+}
+
+/// "did you mean" among every way the operations can be named.
+fn suggest(keys: &[OpKey<'_>], text: &str) -> Option<String> {
+    let names: Vec<String> = keys
+        .iter()
+        .flat_map(|k| [default_id(k.method, k.spec_path), k.id.to_string()])
+        .collect();
+    did_you_mean(text, names.iter().map(String::as_str))
+}
+
+/// Builds every API. An unreadable spec stops everything with [`LoadError::Io`].
+pub(crate) fn build(ctx: &mut Ctx<'_>, apis: &[catalog::Api]) -> Result<Built, LoadError> {
+    let mut built = Built::default();
+    for (ai, api) in apis.iter().enumerate() {
+        let place = format!("apis[{ai}]");
+        let mut hosts = Vec::with_capacity(api.hosts.len());
+        for (hi, raw) in api.hosts.iter().enumerate() {
+            match hosts::normalize_host(raw) {
+                Ok(h) if !hosts.contains(&h) => hosts.push(h),
+                Ok(_) => {}
+                Err(message) => ctx.error(format!("{place}.hosts[{hi}]"), message, None),
+            }
+        }
+        let base_override = match &api.base_path {
+            Some(b) => match template::normalize_base_path(b) {
+                Ok(b) => Some(b),
+                Err(e) => {
+                    ctx.error(format!("{place}.base_path"), e.to_string(), None);
+                    None
+                }
+            },
+            None => None,
+        };
+        let mut base_path = base_override.clone().unwrap_or_default();
+        let mut drafts: Vec<Draft> = Vec::new();
+        if let Some(spec) = &api.spec {
+            let full = ctx.dir.join(spec);
+            let display = full.display().to_string();
+            match openapi::load_spec(&full, &display, base_override.as_deref()) {
+                Ok(s) => {
+                    base_path = s.base_path;
+                    ctx.warnings.extend(s.warnings);
+                    drafts.extend(s.operations.into_iter().map(|op| {
+                        Draft {
+                            id: op
+                                .operation_id
+                                .unwrap_or_else(|| default_id(&op.method, &op.spec_path)),
+                            method: op.method,
+                            path: op.path,
+                            spec_path: op.spec_path,
+                            aliases: op.aliases,
+                            place: place.clone(),
+                            excluded: false,
+                        }
+                    }));
+                }
+                Err(LoadError::Io(e)) => return Err(LoadError::Io(e)),
+                Err(LoadError::Invalid(ds)) => ctx.errors.extend(ds),
+            }
+        } else if api.operations.is_empty() {
+            ctx.error(
+                place.clone(),
+                format!("api \"{}\" has neither a `spec` nor `operations`", api.name),
+                Some(
+                    "name an OpenAPI document with `spec:` or list operations like `GET /path`"
+                        .into(),
+                ),
+            );
+        }
+        add_manual(ctx, &place, &api.operations, &mut drafts);
+        apply_excludes(ctx, &place, &api.exclude, &mut drafts);
+        check_ids(ctx, &api.name, &drafts);
+
+        let start = built.operations.len();
+        for d in drafts.into_iter().filter(|d| !d.excluded) {
+            built.operations.push(Operation {
+                api: ai,
+                id: d.id,
+                method: d.method,
+                path: template::join(&base_path, &d.path),
+                spec_path: d.spec_path,
+                aliases: d.aliases,
+            });
+            built.rel_paths.push(d.path);
+        }
+        built.apis.push(Api {
+            name: api.name.clone(),
+            version: api.version.clone(),
+            hosts,
+            base_path,
+            spec: api.spec.clone(),
+            operations: start..built.operations.len(),
+        });
+    }
+    check_conflicts(ctx, &built);
+    Ok(built)
+}
+
+/// Adds `apis[].operations`; one that repeats an existing (method, path) merges into it (§3.1).
+fn add_manual(
+    ctx: &mut Ctx<'_>,
+    place: &str,
+    manual: &[catalog::ManualOperation],
+    drafts: &mut Vec<Draft>,
+) {
+    for (j, m) in manual.iter().enumerate() {
+        let op_place = format!("{place}.operations[{j}]");
+        let route = match parse_route(&m.op) {
+            Ok(r) => r,
+            Err((message, hint)) => {
+                ctx.error(op_place, message, hint);
+                continue;
+            }
+        };
+        let id =
+            m.id.clone()
+                .unwrap_or_else(|| format!("{} {}", route.method, route.written));
+        if id.trim().is_empty() {
+            ctx.error(op_place, "an operation id cannot be empty", None);
+            continue;
+        }
+        if let Some(existing) = drafts
+            .iter_mut()
+            .find(|d| d.method == route.method && d.path == route.path)
+        {
+            ctx.warn(
+                op_place,
+                format!(
+                    "\"{} {}\" is the same operation as \"{}\" ({} {}); merged, \"{}\" is kept as its id",
+                    route.method, route.written, existing.id, existing.method, existing.spec_path, existing.id
+                ),
+                None,
+            );
+            if id != existing.id && !existing.aliases.contains(&id) {
+                existing.aliases.push(id);
+            }
+            continue;
+        }
+        drafts.push(Draft {
+            method: route.method,
+            path: route.path,
+            spec_path: route.written,
+            id,
+            aliases: Vec::new(),
+            place: op_place,
+            excluded: false,
+        });
+    }
+}
+
+/// `apis[].exclude`: every entry must name an operation, which is then left out.
+fn apply_excludes(ctx: &mut Ctx<'_>, place: &str, exclude: &[String], drafts: &mut [Draft]) {
+    for (k, text) in exclude.iter().enumerate() {
+        let keys: Vec<OpKey<'_>> = drafts.iter().map(draft_key).collect();
+        let found = resolve(&keys, text);
+        let ex_place = format!("{place}.exclude[{k}]");
+        match found {
+            Resolved::Found(i) => drafts[i].excluded = true,
+            Resolved::Missing(hint) => ctx.error(
+                ex_place,
+                format!("there is no operation \"{text}\" to exclude"),
+                hint,
+            ),
+            Resolved::Invalid(message, hint) => ctx.error(ex_place, message, hint),
+        }
+    }
+}
+
+fn draft_key(d: &Draft) -> OpKey<'_> {
+    OpKey {
+        method: &d.method,
+        path: &d.path,
+        spec_path: &d.spec_path,
+        id: &d.id,
+        aliases: &d.aliases,
+    }
+}
+
+/// Operation ids are unique within an API: they key rate limits and appear in headers.
+fn check_ids(ctx: &mut Ctx<'_>, api: &str, drafts: &[Draft]) {
+    let mut seen: HashMap<&str, &Draft> = HashMap::new();
+    for d in drafts.iter().filter(|d| !d.excluded) {
+        if let Some(first) = seen.get(d.id.as_str()) {
+            ctx.error(
+                d.place.clone(),
+                format!(
+                    "api \"{api}\": operation id \"{}\" names both \"{} {}\" and \"{} {}\"",
+                    d.id, first.method, first.spec_path, d.method, d.spec_path
+                ),
+                Some("give one of them another operationId".into()),
+            );
+        } else {
+            seen.insert(&d.id, d);
+        }
+    }
+}
+
+/// §3.1: the same (method, full path) in two APIs whose hosts overlap is ambiguous.
+fn check_conflicts(ctx: &mut Ctx<'_>, built: &Built) {
+    let mut by_route: HashMap<(&str, &str), Vec<usize>> = HashMap::new();
+    for (i, op) in built.operations.iter().enumerate() {
+        by_route.entry((&op.method, &op.path)).or_default().push(i);
+    }
+    for (i, op) in built.operations.iter().enumerate() {
+        let Some(same) = by_route.get(&(op.method.as_str(), op.path.as_str())) else {
+            continue;
+        };
+        // Report each later operation once, against the first earlier API it collides with.
+        let clash = same.iter().copied().take_while(|&j| j < i).find(|&j| {
+            let other = &built.operations[j];
+            other.api != op.api
+                && hosts::sets_overlap(&built.apis[other.api].hosts, &built.apis[op.api].hosts)
+        });
+        if let Some(j) = clash {
+            let (a, b) = (&built.apis[built.operations[j].api], &built.apis[op.api]);
+            let rel = &built.rel_paths[i];
+            ctx.error(
+                format!("apis[{}]", op.api),
+                format!(
+                    "api \"{}\" and api \"{}\" both define {} {} and their hosts overlap, so a request could not be told apart",
+                    b.name, a.name, op.method, op.path
+                ),
+                Some(format!(
+                    "add `exclude: [\"{} {rel}\"]` to one of them, or give them `hosts` that do not overlap",
+                    op.method
+                )),
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn routes_are_detected_and_validated() {
+        assert!(looks_like_route("GET /a"));
+        assert!(looks_like_route("get /a"));
+        assert!(!looks_like_route("getFlights"));
+        assert!(!looks_like_route("GET"));
+        let lower = parse_route("get /a").expect_err("lower-case");
+        assert_eq!(lower.1.as_deref(), Some("did you mean \"GET /a\"?"));
+        let typo = parse_route("DELTE /a").expect_err("typo");
+        assert_eq!(typo.1.as_deref(), Some("did you mean \"DELETE\"?"));
+        assert!(parse_route("GET a").is_err());
+        assert!(parse_route("/a").is_err());
+    }
+
+    #[test]
+    fn default_ids_drop_the_query() {
+        assert_eq!(default_id("GET", "/responses?beta=true"), "GET /responses");
+    }
+}
