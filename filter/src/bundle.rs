@@ -107,16 +107,29 @@ pub enum BundleError {
 impl std::fmt::Display for BundleError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            BundleError::NotABundle => write!(f, "not an acepack bundle (bad magic or shorter than the header)"),
+            BundleError::NotABundle => write!(
+                f,
+                "not an acepack bundle (bad magic or shorter than the header)"
+            ),
             BundleError::UnsupportedVersion { major, minor } => {
-                write!(f, "bundle format {major}.{minor} is not supported (this filter reads {MAJOR}.x)")
+                write!(
+                    f,
+                    "bundle format {major}.{minor} is not supported (this filter reads {MAJOR}.x)"
+                )
             }
             BundleError::Truncated { expected, actual } => {
                 write!(f, "bundle is truncated or padded: header says {expected} body bytes, found {actual}")
             }
             BundleError::Checksum => write!(f, "bundle checksum mismatch (corrupted)"),
-            BundleError::Malformed { section, what, offset } => {
-                write!(f, "bundle section {section} is malformed: {what} at byte {offset}")
+            BundleError::Malformed {
+                section,
+                what,
+                offset,
+            } => {
+                write!(
+                    f,
+                    "bundle section {section} is malformed: {what} at byte {offset}"
+                )
             }
             BundleError::MissingSection(s) => write!(f, "bundle has no {s} section"),
         }
@@ -294,13 +307,18 @@ pub struct Bundle {
 }
 
 /// Methods an operation may have.
-pub const METHODS: [&str; 9] = ["GET", "PUT", "POST", "DELETE", "OPTIONS", "HEAD", "PATCH", "TRACE", "QUERY"];
+pub const METHODS: [&str; 9] = [
+    "GET", "PUT", "POST", "DELETE", "OPTIONS", "HEAD", "PATCH", "TRACE", "QUERY",
+];
 
 /// Whether `count` per `window_seconds` is a limit the filter can enforce exactly.
 pub fn limit_is_valid(limit: &Limit) -> bool {
     matches!(limit.window_seconds, 1 | 60 | 3600 | 86_400)
         && limit.count >= 1
-        && limit.count.checked_mul(u64::from(limit.window_seconds)).is_some_and(|u| u <= MAX_LIMIT_UNITS)
+        && limit
+            .count
+            .checked_mul(u64::from(limit.window_seconds))
+            .is_some_and(|u| u <= MAX_LIMIT_UNITS)
 }
 
 struct Section<'a> {
@@ -310,10 +328,18 @@ struct Section<'a> {
 
 impl<'a> Section<'a> {
     fn fail(&self, e: ReadError) -> BundleError {
-        BundleError::Malformed { section: self.name, what: e.what, offset: e.offset }
+        BundleError::Malformed {
+            section: self.name,
+            what: e.what,
+            offset: e.offset,
+        }
     }
     fn bad(&self, what: &'static str) -> BundleError {
-        BundleError::Malformed { section: self.name, what, offset: self.r.offset() }
+        BundleError::Malformed {
+            section: self.name,
+            what,
+            offset: self.r.offset(),
+        }
     }
     fn u8(&mut self, what: &'static str) -> Result<u8, BundleError> {
         self.r.u8(what).map_err(|e| self.fail(e))
@@ -328,7 +354,10 @@ impl<'a> Section<'a> {
         self.r.count(min, what).map_err(|e| self.fail(e))
     }
     fn string(&mut self, what: &'static str) -> Result<String, BundleError> {
-        self.r.str(what).map(str::to_owned).map_err(|e| self.fail(e))
+        self.r
+            .str(what)
+            .map(str::to_owned)
+            .map_err(|e| self.fail(e))
     }
     fn index(&mut self, len: usize, what: &'static str) -> Result<u32, BundleError> {
         let i = self.u32(what)?;
@@ -348,11 +377,17 @@ impl<'a> Section<'a> {
         for _ in 0..n {
             let count = self.u64("limit count")?;
             let window_seconds = self.u32("limit window")?;
-            let limit = Limit { count, window_seconds };
+            let limit = Limit {
+                count,
+                window_seconds,
+            };
             if !limit_is_valid(&limit) {
                 return Err(self.bad("invalid limit"));
             }
-            if out.last().is_some_and(|l| l.window_seconds >= window_seconds) {
+            if out
+                .last()
+                .is_some_and(|l| l.window_seconds >= window_seconds)
+            {
                 return Err(self.bad("limit windows not ascending"));
             }
             out.push(limit);
@@ -378,7 +413,11 @@ fn sections(data: &[u8]) -> Result<((u16, u16), Sections<'_>), BundleError> {
     if magic != MAGIC {
         return Err(BundleError::NotABundle);
     }
-    let header = |e: ReadError| BundleError::Malformed { section: "header", what: e.what, offset: e.offset };
+    let header = |e: ReadError| BundleError::Malformed {
+        section: "header",
+        what: e.what,
+        offset: e.offset,
+    };
     let major = r.u16("major").map_err(header)?;
     let minor = r.u16("minor").map_err(header)?;
     if major != MAJOR {
@@ -388,30 +427,49 @@ fn sections(data: &[u8]) -> Result<((u16, u16), Sections<'_>), BundleError> {
     let crc = r.u32("checksum").map_err(header)?;
     let count = r.u32("section count").map_err(header)? as usize;
     if r.remaining() != body_len {
-        return Err(BundleError::Truncated { expected: body_len, actual: r.remaining() });
+        return Err(BundleError::Truncated {
+            expected: body_len,
+            actual: r.remaining(),
+        });
     }
     let body = r.bytes(body_len, "body").map_err(header)?;
     if crc32fast::hash(body) != crc {
         return Err(BundleError::Checksum);
     }
     let mut r = Reader::new(body);
-    let body_err = |e: ReadError| BundleError::Malformed { section: "body", what: e.what, offset: e.offset };
+    let body_err = |e: ReadError| BundleError::Malformed {
+        section: "body",
+        what: e.what,
+        offset: e.offset,
+    };
     if count.checked_mul(8).is_none_or(|n| n > body_len) {
-        return Err(BundleError::Malformed { section: "body", what: "section count", offset: 0 });
+        return Err(BundleError::Malformed {
+            section: "body",
+            what: "section count",
+            offset: 0,
+        });
     }
     let mut out = Vec::with_capacity(count);
     let mut last = 0u32;
     for _ in 0..count {
         let tag = r.u32("section tag").map_err(body_err)?;
         if tag <= last {
-            return Err(BundleError::Malformed { section: "body", what: "section tags not ascending", offset: r.offset() });
+            return Err(BundleError::Malformed {
+                section: "body",
+                what: "section tags not ascending",
+                offset: r.offset(),
+            });
         }
         last = tag;
         let len = r.u32("section length").map_err(body_err)? as usize;
         out.push((tag, r.bytes(len, "section bytes").map_err(body_err)?));
     }
     if r.remaining() != 0 {
-        return Err(BundleError::Malformed { section: "body", what: "bytes after the last section", offset: r.offset() });
+        return Err(BundleError::Malformed {
+            section: "body",
+            what: "bytes after the last section",
+            offset: r.offset(),
+        });
     }
     Ok(((major, minor), out))
 }
@@ -424,7 +482,10 @@ impl Bundle {
             sections
                 .iter()
                 .find(|(tag, _)| *tag == t)
-                .map(|(_, bytes)| Section { name, r: Reader::new(bytes) })
+                .map(|(_, bytes)| Section {
+                    name,
+                    r: Reader::new(bytes),
+                })
                 .ok_or(BundleError::MissingSection(name))
         };
 
@@ -476,7 +537,12 @@ impl Bundle {
                 return Err(s.bad("operation path"));
             }
             let id = s.string("operation id")?;
-            operations.push(Operation { api, method, path, id });
+            operations.push(Operation {
+                api,
+                method,
+                path,
+                id,
+            });
         }
         s.end()?;
 
@@ -500,7 +566,14 @@ impl Bundle {
                 };
                 ops.push(PackageOperation { operation, limits });
             }
-            packages.push(Package { id, name, version, published, limits, operations: ops });
+            packages.push(Package {
+                id,
+                name,
+                version,
+                published,
+                limits,
+                operations: ops,
+            });
         }
         s.end()?;
 
@@ -520,7 +593,11 @@ impl Bundle {
                 };
                 grants.push(grant);
             }
-            applications.push(Application { name, strategy, grants });
+            applications.push(Application {
+                name,
+                strategy,
+                grants,
+            });
         }
         s.end()?;
 
@@ -528,12 +605,17 @@ impl Bundle {
         let n = s.count(DIGEST_LEN + 4, "credential count")?;
         let mut credentials: Vec<Credential> = Vec::with_capacity(n);
         for _ in 0..n {
-            let digest = s.r.array::<DIGEST_LEN>("credential digest").map_err(|e| s.fail(e))?;
+            let digest =
+                s.r.array::<DIGEST_LEN>("credential digest")
+                    .map_err(|e| s.fail(e))?;
             let application = s.index(applications.len(), "credential application")?;
             if credentials.last().is_some_and(|c| c.digest >= digest) {
                 return Err(s.bad("credentials not strictly ascending"));
             }
-            credentials.push(Credential { digest, application });
+            credentials.push(Credential {
+                digest,
+                application,
+            });
         }
         s.end()?;
 
@@ -566,7 +648,13 @@ impl Bundle {
             _ => return Err(s.bad("anonymous")),
         };
         s.end()?;
-        let enforcement = Enforcement { match_policy, rate_limit_headers, hide_credentials, cors_preflight_pass, anonymous };
+        let enforcement = Enforcement {
+            match_policy,
+            rate_limit_headers,
+            hide_credentials,
+            cors_preflight_pass,
+            anonymous,
+        };
 
         Ok(Bundle {
             version,
@@ -584,7 +672,11 @@ impl Bundle {
 
     /// The application that owns `digest`, if any (binary search).
     pub fn credential(&self, digest: &[u8; DIGEST_LEN]) -> Option<u32> {
-        self.credentials.binary_search_by(|c| c.digest.cmp(digest)).ok().and_then(|i| self.credentials.get(i)).map(|c| c.application)
+        self.credentials
+            .binary_search_by(|c| c.digest.cmp(digest))
+            .ok()
+            .and_then(|i| self.credentials.get(i))
+            .map(|c| c.application)
     }
 }
 

@@ -31,11 +31,23 @@ pub fn canonicalize(raw: &str) -> CanonicalPath<'_> {
         None => (raw, ""),
     };
     if is_plain(path) {
-        let trimmed = if path.len() > 1 { path.strip_suffix('/').unwrap_or(path) } else { path };
-        return CanonicalPath { path: Cow::Borrowed(trimmed), canonical: true, query };
+        let trimmed = if path.len() > 1 {
+            path.strip_suffix('/').unwrap_or(path)
+        } else {
+            path
+        };
+        return CanonicalPath {
+            path: Cow::Borrowed(trimmed),
+            canonical: true,
+            query,
+        };
     }
     let (path, canonical) = slow_path(path);
-    CanonicalPath { path: Cow::Owned(path), canonical, query }
+    CanonicalPath {
+        path: Cow::Owned(path),
+        canonical,
+        query,
+    }
 }
 
 /// Fast check: a path that needs no rewriting at all (the common case).
@@ -87,7 +99,10 @@ fn slow_path(path: &str) -> (String, bool) {
     let mut i = 0;
     while let Some(&c) = b.get(i) {
         match c {
-            b'%' => match (b.get(i + 1).copied().and_then(hex), b.get(i + 2).copied().and_then(hex)) {
+            b'%' => match (
+                b.get(i + 1).copied().and_then(hex),
+                b.get(i + 2).copied().and_then(hex),
+            ) {
                 (Some(h), Some(l)) => {
                     let v = h * 16 + l;
                     match v {
@@ -100,7 +115,9 @@ fn slow_path(path: &str) -> (String, bool) {
                             decoded.push(b'.');
                         }
                         // `%25` stays encoded so decoding never creates a new escape.
-                        b'%' | b'?' | b'#' => decoded.extend_from_slice(b.get(i..i + 3).unwrap_or_default()),
+                        b'%' | b'?' | b'#' => {
+                            decoded.extend_from_slice(b.get(i..i + 3).unwrap_or_default())
+                        }
                         0x21..=0x7e => decoded.push(v),
                         0x00..=0x1f | 0x7f => {
                             canonical = false;
@@ -172,43 +189,168 @@ mod tests {
     impl Test {
         fn run(&self) {
             let c = canonicalize(self.raw);
-            assert_eq!((c.path.as_ref(), c.canonical), (self.path, self.canonical), "raw {:?}", self.raw);
+            assert_eq!(
+                (c.path.as_ref(), c.canonical),
+                (self.path, self.canonical),
+                "raw {:?}",
+                self.raw
+            );
         }
     }
 
     #[test]
     fn canonical_forms() {
         let tests = [
-            Test { raw: "/", path: "/", canonical: true },
-            Test { raw: "/a/b", path: "/a/b", canonical: true },
-            Test { raw: "/a/b/", path: "/a/b", canonical: true },
-            Test { raw: "/a/b?x=1/../", path: "/a/b", canonical: true },
-            Test { raw: "/a/%7Euser", path: "/a/~user", canonical: true },
-            Test { raw: "/a/%40me", path: "/a/@me", canonical: true },
-            Test { raw: "/a/%20b", path: "/a/%20b", canonical: true },
-            Test { raw: "/a/%C3%A9", path: "/a/%C3%A9", canonical: true },
-            Test { raw: "//a", path: "/a", canonical: false },
-            Test { raw: "/a//b", path: "/a/b", canonical: false },
-            Test { raw: "/a/./b", path: "/a/b", canonical: false },
-            Test { raw: "/a/../b", path: "/b", canonical: false },
-            Test { raw: "/../../b", path: "/b", canonical: false },
-            Test { raw: "/a/%2e%2e/b", path: "/b", canonical: false },
-            Test { raw: "/a/%2E/b", path: "/a/b", canonical: false },
-            Test { raw: "/a%2Fb", path: "/a/b", canonical: false },
-            Test { raw: "/a%2fb", path: "/a/b", canonical: false },
-            Test { raw: "/a%5Cb", path: "/a/b", canonical: false },
-            Test { raw: "/a%5cb", path: "/a/b", canonical: false },
-            Test { raw: "/a\\b", path: "/a/b", canonical: false },
-            Test { raw: "/a/%zz", path: "/a/%25zz", canonical: false },
-            Test { raw: "/a/%4", path: "/a/%254", canonical: false },
-            Test { raw: "/a/b%", path: "/a/b%25", canonical: false },
-            Test { raw: "/a/\tb", path: "/a/\tb", canonical: false },
-            Test { raw: "/a/%00b", path: "/a/%00b", canonical: false },
-            Test { raw: "/a/%25", path: "/a/%25", canonical: true },
-            Test { raw: "/a/b/.", path: "/a/b", canonical: false },
-            Test { raw: "/a/b/..", path: "/a", canonical: false },
-            Test { raw: "a/b", path: "/a/b", canonical: false },
-            Test { raw: "", path: "/", canonical: false },
+            Test {
+                raw: "/",
+                path: "/",
+                canonical: true,
+            },
+            Test {
+                raw: "/a/b",
+                path: "/a/b",
+                canonical: true,
+            },
+            Test {
+                raw: "/a/b/",
+                path: "/a/b",
+                canonical: true,
+            },
+            Test {
+                raw: "/a/b?x=1/../",
+                path: "/a/b",
+                canonical: true,
+            },
+            Test {
+                raw: "/a/%7Euser",
+                path: "/a/~user",
+                canonical: true,
+            },
+            Test {
+                raw: "/a/%40me",
+                path: "/a/@me",
+                canonical: true,
+            },
+            Test {
+                raw: "/a/%20b",
+                path: "/a/%20b",
+                canonical: true,
+            },
+            Test {
+                raw: "/a/%C3%A9",
+                path: "/a/%C3%A9",
+                canonical: true,
+            },
+            Test {
+                raw: "//a",
+                path: "/a",
+                canonical: false,
+            },
+            Test {
+                raw: "/a//b",
+                path: "/a/b",
+                canonical: false,
+            },
+            Test {
+                raw: "/a/./b",
+                path: "/a/b",
+                canonical: false,
+            },
+            Test {
+                raw: "/a/../b",
+                path: "/b",
+                canonical: false,
+            },
+            Test {
+                raw: "/../../b",
+                path: "/b",
+                canonical: false,
+            },
+            Test {
+                raw: "/a/%2e%2e/b",
+                path: "/b",
+                canonical: false,
+            },
+            Test {
+                raw: "/a/%2E/b",
+                path: "/a/b",
+                canonical: false,
+            },
+            Test {
+                raw: "/a%2Fb",
+                path: "/a/b",
+                canonical: false,
+            },
+            Test {
+                raw: "/a%2fb",
+                path: "/a/b",
+                canonical: false,
+            },
+            Test {
+                raw: "/a%5Cb",
+                path: "/a/b",
+                canonical: false,
+            },
+            Test {
+                raw: "/a%5cb",
+                path: "/a/b",
+                canonical: false,
+            },
+            Test {
+                raw: "/a\\b",
+                path: "/a/b",
+                canonical: false,
+            },
+            Test {
+                raw: "/a/%zz",
+                path: "/a/%25zz",
+                canonical: false,
+            },
+            Test {
+                raw: "/a/%4",
+                path: "/a/%254",
+                canonical: false,
+            },
+            Test {
+                raw: "/a/b%",
+                path: "/a/b%25",
+                canonical: false,
+            },
+            Test {
+                raw: "/a/\tb",
+                path: "/a/\tb",
+                canonical: false,
+            },
+            Test {
+                raw: "/a/%00b",
+                path: "/a/%00b",
+                canonical: false,
+            },
+            Test {
+                raw: "/a/%25",
+                path: "/a/%25",
+                canonical: true,
+            },
+            Test {
+                raw: "/a/b/.",
+                path: "/a/b",
+                canonical: false,
+            },
+            Test {
+                raw: "/a/b/..",
+                path: "/a",
+                canonical: false,
+            },
+            Test {
+                raw: "a/b",
+                path: "/a/b",
+                canonical: false,
+            },
+            Test {
+                raw: "",
+                path: "/",
+                canonical: false,
+            },
         ];
         for t in tests {
             t.run();

@@ -19,7 +19,9 @@ pub trait Headers {
 
 impl<K: AsRef<str>, V: AsRef<str>> Headers for [(K, V)] {
     fn get(&self, lower_name: &str) -> Option<&str> {
-        self.iter().find(|(k, _)| k.as_ref().eq_ignore_ascii_case(lower_name)).map(|(_, v)| v.as_ref())
+        self.iter()
+            .find(|(k, _)| k.as_ref().eq_ignore_ascii_case(lower_name))
+            .map(|(_, v)| v.as_ref())
     }
 }
 
@@ -85,13 +87,25 @@ impl Reason {
     /// The JSON body of the local response (a constant: no allocation on denial).
     pub fn body(self) -> &'static str {
         match self {
-            Reason::NoMatch => r#"{"message":"no API operation matches this request","reason":"no_match"}"#,
-            Reason::NonCanonical => r#"{"message":"the request path is not in canonical form","reason":"non_canonical"}"#,
-            Reason::Unauthenticated => r#"{"message":"no credential was presented","reason":"unauthenticated"}"#,
-            Reason::InvalidCredential => r#"{"message":"the credential is not registered","reason":"invalid_credential"}"#,
-            Reason::Forbidden => r#"{"message":"the application has no access to this operation","reason":"forbidden"}"#,
+            Reason::NoMatch => {
+                r#"{"message":"no API operation matches this request","reason":"no_match"}"#
+            }
+            Reason::NonCanonical => {
+                r#"{"message":"the request path is not in canonical form","reason":"non_canonical"}"#
+            }
+            Reason::Unauthenticated => {
+                r#"{"message":"no credential was presented","reason":"unauthenticated"}"#
+            }
+            Reason::InvalidCredential => {
+                r#"{"message":"the credential is not registered","reason":"invalid_credential"}"#
+            }
+            Reason::Forbidden => {
+                r#"{"message":"the application has no access to this operation","reason":"forbidden"}"#
+            }
             Reason::RateLimited => r#"{"message":"rate limit exceeded","reason":"rate_limited"}"#,
-            Reason::LimiterUnavailable => r#"{"message":"the rate limiter is unavailable","reason":"limiter_unavailable"}"#,
+            Reason::LimiterUnavailable => {
+                r#"{"message":"the rate limiter is unavailable","reason":"limiter_unavailable"}"#
+            }
         }
     }
 }
@@ -214,7 +228,11 @@ const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz012
 /// Unpadded base64url of `input` appended to `out`.
 fn b64(input: &[u8], out: &mut String) {
     for chunk in input.chunks(3) {
-        let b = [chunk.first().copied().unwrap_or(0), chunk.get(1).copied().unwrap_or(0), chunk.get(2).copied().unwrap_or(0)];
+        let b = [
+            chunk.first().copied().unwrap_or(0),
+            chunk.get(1).copied().unwrap_or(0),
+            chunk.get(2).copied().unwrap_or(0),
+        ];
         let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
         let chars = chunk.len() + 1;
         for i in 0..chars {
@@ -271,27 +289,49 @@ impl Engine {
     /// Builds an engine over an already decoded bundle.
     pub fn new(bundle: Bundle) -> Result<Engine, LoadError> {
         let table = OperationTable::build(&bundle).map_err(LoadError::Routes)?;
-        let mut memberships: Vec<SmallVec<[Membership; 2]>> = vec![SmallVec::new(); bundle.operations.len()];
+        let mut memberships: Vec<SmallVec<[Membership; 2]>> =
+            vec![SmallVec::new(); bundle.operations.len()];
         let mut scopes = Vec::new();
         for (p, package) in bundle.packages.iter().enumerate() {
             let package_scope = scopes.len() as u32;
-            scopes.push(Scope { key_part: scope_key(&package.id, None), limits: package.limits.iter().copied().collect() });
+            scopes.push(Scope {
+                key_part: scope_key(&package.id, None),
+                limits: package.limits.iter().copied().collect(),
+            });
             for po in &package.operations {
-                let Some(op) = bundle.operations.get(po.operation as usize) else { continue };
+                let Some(op) = bundle.operations.get(po.operation as usize) else {
+                    continue;
+                };
                 let (scope, is_override) = match &po.limits {
                     Some(limits) => {
-                        scopes.push(Scope { key_part: scope_key(&package.id, Some(&op.id)), limits: limits.iter().copied().collect() });
+                        scopes.push(Scope {
+                            key_part: scope_key(&package.id, Some(&op.id)),
+                            limits: limits.iter().copied().collect(),
+                        });
                         (scopes.len() as u32 - 1, true)
                     }
                     None => (package_scope, false),
                 };
                 if let Some(m) = memberships.get_mut(po.operation as usize) {
-                    m.push(Membership { package: p as u32, scope, is_override });
+                    m.push(Membership {
+                        package: p as u32,
+                        scope,
+                        is_override,
+                    });
                 }
             }
         }
-        let has_key_auth = bundle.strategies.iter().any(|s| matches!(s.kind, StrategyKind::KeyAuth(_)));
-        Ok(Engine { bundle, table, memberships, scopes, has_key_auth })
+        let has_key_auth = bundle
+            .strategies
+            .iter()
+            .any(|s| matches!(s.kind, StrategyKind::KeyAuth(_)));
+        Ok(Engine {
+            bundle,
+            table,
+            memberships,
+            scopes,
+            has_key_auth,
+        })
     }
 
     /// The loaded bundle.
@@ -300,7 +340,12 @@ impl Engine {
     }
 
     /// Decides one request. `now_us` is the host's wall clock in microseconds.
-    pub fn decide<H: Headers + ?Sized, S: Store + ?Sized>(&self, req: &Request<'_, H>, store: &mut S, now_us: u64) -> Decision {
+    pub fn decide<H: Headers + ?Sized, S: Store + ?Sized>(
+        &self,
+        req: &Request<'_, H>,
+        store: &mut S,
+        now_us: u64,
+    ) -> Decision {
         let enforcement = &self.bundle.enforcement;
         let canon = canonicalize(req.path);
         let host = normalize_host(req.authority);
@@ -312,8 +357,12 @@ impl Engine {
 
         // 1. Match.
         let operation = match found {
-            Match::Operation(op) if !canon.canonical => return deny(400, Reason::NonCanonical, Some(op), None),
-            Match::PathOnly if preflight && !canon.canonical => return deny(400, Reason::NonCanonical, None, None),
+            Match::Operation(op) if !canon.canonical => {
+                return deny(400, Reason::NonCanonical, Some(op), None)
+            }
+            Match::PathOnly if preflight && !canon.canonical => {
+                return deny(400, Reason::NonCanonical, None, None)
+            }
             _ if preflight && found != Match::None => return Decision::Pass,
             Match::Operation(op) => op,
             _ => {
@@ -340,7 +389,10 @@ impl Engine {
             };
             let digest = credential_digest(secret.as_bytes());
             let app = self.bundle.credential(&digest).filter(|app| {
-                self.bundle.applications.get(*app as usize).is_some_and(|a| a.strategy as usize == index)
+                self.bundle
+                    .applications
+                    .get(*app as usize)
+                    .is_some_and(|a| a.strategy as usize == index)
             });
             let Some(app) = app else {
                 return Decision::Deny(Deny {
@@ -365,7 +417,12 @@ impl Engine {
         let (application, digest) = match identity {
             Some(found) => found,
             None => match enforcement.anonymous {
-                Some(anon) => (anon, credential_digest(format!("anonymous\0{}", req.client_ip.unwrap_or("")).as_bytes())),
+                Some(anon) => (
+                    anon,
+                    credential_digest(
+                        format!("anonymous\0{}", req.client_ip.unwrap_or("")).as_bytes(),
+                    ),
+                ),
                 None => {
                     return Decision::Deny(Deny {
                         status: 401,
@@ -384,35 +441,81 @@ impl Engine {
         let Some(app) = self.bundle.applications.get(application as usize) else {
             return deny(403, Reason::Forbidden, Some(operation), Some(application));
         };
-        let api = self.bundle.operations.get(operation as usize).map(|o| o.api);
+        let api = self
+            .bundle
+            .operations
+            .get(operation as usize)
+            .map(|o| o.api);
         if app.grants.iter().any(|g| Some(*g) == api.map(Grant::Api)) {
-            return Decision::Allow(Allow { operation, application, package: None, charge: None, hide });
+            return Decision::Allow(Allow {
+                operation,
+                application,
+                package: None,
+                charge: None,
+                hide,
+            });
         }
-        let memberships = self.memberships.get(operation as usize).map(|m| m.as_slice()).unwrap_or_default();
+        let memberships = self
+            .memberships
+            .get(operation as usize)
+            .map(|m| m.as_slice())
+            .unwrap_or_default();
         let mut key = String::new();
         let mut best_denial: Option<Charge> = None;
         let mut granted = false;
         for grant in &app.grants {
             let Grant::Package(p) = *grant else { continue };
-            let Some(m) = memberships.iter().find(|m| m.package == p) else { continue };
+            let Some(m) = memberships.iter().find(|m| m.package == p) else {
+                continue;
+            };
             granted = true;
-            let Some(scope) = self.scopes.get(m.scope as usize) else { continue };
+            let Some(scope) = self.scopes.get(m.scope as usize) else {
+                continue;
+            };
             if scope.limits.is_empty() {
-                return Decision::Allow(Allow { operation, application, package: Some(p), charge: None, hide });
+                return Decision::Allow(Allow {
+                    operation,
+                    application,
+                    package: Some(p),
+                    charge: None,
+                    hide,
+                });
             }
             bucket_key(&digest, scope, &mut key);
             match limiter::take(store, &key, &scope.limits, now_us) {
                 Ok(outcome) if outcome.admitted => {
-                    let charge = Charge { package: p, operation_override: m.is_override, outcome };
-                    return Decision::Allow(Allow { operation, application, package: Some(p), charge: Some(charge), hide });
+                    let charge = Charge {
+                        package: p,
+                        operation_override: m.is_override,
+                        outcome,
+                    };
+                    return Decision::Allow(Allow {
+                        operation,
+                        application,
+                        package: Some(p),
+                        charge: Some(charge),
+                        hide,
+                    });
                 }
                 Ok(outcome) => {
-                    if best_denial.as_ref().is_none_or(|b| outcome.retry_after < b.outcome.retry_after) {
-                        best_denial = Some(Charge { package: p, operation_override: m.is_override, outcome });
+                    if best_denial
+                        .as_ref()
+                        .is_none_or(|b| outcome.retry_after < b.outcome.retry_after)
+                    {
+                        best_denial = Some(Charge {
+                            package: p,
+                            operation_override: m.is_override,
+                            outcome,
+                        });
                     }
                 }
                 Err(LimitError::Store | LimitError::Contention) => {
-                    return deny(503, Reason::LimiterUnavailable, Some(operation), Some(application));
+                    return deny(
+                        503,
+                        Reason::LimiterUnavailable,
+                        Some(operation),
+                        Some(application),
+                    );
                 }
             }
         }
@@ -433,7 +536,15 @@ impl Engine {
 }
 
 fn deny(status: u16, reason: Reason, operation: Option<u32>, application: Option<u32>) -> Decision {
-    Decision::Deny(Deny { status, reason, retry_after: None, www_authenticate: false, operation, application, charge: None })
+    Decision::Deny(Deny {
+        status,
+        reason,
+        retry_after: None,
+        www_authenticate: false,
+        operation,
+        application,
+        charge: None,
+    })
 }
 
 /// Where a key was found.
@@ -500,7 +611,10 @@ fn strip_query_param(raw_path: &str, name: &str) -> String {
     };
     let kept: Vec<&str> = query
         .split('&')
-        .filter(|pair| !pair.is_empty() && percent_decode(pair.split_once('=').map_or(*pair, |(k, _)| k)).as_ref() != name)
+        .filter(|pair| {
+            !pair.is_empty()
+                && percent_decode(pair.split_once('=').map_or(*pair, |(k, _)| k)).as_ref() != name
+        })
         .collect();
     let mut out = String::with_capacity(raw_path.len());
     out.push_str(path);
@@ -514,4 +628,3 @@ fn strip_query_param(raw_path: &str, name: &str) -> String {
     }
     out
 }
-

@@ -9,6 +9,8 @@ pub mod bundle;
 pub mod bytes;
 pub mod canonical;
 pub mod engine;
+#[doc(hidden)]
+pub mod fixture;
 pub mod headers;
 pub mod limiter;
 pub mod matcher;

@@ -56,7 +56,10 @@ struct PathEntry {
 
 impl PathEntry {
     fn find(&self, m: Method) -> Option<u32> {
-        self.methods.iter().find(|(x, _)| *x == m).map(|(_, op)| *op)
+        self.methods
+            .iter()
+            .find(|(x, _)| *x == m)
+            .map(|(_, op)| *op)
     }
 }
 
@@ -87,11 +90,15 @@ pub enum MatchConflict {
 impl std::fmt::Display for MatchConflict {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            MatchConflict::Ambiguous { operation, detail } => write!(f, "operation #{operation}: {detail}"),
+            MatchConflict::Ambiguous { operation, detail } => {
+                write!(f, "operation #{operation}: {detail}")
+            }
             MatchConflict::Duplicate { first, second } => {
                 write!(f, "operations #{first} and #{second} have the same method and path on the same hosts")
             }
-            MatchConflict::BadTemplate { operation } => write!(f, "operation #{operation}: invalid path template"),
+            MatchConflict::BadTemplate { operation } => {
+                write!(f, "operation #{operation}: invalid path template")
+            }
         }
     }
 }
@@ -151,13 +158,19 @@ impl OperationTable {
             api_group.push(*group_of_hosts.entry(hosts).or_insert(next));
         }
         // Collect entries per group and template first, then insert each template once.
-        let mut per_group: Vec<HashMap<String, PathEntry>> = (0..group_of_hosts.len()).map(|_| HashMap::new()).collect();
+        let mut per_group: Vec<HashMap<String, PathEntry>> =
+            (0..group_of_hosts.len()).map(|_| HashMap::new()).collect();
         let mut order: Vec<Vec<(String, u32)>> = vec![Vec::new(); group_of_hosts.len()];
         for (i, op) in bundle.operations.iter().enumerate() {
             let i = i as u32;
-            let g = *api_group.get(op.api as usize).ok_or(MatchConflict::BadTemplate { operation: i })?;
-            let method = Method::parse(&op.method).ok_or(MatchConflict::BadTemplate { operation: i })?;
-            let map = per_group.get_mut(g as usize).ok_or(MatchConflict::BadTemplate { operation: i })?;
+            let g = *api_group
+                .get(op.api as usize)
+                .ok_or(MatchConflict::BadTemplate { operation: i })?;
+            let method =
+                Method::parse(&op.method).ok_or(MatchConflict::BadTemplate { operation: i })?;
+            let map = per_group
+                .get_mut(g as usize)
+                .ok_or(MatchConflict::BadTemplate { operation: i })?;
             let entry = map.entry(op.path.clone()).or_insert_with(|| {
                 if let Some(o) = order.get_mut(g as usize) {
                     o.push((op.path.clone(), i));
@@ -174,9 +187,12 @@ impl OperationTable {
             let mut router = matchit::Router::new();
             for (path, first_op) in order {
                 let entry = map.remove(&path).unwrap_or_default();
-                router
-                    .insert(router_template(&path), entry)
-                    .map_err(|e| MatchConflict::Ambiguous { operation: first_op, detail: e.to_string() })?;
+                router.insert(router_template(&path), entry).map_err(|e| {
+                    MatchConflict::Ambiguous {
+                        operation: first_op,
+                        detail: e.to_string(),
+                    }
+                })?;
             }
             groups.push(HostGroup { router });
         }
@@ -198,7 +214,12 @@ impl OperationTable {
         for v in exact.values_mut() {
             v.sort_unstable();
         }
-        Ok(OperationTable { groups, exact, wildcard, any })
+        Ok(OperationTable {
+            groups,
+            exact,
+            wildcard,
+            any,
+        })
     }
 
     /// Matches a request. `host` is already lower-cased without port; `path` canonical.
@@ -207,11 +228,23 @@ impl OperationTable {
     pub fn find(&self, host: &str, method: &str, path: &str) -> Match {
         let method = Method::parse(method);
         let mut path_only = false;
-        let exact = self.exact.get(host).map(|v| v.as_slice()).unwrap_or_default();
-        let wild = self.wildcard.iter().filter(|(s, _)| host.len() > s.len() && host.ends_with(s.as_ref())).map(|(_, g)| *g);
+        let exact = self
+            .exact
+            .get(host)
+            .map(|v| v.as_slice())
+            .unwrap_or_default();
+        let wild = self
+            .wildcard
+            .iter()
+            .filter(|(s, _)| host.len() > s.len() && host.ends_with(s.as_ref()))
+            .map(|(_, g)| *g);
         for g in exact.iter().copied().chain(wild).chain(self.any) {
-            let Some(group) = self.groups.get(g as usize) else { continue };
-            let Ok(m) = group.router.at(path) else { continue };
+            let Some(group) = self.groups.get(g as usize) else {
+                continue;
+            };
+            let Ok(m) = group.router.at(path) else {
+                continue;
+            };
             path_only = true;
             if let Some(method) = method {
                 if let Some(op) = m.value.find(method) {
@@ -285,7 +318,12 @@ mod tests {
                 .collect(),
             operations: ops
                 .iter()
-                .map(|(api, m, p)| Operation { api: *api, method: m.to_string(), path: p.to_string(), id: format!("{m} {p}") })
+                .map(|(api, m, p)| Operation {
+                    api: *api,
+                    method: m.to_string(),
+                    path: p.to_string(),
+                    id: format!("{m} {p}"),
+                })
                 .collect(),
             packages: vec![],
             applications: vec![],
@@ -309,8 +347,14 @@ mod tests {
         let t = OperationTable::build(&b).unwrap();
         assert_eq!(t.find("h", "GET", "/users/42"), Match::Operation(0));
         assert_eq!(t.find("h", "GET", "/users/@me"), Match::Operation(1));
-        assert_eq!(t.find("h", "GET", "/Accounts/AC1.json"), Match::Operation(2));
-        assert_eq!(t.find("h", "GET", "/Accounts/Local.json"), Match::Operation(3));
+        assert_eq!(
+            t.find("h", "GET", "/Accounts/AC1.json"),
+            Match::Operation(2)
+        );
+        assert_eq!(
+            t.find("h", "GET", "/Accounts/Local.json"),
+            Match::Operation(3)
+        );
         assert_eq!(t.find("h", "GET", "/"), Match::Operation(4));
         assert_eq!(t.find("h", "POST", "/users/42"), Match::Operation(5));
         assert_eq!(t.find("h", "HEAD", "/users/42"), Match::Operation(0));
@@ -323,22 +367,43 @@ mod tests {
     #[test]
     fn hosts_pick_the_most_specific_group() {
         let b = bundle_with(
-            &[("exact", &["api.example.com"]), ("wild", &["*.example.com"]), ("any", &[])],
-            &[(0, "GET", "/x"), (1, "GET", "/x"), (2, "GET", "/x"), (2, "GET", "/only-any")],
+            &[
+                ("exact", &["api.example.com"]),
+                ("wild", &["*.example.com"]),
+                ("any", &[]),
+            ],
+            &[
+                (0, "GET", "/x"),
+                (1, "GET", "/x"),
+                (2, "GET", "/x"),
+                (2, "GET", "/only-any"),
+            ],
         );
         let t = OperationTable::build(&b).unwrap();
         assert_eq!(t.find("api.example.com", "GET", "/x"), Match::Operation(0));
         assert_eq!(t.find("b.example.com", "GET", "/x"), Match::Operation(1));
         assert_eq!(t.find("example.com", "GET", "/x"), Match::Operation(2));
-        assert_eq!(t.find("api.example.com", "GET", "/only-any"), Match::Operation(3));
+        assert_eq!(
+            t.find("api.example.com", "GET", "/only-any"),
+            Match::Operation(3)
+        );
     }
 
     #[test]
     fn duplicates_and_ambiguities_are_refused() {
         let b = bundle_with(&[("a", &[])], &[(0, "GET", "/x/{}"), (0, "GET", "/x/{}")]);
-        assert!(matches!(OperationTable::build(&b), Err(MatchConflict::Duplicate { first: 0, second: 1 })));
+        assert!(matches!(
+            OperationTable::build(&b),
+            Err(MatchConflict::Duplicate {
+                first: 0,
+                second: 1
+            })
+        ));
         let b = bundle_with(&[("a", &[])], &[(0, "GET", "/x/a{}"), (0, "GET", "/x/{}b")]);
-        assert!(matches!(OperationTable::build(&b), Err(MatchConflict::Ambiguous { .. })));
+        assert!(matches!(
+            OperationTable::build(&b),
+            Err(MatchConflict::Ambiguous { .. })
+        ));
     }
 
     #[test]

@@ -11,9 +11,8 @@ use proxy_wasm::traits::{Context, HttpContext, RootContext};
 use proxy_wasm::types::{Action, ContextType, LogLevel};
 use smallvec::SmallVec;
 
-use crate::bundle::RateLimitHeaders;
 use crate::engine::{Allow, Decision, Deny, Engine, Hide, Reason, Request};
-use crate::headers::{rate_limit_headers, HeaderList};
+use crate::headers::{allow_response_headers, deny_headers, HeaderList};
 use crate::limiter::{SetResult, Store, StoreError, Stored};
 use abi::Map;
 
@@ -33,7 +32,11 @@ struct Metrics {
 impl Metrics {
     fn define() -> Metrics {
         let counter = |name: &str| abi::define_counter(name).unwrap_or(u32::MAX);
-        let mut m = Metrics { allowed: counter("acepack.requests_allowed"), passed: counter("acepack.requests_passed"), denied: [0; 7] };
+        let mut m = Metrics {
+            allowed: counter("acepack.requests_allowed"),
+            passed: counter("acepack.requests_passed"),
+            denied: [0; 7],
+        };
         for (slot, reason) in m.denied.iter_mut().zip(Reason::ALL) {
             *slot = counter(&format!("acepack.requests_denied.{}", reason.as_str()));
         }
@@ -66,7 +69,13 @@ impl RootContext for Root {
         let config = match abi::plugin_configuration() {
             Ok(c) => c,
             Err(s) => {
-                abi::log(4, &format!("acepack: cannot read the plugin configuration (host status {})", s.0));
+                abi::log(
+                    4,
+                    &format!(
+                        "acepack: cannot read the plugin configuration (host status {})",
+                        s.0
+                    ),
+                );
                 return false;
             }
         };
@@ -84,19 +93,32 @@ impl RootContext for Root {
                         b.credentials.len()
                     ),
                 );
-                let metrics = self.shared.as_ref().map(|s| s.metrics.clone()).unwrap_or_else(Metrics::define);
+                let metrics = self
+                    .shared
+                    .as_ref()
+                    .map(|s| s.metrics.clone())
+                    .unwrap_or_else(Metrics::define);
                 self.shared = Some(Rc::new(Shared { engine, metrics }));
                 true
             }
             Err(e) => {
-                abi::log(4, &format!("acepack: invalid bundle in plugin configuration ({} bytes): {e}", config.len()));
+                abi::log(
+                    4,
+                    &format!(
+                        "acepack: invalid bundle in plugin configuration ({} bytes): {e}",
+                        config.len()
+                    ),
+                );
                 false
             }
         }
     }
 
     fn create_http_context(&self, _id: u32) -> Option<Box<dyn HttpContext>> {
-        Some(Box::new(Stream { shared: self.shared.clone(), response_headers: HeaderList::new() }))
+        Some(Box::new(Stream {
+            shared: self.shared.clone(),
+            response_headers: HeaderList::new(),
+        }))
     }
 
     fn get_type(&self) -> Option<ContextType> {
@@ -166,32 +188,11 @@ fn client_ip() -> Option<String> {
 impl Stream {
     fn deny(&mut self, shared: &Shared, d: &Deny) {
         shared.metrics.denied(d.reason);
-        let rl = self.charged_headers(shared, d.charge.as_ref());
-        let mut headers: SmallVec<[(&str, Cow<'_, str>); 6]> = SmallVec::new();
-        headers.push(("content-type", Cow::Borrowed("application/json")));
-        if d.www_authenticate {
-            headers.push(("www-authenticate", Cow::Borrowed("Key realm=\"acepack\"")));
-        }
-        if let Some(s) = d.retry_after {
-            headers.push(("retry-after", Cow::Owned(s.to_string())));
-        }
-        for (k, v) in &rl {
-            headers.push((k, Cow::Borrowed(v.as_str())));
-        }
-        let pairs: SmallVec<[(&str, &str); 6]> = headers.iter().map(|(k, v)| (*k, v.as_ref())).collect();
+        let headers = deny_headers(shared.engine.bundle(), d);
+        let pairs: SmallVec<[(&str, &str); 5]> =
+            headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
         if abi::send_response(d.status, &pairs, d.reason.body().as_bytes()).is_err() {
             abi::log(4, "acepack: the host refused a local response");
-        }
-    }
-
-    fn charged_headers(&self, shared: &Shared, charge: Option<&crate::engine::Charge>) -> HeaderList {
-        let b = shared.engine.bundle();
-        match (charge, b.enforcement.rate_limit_headers) {
-            (Some(c), style) if style != RateLimitHeaders::None => match b.packages.get(c.package as usize) {
-                Some(p) => rate_limit_headers(style, &p.id, &c.outcome),
-                None => HeaderList::new(),
-            },
-            _ => HeaderList::new(),
         }
     }
 
@@ -200,7 +201,11 @@ impl Stream {
         let b = shared.engine.bundle();
         // Spoofed x-ace-* headers first, then ours.
         for (name, _) in request {
-            if name.len() >= 6 && name.get(..6).is_some_and(|p| p.eq_ignore_ascii_case(b"x-ace-")) {
+            if name.len() >= 6
+                && name
+                    .get(..6)
+                    .is_some_and(|p| p.eq_ignore_ascii_case(b"x-ace-"))
+            {
                 let _ = abi::remove_header(Map::RequestHeaders, name);
             }
         }
@@ -222,7 +227,7 @@ impl Stream {
             }
             None => {}
         }
-        self.response_headers = self.charged_headers(shared, a.charge.as_ref());
+        self.response_headers = allow_response_headers(b, a);
     }
 }
 
@@ -230,33 +235,52 @@ impl HttpContext for Stream {
     fn on_http_request_headers(&mut self, _n: usize, _end_of_stream: bool) -> Action {
         let Some(shared) = self.shared.clone() else {
             // Never configured: fail closed.
-            let _ = abi::send_response(503, &[("content-type", "application/json")], Reason::LimiterUnavailable.body().as_bytes());
+            let _ = abi::send_response(
+                503,
+                &[("content-type", "application/json")],
+                Reason::LimiterUnavailable.body().as_bytes(),
+            );
             return Action::Pause;
         };
         let raw = match abi::header_map(Map::RequestHeaders) {
             Ok(raw) => raw,
             Err(_) => {
-                self.deny(&shared, &Deny {
-                    status: 503,
-                    reason: Reason::LimiterUnavailable,
-                    retry_after: None,
-                    www_authenticate: false,
-                    operation: None,
-                    application: None,
-                    charge: None,
-                });
+                self.deny(
+                    &shared,
+                    &Deny {
+                        status: 503,
+                        reason: Reason::LimiterUnavailable,
+                        retry_after: None,
+                        www_authenticate: false,
+                        operation: None,
+                        application: None,
+                        charge: None,
+                    },
+                );
                 return Action::Pause;
             }
         };
         let pairs = abi::pairs(&raw);
-        let text_pairs: SmallVec<[(Cow<'_, str>, Cow<'_, str>); 16]> = pairs.iter().map(|(k, v)| (text(k), text(v))).collect();
-        let find = |name: &str| text_pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_ref());
+        let text_pairs: SmallVec<[(Cow<'_, str>, Cow<'_, str>); 16]> =
+            pairs.iter().map(|(k, v)| (text(k), text(v))).collect();
+        let find = |name: &str| {
+            text_pairs
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.as_ref())
+        };
         let method = find(":method").unwrap_or("");
         let path = find(":path").unwrap_or("");
         let authority = find(":authority").or_else(|| find("host")).unwrap_or("");
         let anonymous = shared.engine.bundle().enforcement.anonymous.is_some();
         let ip = if anonymous { client_ip() } else { None };
-        let request = Request { method, path, authority, headers: text_pairs.as_slice(), client_ip: ip.as_deref() };
+        let request = Request {
+            method,
+            path,
+            authority,
+            headers: text_pairs.as_slice(),
+            client_ip: ip.as_deref(),
+        };
         let now = abi::now_us().unwrap_or(0);
         match shared.engine.decide(&request, &mut SharedData, now) {
             Decision::Pass => {
