@@ -1,12 +1,447 @@
-//! `acepack check CATALOG [--json] [--strict]`.
+//! `acepack check CATALOG [--json] [--strict]`: validates a catalog and prints what it means —
+//! operations with their gateway routes, packages, applications — or every error, located.
+//! The report goes to stdout, errors to stderr.
 
+use std::fmt::Write as _;
 use std::path::Path;
+
+use acepack_compiler::model::{Grant, Limit, Mapping, MatchPolicy, Model, Window};
+use acepack_compiler::{load_model, Diagnostic, LoadError, Severity};
 
 use super::Exit;
 
 /// Validates the catalog and prints the report.
 pub fn run(catalog: &Path, json: bool, strict: bool) -> Exit {
-    let _ = (catalog, json, strict);
-    eprintln!("acepack check: not yet implemented");
-    Exit::Usage
+    let (model, mut errors) = match load_model(catalog) {
+        Ok(model) => (Some(model), Vec::new()),
+        Err(LoadError::Io(e)) => {
+            eprintln!("acepack check: {e}");
+            return Exit::Usage;
+        }
+        Err(LoadError::Invalid(errors)) => (None, errors),
+    };
+    let mut warnings = model
+        .as_ref()
+        .map(|m| m.warnings.clone())
+        .unwrap_or_default();
+    if strict {
+        errors.extend(warnings.drain(..).map(|w| Diagnostic {
+            severity: Severity::Error,
+            ..w
+        }));
+    }
+    let report = Report::new(
+        &catalog.display().to_string(),
+        model.as_ref(),
+        strict,
+        warnings,
+        errors,
+    );
+    if json {
+        match serde_json::to_string_pretty(&report) {
+            Ok(text) => println!("{text}"),
+            Err(e) => {
+                eprintln!("acepack check: cannot render the report: {e}");
+                return Exit::Usage;
+            }
+        }
+    } else if let Some(model) = &model {
+        print!("{}", human(model, &report));
+    }
+    for e in &report.errors {
+        eprintln!("{e}");
+    }
+    if report.ok {
+        Exit::Ok
+    } else {
+        let n = report.errors.len();
+        let why = if model.is_some() {
+            " (warnings are errors under --strict)"
+        } else {
+            ""
+        };
+        eprintln!(
+            "acepack check: {}: {}{why}",
+            report.catalog,
+            plural(n, "error")
+        );
+        Exit::Invalid
+    }
+}
+
+/// The machine report (`--json`).
+#[derive(Debug, serde::Serialize)]
+struct Report<'a> {
+    /// The catalog as named on the command line.
+    catalog: String,
+    /// Whether the catalog passed (with `--strict`: also without warnings).
+    ok: bool,
+    strict: bool,
+    /// Counts; absent when the catalog is invalid.
+    summary: Option<Summary>,
+    apis: Vec<ApiReport<'a>>,
+    packages: Vec<PackageReport<'a>>,
+    applications: Vec<ApplicationReport<'a>>,
+    mapping: Option<&'a Mapping>,
+    warnings: Vec<Diagnostic>,
+    errors: Vec<Diagnostic>,
+}
+
+#[derive(Debug, serde::Serialize)]
+struct Summary {
+    apis: usize,
+    operations: usize,
+    packages: usize,
+    applications: usize,
+    credentials: usize,
+    auth_strategies: usize,
+    developers: usize,
+    teams: usize,
+    portals: usize,
+    match_policy: MatchPolicy,
+    /// Operations served by a gateway route, when the catalog names a gateway.
+    matched: Option<usize>,
+}
+
+#[derive(Debug, serde::Serialize)]
+struct ApiReport<'a> {
+    name: &'a str,
+    version: &'a str,
+    spec: Option<&'a str>,
+    base_path: &'a str,
+    hosts: &'a [String],
+    operations: Vec<OperationReport<'a>>,
+}
+
+#[derive(Debug, serde::Serialize)]
+struct OperationReport<'a> {
+    id: &'a str,
+    method: &'a str,
+    path: &'a str,
+    spec_path: &'a str,
+    aliases: &'a [String],
+    /// The gateway route serving it; absent without a gateway, null when unmatched.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    route: Option<Option<&'a str>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    target: Option<&'a str>,
+}
+
+#[derive(Debug, serde::Serialize)]
+struct PackageReport<'a> {
+    id: &'a str,
+    name: &'a str,
+    version: &'a str,
+    limits: Vec<String>,
+    /// `api/operation-id`, with the override when there is one.
+    operations: Vec<String>,
+    portals: &'a [String],
+}
+
+#[derive(Debug, serde::Serialize)]
+struct ApplicationReport<'a> {
+    name: &'a str,
+    auth_strategy: &'a str,
+    credentials: usize,
+    grants: Vec<String>,
+    inactive: &'a [String],
+}
+
+impl<'a> Report<'a> {
+    fn new(
+        catalog: &str,
+        model: Option<&'a Model>,
+        strict: bool,
+        warnings: Vec<Diagnostic>,
+        errors: Vec<Diagnostic>,
+    ) -> Self {
+        let mut report = Report {
+            catalog: catalog.to_string(),
+            ok: errors.is_empty(),
+            strict,
+            summary: None,
+            apis: Vec::new(),
+            packages: Vec::new(),
+            applications: Vec::new(),
+            mapping: None,
+            warnings,
+            errors,
+        };
+        let Some(m) = model else { return report };
+        let count = |k: &str| m.counts.get(k).copied().unwrap_or(0);
+        report.summary = Some(Summary {
+            apis: m.apis.len(),
+            operations: m.operations.len(),
+            packages: m.packages.len(),
+            applications: m.applications.len(),
+            credentials: m.applications.iter().map(|a| a.credentials.len()).sum(),
+            auth_strategies: m.auth_strategies.len(),
+            developers: count("developers"),
+            teams: count("teams"),
+            portals: count("portals"),
+            match_policy: m.enforcement.match_policy,
+            matched: m
+                .mapping
+                .as_ref()
+                .map(|x| x.operations.iter().filter(|o| o.route.is_some()).count()),
+        });
+        report.apis = m
+            .apis
+            .iter()
+            .map(|api| ApiReport {
+                name: &api.name,
+                version: &api.version,
+                spec: api.spec.as_deref(),
+                base_path: &api.base_path,
+                hosts: &api.hosts,
+                operations: api
+                    .operations
+                    .clone()
+                    .filter_map(|i| {
+                        let op = m.operations.get(i)?;
+                        let routed = m
+                            .mapping
+                            .as_ref()
+                            .map(|x| x.operations.iter().find(|r| r.operation == i));
+                        Some(OperationReport {
+                            id: &op.id,
+                            method: &op.method,
+                            path: &op.path,
+                            spec_path: &op.spec_path,
+                            aliases: &op.aliases,
+                            route: routed.map(|r| r.and_then(|r| r.route.as_deref())),
+                            target: routed.flatten().and_then(|r| r.target.as_deref()),
+                        })
+                    })
+                    .collect(),
+            })
+            .collect();
+        report.packages = m
+            .packages
+            .iter()
+            .map(|p| PackageReport {
+                id: &p.id,
+                name: &p.name,
+                version: &p.version,
+                limits: p.limits.iter().map(limit).collect(),
+                operations: p
+                    .operations
+                    .iter()
+                    .filter_map(|po| {
+                        let op = m.operations.get(po.operation)?;
+                        let api = &m.apis.get(op.api)?.name;
+                        Some(match &po.limits {
+                            Some(l) => format!("{api}/{} ({})", op.id, limits(l)),
+                            None => format!("{api}/{}", op.id),
+                        })
+                    })
+                    .collect(),
+                portals: &p.portals,
+            })
+            .collect();
+        report.applications = m
+            .applications
+            .iter()
+            .map(|a| ApplicationReport {
+                name: &a.name,
+                auth_strategy: m
+                    .auth_strategies
+                    .get(a.auth_strategy)
+                    .map_or("", |s| s.name()),
+                credentials: a.credentials.len(),
+                grants: a.grants.iter().map(|g| grant(m, *g)).collect(),
+                inactive: &a.inactive,
+            })
+            .collect();
+        report.mapping = m.mapping.as_ref();
+        report
+    }
+}
+
+fn grant(m: &Model, g: Grant) -> String {
+    match g {
+        Grant::Api(i) => format!("api {}", m.apis.get(i).map_or("?", |a| a.name.as_str())),
+        Grant::Package(i) => format!(
+            "package {}",
+            m.packages.get(i).map_or("?", |p| p.id.as_str())
+        ),
+    }
+}
+
+fn limit(l: &Limit) -> String {
+    let unit = match l.window {
+        Window::Second => "second",
+        Window::Minute => "minute",
+        Window::Hour => "hour",
+        Window::Day => "day",
+    };
+    format!("{}/{unit}", l.count)
+}
+
+fn limits(l: &[Limit]) -> String {
+    l.iter().map(limit).collect::<Vec<_>>().join(", ")
+}
+
+fn plural(n: usize, word: &str) -> String {
+    if n == 1 {
+        format!("1 {word}")
+    } else {
+        format!("{n} {word}s")
+    }
+}
+
+/// The human report.
+fn human(m: &Model, r: &Report<'_>) -> String {
+    let mut out = String::new();
+    // Writing to a String cannot fail; the results are ignored on purpose.
+    if let Some(s) = &r.summary {
+        let _ = writeln!(
+            out,
+            "{}: {}, {}, {}, {} ({}), {}, {}, {}, {}",
+            r.catalog,
+            plural(s.apis, "api"),
+            plural(s.operations, "operation"),
+            plural(s.packages, "package"),
+            plural(s.applications, "application"),
+            plural(s.credentials, "credential"),
+            plural(s.auth_strategies, "auth strategy").replace("strategys", "strategies"),
+            plural(s.developers, "developer"),
+            plural(s.teams, "team"),
+            plural(s.portals, "portal"),
+        );
+        let policy = match s.match_policy {
+            MatchPolicy::Required => "required",
+            MatchPolicy::IfPresent => "if_present",
+        };
+        match (&m.mapping, s.matched) {
+            (Some(map), Some(matched)) => {
+                let _ = writeln!(
+                    out,
+                    "match_policy: {policy}; gateway {}: {matched} of {} matched",
+                    map.file,
+                    plural(s.operations, "operation")
+                );
+            }
+            _ => {
+                let _ = writeln!(out, "match_policy: {policy}; no gateway");
+            }
+        }
+    }
+    for api in &r.apis {
+        let mut about = Vec::new();
+        if !api.version.is_empty() {
+            about.push(format!("version {}", api.version));
+        }
+        about.push(match api.spec {
+            Some(spec) => format!("spec {spec}"),
+            None => "manual operations".to_string(),
+        });
+        if !api.base_path.is_empty() {
+            about.push(format!("base path {}", api.base_path));
+        }
+        about.push(if api.hosts.is_empty() {
+            "any host".to_string()
+        } else {
+            format!("hosts {}", api.hosts.join(", "))
+        });
+        let _ = writeln!(out, "\napi {} ({})", api.name, about.join("; "));
+        let width = api
+            .operations
+            .iter()
+            .map(|o| o.method.len() + 1 + o.path.len())
+            .max()
+            .unwrap_or(0);
+        for op in &api.operations {
+            let route = format!("{} {}", op.method, op.path);
+            let mut line = format!("  {route:width$}  {}", op.id);
+            if !op.aliases.is_empty() {
+                let _ = write!(line, " (also {})", op.aliases.join(", "));
+            }
+            match op.route {
+                Some(Some(name)) => {
+                    let _ = write!(line, "  matched → {name}");
+                    if let Some(target) = op.target {
+                        let _ = write!(line, " ({target})");
+                    }
+                }
+                Some(None) => line.push_str("  unmatched"),
+                None => {}
+            }
+            let _ = writeln!(out, "{line}");
+        }
+    }
+    if let Some(map) = &m.mapping {
+        if m.enforcement.match_policy == MatchPolicy::Required && !map.uncovered_routes.is_empty() {
+            let _ = writeln!(
+                out,
+                "\nroutes no operation covers (rejected with 404 under match_policy required):"
+            );
+            for route in &map.uncovered_routes {
+                let _ = writeln!(out, "  {route}");
+            }
+        }
+    }
+    if !r.packages.is_empty() {
+        let _ = writeln!(out);
+    }
+    for p in &r.packages {
+        let mut line = format!("package {}", p.id);
+        if p.name != p.id {
+            let _ = write!(line, " \"{}\"", p.name);
+        }
+        if !p.version.is_empty() {
+            let _ = write!(line, " version {}", p.version);
+        }
+        let _ = write!(line, ": {}", plural(p.operations.len(), "operation"));
+        let _ = write!(
+            line,
+            "; limit {}",
+            if p.limits.is_empty() {
+                "none".to_string()
+            } else {
+                p.limits.join(", ")
+            }
+        );
+        if !p.portals.is_empty() {
+            let _ = write!(line, "; portals {}", p.portals.join(", "));
+        }
+        let _ = writeln!(out, "{line}");
+        for op in &p.operations {
+            let _ = writeln!(out, "  {op}");
+        }
+    }
+    if !r.applications.is_empty() {
+        let _ = writeln!(out);
+    }
+    for a in &r.applications {
+        let grants = if a.grants.is_empty() {
+            "nothing".to_string()
+        } else {
+            a.grants.join(", ")
+        };
+        let _ = writeln!(
+            out,
+            "application {} ({}, {}): grants {grants}",
+            a.name,
+            a.auth_strategy,
+            plural(a.credentials, "credential")
+        );
+        for why in a.inactive {
+            let _ = writeln!(out, "  inactive: {why}");
+        }
+    }
+    if !r.warnings.is_empty() {
+        let _ = writeln!(out);
+        for w in &r.warnings {
+            let _ = writeln!(out, "{w}");
+        }
+    }
+    let verdict = if r.ok { "ok" } else { "invalid" };
+    let _ = writeln!(
+        out,
+        "\n{}: {verdict} ({})",
+        r.catalog,
+        plural(r.warnings.len(), "warning")
+    );
+    out
 }

@@ -24,6 +24,9 @@ pub(crate) struct Built {
     pub operations: Vec<Operation>,
     /// Per operation: its normalized template without the base path (what `op:` refers to).
     pub rel_paths: Vec<String>,
+    /// Per API: some of its operations could not be read (already reported), so a reference
+    /// that misses may be a consequence rather than a mistake of its own.
+    pub incomplete: Vec<bool>,
 }
 
 /// An operation while its API is being assembled.
@@ -95,7 +98,8 @@ pub(crate) fn parse_route(text: &str) -> Result<Route, (String, Option<String>)>
                 Some(format!("did you mean \"{upper} {path}\"?")),
             )
         } else {
-            let hint = did_you_mean(method, METHODS.iter().copied())
+            let hint = closest_method(method)
+                .map(|m| format!("did you mean \"{m}\"?"))
                 .unwrap_or_else(|| format!("methods: {}", METHODS.join(" ")));
             (format!("unknown method \"{method}\""), Some(hint))
         });
@@ -111,6 +115,19 @@ pub(crate) fn parse_route(text: &str) -> Result<Route, (String, Option<String>)>
         }),
         Err(e) => Err((e.to_string(), None)),
     }
+}
+
+/// The method a typo most likely meant. Methods are too short for Jaro-Winkler to judge
+/// (`GRT` vs `GET`), so this counts edits, transpositions included.
+fn closest_method(wanted: &str) -> Option<&'static str> {
+    let wanted = wanted.to_ascii_uppercase();
+    let allowed = (wanted.len() / 3).max(1);
+    METHODS
+        .iter()
+        .map(|m| (strsim::osa_distance(&wanted, m), *m))
+        .filter(|(d, _)| *d <= allowed)
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, m)| m)
 }
 
 /// `METHOD /path` as written, without a query string (used as the default operation id).
@@ -181,6 +198,7 @@ pub(crate) fn build(ctx: &mut Ctx<'_>, apis: &[catalog::Api]) -> Result<Built, L
         };
         let mut base_path = base_override.clone().unwrap_or_default();
         let mut drafts: Vec<Draft> = Vec::new();
+        let errors_before = ctx.errors.len();
         if let Some(spec) = &api.spec {
             let full = ctx.dir.join(spec);
             let display = full.display().to_string();
@@ -216,7 +234,8 @@ pub(crate) fn build(ctx: &mut Ctx<'_>, apis: &[catalog::Api]) -> Result<Built, L
             );
         }
         add_manual(ctx, &place, &api.operations, &mut drafts);
-        apply_excludes(ctx, &place, &api.exclude, &mut drafts);
+        let incomplete = ctx.errors.len() > errors_before;
+        apply_excludes(ctx, &place, &api.exclude, &mut drafts, incomplete);
         check_ids(ctx, &api.name, &drafts);
 
         let start = built.operations.len();
@@ -239,6 +258,7 @@ pub(crate) fn build(ctx: &mut Ctx<'_>, apis: &[catalog::Api]) -> Result<Built, L
             spec: api.spec.clone(),
             operations: start..built.operations.len(),
         });
+        built.incomplete.push(incomplete);
     }
     check_conflicts(ctx, &built);
     Ok(built)
@@ -297,7 +317,13 @@ fn add_manual(
 }
 
 /// `apis[].exclude`: every entry must name an operation, which is then left out.
-fn apply_excludes(ctx: &mut Ctx<'_>, place: &str, exclude: &[String], drafts: &mut [Draft]) {
+fn apply_excludes(
+    ctx: &mut Ctx<'_>,
+    place: &str,
+    exclude: &[String],
+    drafts: &mut [Draft],
+    incomplete: bool,
+) {
     for (k, text) in exclude.iter().enumerate() {
         let keys: Vec<OpKey<'_>> = drafts.iter().map(draft_key).collect();
         let found = resolve(&keys, text);
@@ -391,6 +417,9 @@ mod tests {
         assert_eq!(lower.1.as_deref(), Some("did you mean \"GET /a\"?"));
         let typo = parse_route("DELTE /a").expect_err("typo");
         assert_eq!(typo.1.as_deref(), Some("did you mean \"DELETE\"?"));
+        assert_eq!(closest_method("GRT"), Some("GET"));
+        assert_eq!(closest_method("gte"), Some("GET"));
+        assert_eq!(closest_method("FETCH"), None);
         assert!(parse_route("GET a").is_err());
         assert!(parse_route("/a").is_err());
     }
