@@ -19,6 +19,7 @@
 pub mod artifacts;
 pub mod config;
 pub mod envoy;
+pub mod expect;
 pub mod http;
 pub mod scenario;
 pub mod upstream;
