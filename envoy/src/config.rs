@@ -7,7 +7,7 @@
 //! `acepack envoy` is embedded by indenting it.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use base64::Engine as _;
 
@@ -126,30 +126,67 @@ impl Bootstrap {
         self
     }
 
-    /// The bootstrap YAML.
+    /// The bootstrap YAML, with the listener in `static_resources`.
     pub fn to_yaml(&self) -> String {
-        let mut y = String::new();
+        let mut y = self.admin_yaml();
+        y.push_str("static_resources:\n  listeners:\n");
+        y.push_str(&indent(&self.listener_yaml(), 2));
+        y.push_str(&self.clusters_yaml());
+        y
+    }
+
+    /// The bootstrap YAML with the listener served from a file by LDS (`lds_path`, which Envoy
+    /// watches: replace it atomically, by renaming, to reconfigure the listener in place).
+    /// Write the file's first version with [`Bootstrap::lds_yaml`] before starting Envoy.
+    pub fn to_yaml_with_lds(&self, lds_path: &Path) -> String {
+        let mut y = String::from("node:\n  id: acepack-e2e\n  cluster: acepack-e2e\n");
+        y.push_str(&self.admin_yaml());
         y.push_str(&format!(
+            "dynamic_resources:\n  lds_config:\n    resource_api_version: V3\n    path_config_source:\n      path: {}\n",
+            yaml_str(&lds_path.display().to_string())
+        ));
+        y.push_str("static_resources:\n");
+        y.push_str(&self.clusters_yaml());
+        y
+    }
+
+    /// The LDS file: a discovery response holding this bootstrap's listener.
+    pub fn lds_yaml(&self) -> String {
+        let listener = self.listener_yaml();
+        let listener = listener.replacen(
+            "- name: acepack_e2e\n",
+            "- \"@type\": type.googleapis.com/envoy.config.listener.v3.Listener\n  name: acepack_e2e\n",
+            1,
+        );
+        format!("resources:\n{listener}")
+    }
+
+    fn admin_yaml(&self) -> String {
+        format!(
             "admin:\n  address:\n    socket_address: {{ address: 127.0.0.1, port_value: {} }}\n",
             self.admin_port
-        ));
-        y.push_str("static_resources:\n  listeners:\n  - name: acepack_e2e\n    stat_prefix: acepack_e2e\n");
+        )
+    }
+
+    /// The listener as a YAML list item (unindented).
+    fn listener_yaml(&self) -> String {
+        let mut y = String::from("- name: acepack_e2e\n  stat_prefix: acepack_e2e\n");
         y.push_str(&format!(
-            "    address:\n      socket_address: {{ address: 127.0.0.1, port_value: {} }}\n",
+            "  address:\n    socket_address: {{ address: 127.0.0.1, port_value: {} }}\n",
             self.listener_port
         ));
         y.push_str(
-            "    filter_chains:\n    - filters:\n      - name: envoy.filters.network.http_connection_manager\n        typed_config:\n          \"@type\": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager\n          stat_prefix: ingress\n",
+            "  filter_chains:\n  - filters:\n    - name: envoy.filters.network.http_connection_manager\n      typed_config:\n        \"@type\": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager\n        stat_prefix: ingress\n",
         );
         if let Some(log) = &self.access_log {
             y.push_str(&format!(
-                "          access_log:\n          - name: envoy.access_loggers.file\n            typed_config:\n              \"@type\": type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog\n              path: {}\n",
+                "        access_log:\n        - name: envoy.access_loggers.file\n          typed_config:\n            \"@type\": type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog\n            path: {}\n",
                 yaml_str(&log.display().to_string())
             ));
         }
-        y.push_str("          route_config:\n");
+        y.push_str("        route_config:\n");
         match &self.route_config {
-            Some(rc) => y.push_str(&indent(rc, 12)),
+            Some(rc) => y.push_str(&indent(rc, 10)),
             None => {
                 let cluster = self
                     .clusters
@@ -157,19 +194,23 @@ impl Bootstrap {
                     .map(|c| c.0.as_str())
                     .unwrap_or("upstream");
                 y.push_str(&format!(
-                    "            name: catch_all\n            virtual_hosts:\n            - name: all\n              domains: [\"*\"]\n              routes:\n              - match: {{ prefix: \"/\" }}\n                route: {{ cluster: {} }}\n",
+                    "          name: catch_all\n          virtual_hosts:\n          - name: all\n            domains: [\"*\"]\n            routes:\n            - match: {{ prefix: \"/\" }}\n              route: {{ cluster: {} }}\n",
                     yaml_str(cluster)
                 ));
             }
         }
-        y.push_str("          http_filters:\n");
+        y.push_str("        http_filters:\n");
         for f in &self.http_filters {
-            y.push_str(&indent(f, 10));
+            y.push_str(&indent(f, 8));
         }
         y.push_str(
-            "          - name: envoy.filters.http.router\n            typed_config:\n              \"@type\": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router\n",
+            "        - name: envoy.filters.http.router\n          typed_config:\n            \"@type\": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router\n",
         );
-        y.push_str("  clusters:\n");
+        y
+    }
+
+    fn clusters_yaml(&self) -> String {
+        let mut y = String::from("  clusters:\n");
         for (name, addr) in &self.clusters {
             y.push_str(&format!(
                 "  - name: {n}\n    type: STATIC\n    connect_timeout: 2s\n    load_assignment:\n      cluster_name: {n}\n      endpoints:\n      - lb_endpoints:\n        - endpoint:\n            address:\n              socket_address: {{ address: {ip}, port_value: {port} }}\n",

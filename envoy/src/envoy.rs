@@ -199,6 +199,50 @@ impl Envoy {
         (status, read_log(&log))
     }
 
+    /// Replaces the LDS file (see [`crate::config::Bootstrap::to_yaml_with_lds`]) atomically and
+    /// waits until Envoy has applied it (`listener_manager.lds.update_success` grows and the
+    /// listener is ready again), then re-reads the listener's address.
+    ///
+    /// # Panics
+    /// When the update is rejected or not applied within [`READY_TIMEOUT`].
+    pub fn update_lds(&mut self, lds_path: &Path, lds_yaml: &str) {
+        let stat = |e: &Envoy, n: &str| e.stat(n).unwrap_or(0);
+        let before = stat(self, "listener_manager.lds.update_success");
+        let rejected_before = stat(self, "listener_manager.lds.update_rejected");
+        let tmp = lds_path.with_extension("tmp");
+        fs::write(&tmp, lds_yaml).unwrap_or_else(|e| panic!("write {}: {e}", tmp.display()));
+        fs::rename(&tmp, lds_path)
+            .unwrap_or_else(|e| panic!("rename to {}: {e}", lds_path.display()));
+        let deadline = Instant::now() + READY_TIMEOUT;
+        loop {
+            if stat(self, "listener_manager.lds.update_rejected") > rejected_before {
+                panic!(
+                    "Envoy rejected the LDS update; log tail:\n{}",
+                    tail(&self.log(), 30)
+                );
+            }
+            if stat(self, "listener_manager.lds.update_success") > before
+                && stat(self, "listener_manager.total_listeners_warming") == 0
+                && stat(self, "listener_manager.total_listeners_draining") == 0
+            {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "LDS update not applied; log tail:\n{}",
+                tail(&self.log(), 30)
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        if let Some(a) = Request::get("/listeners?format=json")
+            .send(self.admin)
+            .ok()
+            .and_then(|r| listener_addr(&r))
+        {
+            self.listener = a;
+        }
+    }
+
     /// The HTTP listener's address.
     pub fn addr(&self) -> SocketAddr {
         self.listener

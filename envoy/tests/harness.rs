@@ -76,3 +76,26 @@ fn plain_envoy_uses_two_workers_and_accepts_other_loopback_sources() {
         "both workers served connections: {per_worker:?}"
     );
 }
+
+#[test]
+fn plain_envoy_applies_an_lds_file_update_in_place() {
+    let upstream = EchoUpstream::start();
+    let dir = WorkDir::new("harness-lds");
+    let routes = |body: &str| {
+        format!(
+            "name: r\nvirtual_hosts:\n- name: all\n  domains: [\"*\"]\n  routes:\n  - match: {{ prefix: / }}\n    direct_response: {{ status: 200, body: {{ inline_string: {body} }} }}\n"
+        )
+    };
+    let lds = dir.join("lds.yaml");
+    let v1 = Bootstrap::new()
+        .with_cluster("upstream", upstream.addr())
+        .with_routes(&routes("one"));
+    std::fs::write(&lds, v1.lds_yaml()).unwrap();
+    let mut envoy = Envoy::must_start(&dir, &v1.to_yaml_with_lds(&lds));
+    let addr = envoy.addr();
+    assert_eq!(envoy.send(&Request::get("/")).text(), "one");
+    let v2 = v1.clone().with_routes(&routes("two"));
+    envoy.update_lds(&lds, &v2.lds_yaml());
+    assert_eq!(envoy.send(&Request::get("/")).text(), "two");
+    assert_eq!(envoy.addr(), addr, "the listener was updated in place");
+}
