@@ -21,11 +21,11 @@ fn valid_bundle(dir: &WorkDir) -> Vec<u8> {
 }
 
 fn bootstrap(configuration: Vec<u8>, upstream: SocketAddr) -> String {
-    let a = Artifacts::locate();
+    // Only the filter and Envoy are needed here (not the CLI).
     let filter = WasmFilter {
         plugin_name: PLUGIN_NAME.into(),
         vm_id: VM_ID.into(),
-        wasm: a.wasm,
+        wasm: artifacts::filter_wasm(),
         configuration,
     };
     Bootstrap::new()
