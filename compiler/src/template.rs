@@ -3,3 +3,627 @@
 //!
 //! Normalized form: starts with `/`, no trailing slash (root stays `/`), no query, every parameter
 //! written `{}` (names dropped), at most one parameter per segment, e.g. `/Accounts/{}.json`.
+//!
+//! Static text is kept as written, with two exceptions that follow from how the filter
+//! canonicalizes requests (§4.1) — without them the template could never match anything:
+//! percent-escapes of unreserved characters (`%41` → `A`, `%2E` → `.`) are decoded and the hex
+//! digits of other escapes upper-cased (`%3a` → `%3A`, RFC 3986 §6.2.2); non-ASCII characters are
+//! percent-encoded as UTF-8 (`é` → `%C3%A9`). Escapes of `/` and `\` are errors: a canonical request
+//! never carries them, and no segment of one contains a slash.
+//!
+//! [`normalize`] is idempotent: a normalized template normalizes to itself.
+
+/// Why a path template (or base path) is not usable.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TemplateError {
+    /// The template is empty or does not start with `/`.
+    #[error("path {path:?} must start with '/'")]
+    NotAbsolute {
+        /// The template as given.
+        path: String,
+    },
+    /// `//` somewhere: a request path with an empty segment is never canonical (§4.1).
+    #[error("path {path:?} has an empty segment ('//')")]
+    EmptySegment {
+        /// The template as given.
+        path: String,
+    },
+    /// A `.` or `..` segment (also when written `%2E`): requests carrying one are never canonical (§4.1).
+    #[error("path {path:?} has a dot-segment {segment:?}")]
+    DotSegment {
+        /// The template as given.
+        path: String,
+        /// The offending segment.
+        segment: String,
+    },
+    /// A `{` without its `}` (or the reverse) in a segment.
+    #[error("path {path:?} has an unbalanced brace in segment {segment:?}")]
+    UnbalancedBrace {
+        /// The template as given.
+        path: String,
+        /// The offending segment.
+        segment: String,
+    },
+    /// A `{` inside a parameter name, as in `{a{b}}`.
+    #[error("path {path:?} has a '{{' inside a parameter name in segment {segment:?}")]
+    NestedBrace {
+        /// The template as given.
+        path: String,
+        /// The offending segment.
+        segment: String,
+    },
+    /// Two parameters in one segment (`/{a}-{b}`): acepack matches one parameter per segment.
+    #[error("path {path:?} has more than one parameter in segment {segment:?} (at most one per segment)")]
+    TwoParameters {
+        /// The template as given.
+        path: String,
+        /// The offending segment.
+        segment: String,
+    },
+    /// A parameter that asks for more than one segment or is not a parameter at all
+    /// (`{*rest}`, `{+name}`, `{$request.body}`).
+    #[error("path {path:?} has parameter {{{name}}}: {reason}")]
+    InvalidParameter {
+        /// The template as given.
+        path: String,
+        /// The parameter name as written.
+        name: String,
+        /// Why it is refused.
+        reason: &'static str,
+    },
+    /// A character that is not allowed in a URI path or that would confuse a router (`*`).
+    #[error("path {path:?} contains {ch:?}, which is not allowed in a path template (percent-encode it if it is literal)")]
+    InvalidCharacter {
+        /// The template as given.
+        path: String,
+        /// The offending character.
+        ch: char,
+    },
+    /// A `%` not followed by two hex digits.
+    #[error("path {path:?} has an invalid percent-escape {escape:?}")]
+    InvalidEscape {
+        /// The template as given.
+        path: String,
+        /// The `%` and what follows it (up to two characters).
+        escape: String,
+    },
+    /// `%2F` or `%5C`: a canonical request never carries these (§4.1), so the template could never
+    /// be served.
+    #[error("path {path:?} contains {escape}, an encoded '/' or '\\', which no canonical request carries")]
+    EncodedDelimiter {
+        /// The template as given.
+        path: String,
+        /// The escape as written.
+        escape: String,
+    },
+    /// A base path with a parameter or a query string.
+    #[error("base path {path:?} may not contain parameters or a query string")]
+    BasePathNotStatic {
+        /// The base path as given.
+        path: String,
+    },
+}
+
+/// Normalizes a path template (contract §3.1): see the module documentation for the form.
+///
+/// ```
+/// use acepack_compiler::template::normalize;
+/// assert_eq!(normalize("/Accounts/{AccountSid}/Calls/{Sid}.json").unwrap(), "/Accounts/{}/Calls/{}.json");
+/// assert_eq!(normalize("/responses?beta=true").unwrap(), "/responses");
+/// assert_eq!(normalize("/billing/").unwrap(), "/billing");
+/// assert!(normalize("/a/{x}{y}").is_err());
+/// ```
+pub fn normalize(path: &str) -> Result<String, TemplateError> {
+    let without_query = path.split_once('?').map_or(path, |(p, _)| p);
+    let Some(rest) = without_query.strip_prefix('/') else {
+        return Err(TemplateError::NotAbsolute {
+            path: path.to_string(),
+        });
+    };
+    if rest.is_empty() {
+        return Ok("/".to_string());
+    }
+    // One trailing slash is insignificant; "//" leaves an empty segment and is refused below.
+    let rest = rest.strip_suffix('/').unwrap_or(rest);
+    let mut out = String::with_capacity(without_query.len());
+    for segment in rest.split('/') {
+        out.push('/');
+        push_segment(&mut out, segment, path)?;
+    }
+    Ok(out)
+}
+
+/// Whether a `paths` key is a runtime expression such as `{$request.query.queryUrl}` (as used by
+/// callbacks) rather than a path template. Such keys describe no route and produce no operation.
+pub fn is_runtime_expression(key: &str) -> bool {
+    key.starts_with('$') || key.contains("{$")
+}
+
+/// Prefixes a normalized template with a normalized base path (`""` or `/x/y`).
+///
+/// ```
+/// use acepack_compiler::template::join;
+/// assert_eq!(join("/v1", "/x/{}"), "/v1/x/{}");
+/// assert_eq!(join("/v1", "/"), "/v1");
+/// assert_eq!(join("", "/"), "/");
+/// ```
+pub fn join(base: &str, path: &str) -> String {
+    if path == "/" && !base.is_empty() {
+        return base.to_string();
+    }
+    let mut out = String::with_capacity(base.len() + path.len());
+    out.push_str(base);
+    out.push_str(path);
+    out
+}
+
+/// Normalizes a base path: `""` (none) or `/x/y` without trailing slash; `/` becomes `""`.
+/// Same static rules as [`normalize`]; parameters and query strings are refused.
+///
+/// ```
+/// use acepack_compiler::template::normalize_base_path;
+/// assert_eq!(normalize_base_path("/v1/").unwrap(), "/v1");
+/// assert_eq!(normalize_base_path("/").unwrap(), "");
+/// assert_eq!(normalize_base_path("").unwrap(), "");
+/// ```
+pub fn normalize_base_path(s: &str) -> Result<String, TemplateError> {
+    if s.is_empty() {
+        return Ok(String::new());
+    }
+    if s.contains(['?', '{', '}']) {
+        return Err(TemplateError::BasePathNotStatic {
+            path: s.to_string(),
+        });
+    }
+    let normalized = normalize(s)?;
+    Ok(if normalized == "/" {
+        String::new()
+    } else {
+        normalized
+    })
+}
+
+/// Appends one non-empty segment of `path` to `out`, normalized.
+fn push_segment(out: &mut String, segment: &str, path: &str) -> Result<(), TemplateError> {
+    let seg_err =
+        |make: fn(String, String) -> TemplateError| make(path.to_string(), segment.to_string());
+    if segment.is_empty() {
+        return Err(TemplateError::EmptySegment {
+            path: path.to_string(),
+        });
+    }
+    let start = out.len();
+    let mut params = 0;
+    let mut chars = segment.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '{' => {
+                let mut name = String::new();
+                loop {
+                    match chars.next() {
+                        None => {
+                            return Err(seg_err(|path, segment| TemplateError::UnbalancedBrace {
+                                path,
+                                segment,
+                            }))
+                        }
+                        Some('}') => break,
+                        Some('{') => {
+                            return Err(seg_err(|path, segment| TemplateError::NestedBrace {
+                                path,
+                                segment,
+                            }))
+                        }
+                        Some(c) => name.push(c),
+                    }
+                }
+                check_parameter_name(&name, path)?;
+                params += 1;
+                if params > 1 {
+                    return Err(seg_err(|path, segment| TemplateError::TwoParameters {
+                        path,
+                        segment,
+                    }));
+                }
+                out.push_str("{}");
+            }
+            '}' => {
+                return Err(seg_err(|path, segment| TemplateError::UnbalancedBrace {
+                    path,
+                    segment,
+                }))
+            }
+            '%' => push_escape(out, &mut chars, path)?,
+            c if is_static_char(c) => out.push(c),
+            c if !c.is_ascii() => {
+                let mut buf = [0u8; 4];
+                for b in c.encode_utf8(&mut buf).bytes() {
+                    push_hex_escape(out, b);
+                }
+            }
+            c => {
+                return Err(TemplateError::InvalidCharacter {
+                    path: path.to_string(),
+                    ch: c,
+                })
+            }
+        }
+    }
+    // Checked on the decoded text, so `%2E%2E` is caught as well as `..`.
+    if matches!(out.get(start..), Some("." | "..")) {
+        return Err(seg_err(|path, segment| TemplateError::DotSegment {
+            path,
+            segment,
+        }));
+    }
+    Ok(())
+}
+
+/// Refuses parameter names that mean something other than "one segment".
+fn check_parameter_name(name: &str, path: &str) -> Result<(), TemplateError> {
+    let reason = match name.chars().next() {
+        Some('*') => "a catch-all; a parameter matches exactly one segment",
+        Some('+') => {
+            "a reserved expansion that may span segments; a parameter matches exactly one segment"
+        }
+        Some('$') => "a runtime expression, not a path parameter",
+        _ => return Ok(()),
+    };
+    Err(TemplateError::InvalidParameter {
+        path: path.to_string(),
+        name: name.to_string(),
+        reason,
+    })
+}
+
+/// Handles the two characters after a `%` (already consumed).
+fn push_escape(
+    out: &mut String,
+    chars: &mut std::str::Chars<'_>,
+    path: &str,
+) -> Result<(), TemplateError> {
+    let hi = chars.next();
+    let lo = chars.next();
+    let (Some(hi_d), Some(lo_d)) = (
+        hi.and_then(|c| c.to_digit(16)),
+        lo.and_then(|c| c.to_digit(16)),
+    ) else {
+        let escape: String = std::iter::once('%').chain(hi).chain(lo).collect();
+        return Err(TemplateError::InvalidEscape {
+            path: path.to_string(),
+            escape,
+        });
+    };
+    // Both digits are < 16, so this fits a byte.
+    let byte = (hi_d * 16 + lo_d) as u8;
+    match byte {
+        b'/' | b'\\' => {
+            let escape: String = ['%'].into_iter().chain(hi).chain(lo).collect();
+            Err(TemplateError::EncodedDelimiter {
+                path: path.to_string(),
+                escape,
+            })
+        }
+        // The filter decodes these before matching (§4.1), so the template must hold them decoded.
+        b if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') => {
+            out.push(char::from(b));
+            Ok(())
+        }
+        b => {
+            push_hex_escape(out, b);
+            Ok(())
+        }
+    }
+}
+
+fn push_hex_escape(out: &mut String, b: u8) {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    out.push('%');
+    out.push(char::from(HEX[usize::from(b >> 4)]));
+    out.push(char::from(HEX[usize::from(b & 0xf)]));
+}
+
+/// RFC 3986 `pchar` minus `%` (handled apart) and `*`, which routers read as a wildcard.
+fn is_static_char(c: char) -> bool {
+    c.is_ascii_alphanumeric()
+        || matches!(
+            c,
+            '-' | '.'
+                | '_'
+                | '~'
+                | '!'
+                | '$'
+                | '&'
+                | '\''
+                | '('
+                | ')'
+                | '+'
+                | ','
+                | ';'
+                | '='
+                | ':'
+                | '@'
+        )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Table of `input → expected` for one function, checked in order with the input in the message.
+    struct Test<F>(F, Vec<(&'static str, Result<&'static str, TemplateError>)>);
+
+    impl<F: Fn(&str) -> Result<String, TemplateError>> Test<F> {
+        fn run(self) {
+            for (input, expected) in self.1 {
+                let got = (self.0)(input);
+                assert_eq!(
+                    got.as_deref().map_err(Clone::clone),
+                    expected,
+                    "input {input:?}"
+                );
+                if let Ok(once) = &got {
+                    assert_eq!(
+                        (self.0)(once).as_ref(),
+                        Ok(once),
+                        "not idempotent on {input:?}"
+                    );
+                }
+            }
+        }
+    }
+
+    fn p(s: &str) -> String {
+        s.to_string()
+    }
+
+    #[test]
+    fn parameters_lose_their_names() {
+        Test(
+            normalize,
+            vec![
+                ("/a/{id}", Ok("/a/{}")),
+                ("/a/{name}", Ok("/a/{}")),
+                ("/a/{}", Ok("/a/{}")),
+                ("/{kv_v2_mount_path}/config", Ok("/{}/config")),
+                (
+                    "/sys/tools/random/{source}/{urlbytes}",
+                    Ok("/sys/tools/random/{}/{}"),
+                ),
+                ("/a/{a b.c-d}", Ok("/a/{}")),
+            ],
+        )
+        .run()
+    }
+
+    #[test]
+    fn parameters_inside_segments() {
+        Test(
+            normalize,
+            vec![
+                // Twilio: https://github.com/twilio/twilio-oai spec/yaml/twilio_api_v2010.yaml
+                (
+                    "/2010-04-01/Accounts/{AccountSid}/Calls/{Sid}.json",
+                    Ok("/2010-04-01/Accounts/{}/Calls/{}.json"),
+                ),
+                (
+                    "/2010-04-01/Accounts/{AccountSid}/IncomingPhoneNumbers/TollFree.json",
+                    Ok("/2010-04-01/Accounts/{}/IncomingPhoneNumbers/TollFree.json"),
+                ),
+                ("/img-{id}.png", Ok("/img-{}.png")),
+                ("/v1/{name}:cancel", Ok("/v1/{}:cancel")),
+                (
+                    "/a/{x}{y}",
+                    Err(TemplateError::TwoParameters {
+                        path: p("/a/{x}{y}"),
+                        segment: p("{x}{y}"),
+                    }),
+                ),
+                (
+                    "/range/{from}-{to}",
+                    Err(TemplateError::TwoParameters {
+                        path: p("/range/{from}-{to}"),
+                        segment: p("{from}-{to}"),
+                    }),
+                ),
+            ],
+        )
+        .run()
+    }
+
+    #[test]
+    fn trailing_slash_and_query() {
+        Test(
+            normalize,
+            vec![
+                ("/", Ok("/")),
+                ("/billing/", Ok("/billing")),
+                ("/billing", Ok("/billing")),
+                ("/a/{id}/", Ok("/a/{}")),
+                // OpenAI: https://github.com/openai/openai-openapi openapi.yaml
+                ("/responses?beta=true", Ok("/responses")),
+                ("/responses/{response_id}?beta=true", Ok("/responses/{}")),
+                ("/?x=1", Ok("/")),
+                ("/a/?x", Ok("/a")),
+                ("//", Err(TemplateError::EmptySegment { path: p("//") })),
+                ("/a//", Err(TemplateError::EmptySegment { path: p("/a//") })),
+                (
+                    "/a//b",
+                    Err(TemplateError::EmptySegment { path: p("/a//b") }),
+                ),
+            ],
+        )
+        .run()
+    }
+
+    #[test]
+    fn literals_beside_parameters() {
+        Test(
+            normalize,
+            vec![
+                // Discord: https://github.com/discord/discord-api-spec specs/openapi.json
+                ("/users/@me", Ok("/users/@me")),
+                ("/users/{user_id}", Ok("/users/{}")),
+                ("/odata/$metadata", Ok("/odata/$metadata")),
+                ("/Products(1)", Ok("/Products(1)")),
+                ("/a;b=c,d!e'f+g&h~i", Ok("/a;b=c,d!e'f+g&h~i")),
+            ],
+        )
+        .run()
+    }
+
+    #[test]
+    fn malformed_templates() {
+        Test(
+            normalize,
+            vec![
+                ("", Err(TemplateError::NotAbsolute { path: p("") })),
+                ("a/b", Err(TemplateError::NotAbsolute { path: p("a/b") })),
+                ("?x", Err(TemplateError::NotAbsolute { path: p("?x") })),
+                ("/a/{b", Err(TemplateError::UnbalancedBrace { path: p("/a/{b"), segment: p("{b") })),
+                ("/a/{b/c}", Err(TemplateError::UnbalancedBrace { path: p("/a/{b/c}"), segment: p("{b") })),
+                ("/a/b}", Err(TemplateError::UnbalancedBrace { path: p("/a/b}"), segment: p("b}") })),
+                ("/a/{b{c}}", Err(TemplateError::NestedBrace { path: p("/a/{b{c}}"), segment: p("{b{c}}") })),
+                ("/a/./b", Err(TemplateError::DotSegment { path: p("/a/./b"), segment: p(".") })),
+                ("/a/..", Err(TemplateError::DotSegment { path: p("/a/.."), segment: p("..") })),
+                ("/a/*", Err(TemplateError::InvalidCharacter { path: p("/a/*"), ch: '*' })),
+                // Vault: https://github.com/hashicorp/vault-client-go openapi.json
+                ("/{kv_v2_mount_path}/^.*$", Err(TemplateError::InvalidCharacter { path: p("/{kv_v2_mount_path}/^.*$"), ch: '^' })),
+                ("/a b", Err(TemplateError::InvalidCharacter { path: p("/a b"), ch: ' ' })),
+                ("/a\\b", Err(TemplateError::InvalidCharacter { path: p("/a\\b"), ch: '\\' })),
+                ("/a#frag", Err(TemplateError::InvalidCharacter { path: p("/a#frag"), ch: '#' })),
+                ("/src/{*path}", Err(TemplateError::InvalidParameter { path: p("/src/{*path}"), name: p("*path"), reason: "a catch-all; a parameter matches exactly one segment" })),
+                ("/v1/{+name}", Err(TemplateError::InvalidParameter { path: p("/v1/{+name}"), name: p("+name"), reason: "a reserved expansion that may span segments; a parameter matches exactly one segment" })),
+            ],
+        )
+        .run()
+    }
+
+    #[test]
+    fn percent_escapes() {
+        Test(
+            normalize,
+            vec![
+                ("/a%20b", Ok("/a%20b")),
+                ("/a%3ab", Ok("/a%3Ab")),
+                ("/%41%7e", Ok("/A~")),
+                ("/café", Ok("/caf%C3%A9")),
+                (
+                    "/a%2Fb",
+                    Err(TemplateError::EncodedDelimiter {
+                        path: p("/a%2Fb"),
+                        escape: p("%2F"),
+                    }),
+                ),
+                ("/a%2eb", Ok("/a.b")),
+                (
+                    "/a/%2E%2e/b",
+                    Err(TemplateError::DotSegment {
+                        path: p("/a/%2E%2e/b"),
+                        segment: p("%2E%2e"),
+                    }),
+                ),
+                (
+                    "/a%5c",
+                    Err(TemplateError::EncodedDelimiter {
+                        path: p("/a%5c"),
+                        escape: p("%5c"),
+                    }),
+                ),
+                (
+                    "/a%zz",
+                    Err(TemplateError::InvalidEscape {
+                        path: p("/a%zz"),
+                        escape: p("%zz"),
+                    }),
+                ),
+                (
+                    "/a%4",
+                    Err(TemplateError::InvalidEscape {
+                        path: p("/a%4"),
+                        escape: p("%4"),
+                    }),
+                ),
+            ],
+        )
+        .run()
+    }
+
+    #[test]
+    fn base_paths() {
+        Test(
+            normalize_base_path,
+            vec![
+                ("", Ok("")),
+                ("/", Ok("")),
+                ("/v1", Ok("/v1")),
+                ("/v1/", Ok("/v1")),
+                ("/api/v10", Ok("/api/v10")),
+                ("v1", Err(TemplateError::NotAbsolute { path: p("v1") })),
+                (
+                    "/v1/{x}",
+                    Err(TemplateError::BasePathNotStatic { path: p("/v1/{x}") }),
+                ),
+                (
+                    "/v1?x=1",
+                    Err(TemplateError::BasePathNotStatic { path: p("/v1?x=1") }),
+                ),
+                (
+                    "/v1//",
+                    Err(TemplateError::EmptySegment { path: p("/v1//") }),
+                ),
+            ],
+        )
+        .run()
+    }
+
+    #[test]
+    fn joins() {
+        for (base, path, expected) in [
+            ("", "/", "/"),
+            ("", "/x", "/x"),
+            ("/v1", "/", "/v1"),
+            ("/v1", "/x/{}", "/v1/x/{}"),
+        ] {
+            assert_eq!(join(base, path), expected, "join({base:?}, {path:?})");
+        }
+    }
+
+    #[test]
+    fn runtime_expressions() {
+        assert!(is_runtime_expression("{$request.query.queryUrl}"));
+        assert!(is_runtime_expression("{$request.query.callbackUrl}/data"));
+        assert!(is_runtime_expression("$request.body#/url"));
+        assert!(!is_runtime_expression("/pets/{id}"));
+        assert!(!is_runtime_expression("/odata/$metadata"));
+    }
+
+    proptest::proptest! {
+        /// Whatever is accepted comes out in normalized form, which normalizes to itself.
+        #[test]
+        fn normalized_output_is_a_fixed_point(s in "[/a{}.%2Fe?*@~-]{0,24}") {
+            if let Ok(n) = normalize(&s) {
+                proptest::prop_assert_eq!(normalize(&n), Ok(n.clone()));
+                proptest::prop_assert!(n.starts_with('/') && !n.contains('?'));
+                if n != "/" {
+                    proptest::prop_assert!(!n.ends_with('/'));
+                    for segment in n.split('/').skip(1) {
+                        proptest::prop_assert!(!segment.is_empty() && segment != "." && segment != "..");
+                        proptest::prop_assert!(segment.matches("{}").count() <= 1, "two parameters in {:?}", segment);
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn errors_show_the_input() {
+        let err = normalize("/a/{x}{y}").unwrap_err().to_string();
+        assert!(
+            err.contains("/a/{x}{y}") && err.contains("at most one"),
+            "{err}"
+        );
+        let err = normalize("/a/*").unwrap_err().to_string();
+        assert!(err.contains("'*'"), "{err}");
+    }
+}
