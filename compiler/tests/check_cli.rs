@@ -211,7 +211,7 @@ fn the_valid_catalog_passes_and_lists_operations() {
     run_all(vec![Test::new("valid", VALID.to_string()).status(0).stdout(&[
         "catalog.yaml: 2 apis, 4 operations, 1 package, 2 applications (2 credentials)",
         "api billing (",
-        "GET /billing   GET /billing",
+        "GET /billing   GET /billing\n",
         "POST /billing  createInvoice",
         "GET /v1/flights",
         "package flight-billing \"Flight Billing API\": 3 operations; limit 5/second; portals partners",

@@ -12,7 +12,7 @@ use super::Exit;
 
 /// Validates the catalog and prints the report.
 pub fn run(catalog: &Path, json: bool, strict: bool) -> Exit {
-    let (model, mut errors) = match load_model(catalog) {
+    let (model, errors) = match load_model(catalog) {
         Ok(model) => (Some(model), Vec::new()),
         Err(LoadError::Io(e)) => {
             eprintln!("acepack check: {e}");
@@ -20,16 +20,11 @@ pub fn run(catalog: &Path, json: bool, strict: bool) -> Exit {
         }
         Err(LoadError::Invalid(errors)) => (None, errors),
     };
-    let mut warnings = model
+    let warnings = model
         .as_ref()
         .map(|m| m.warnings.clone())
         .unwrap_or_default();
-    if strict {
-        errors.extend(warnings.drain(..).map(|w| Diagnostic {
-            severity: Severity::Error,
-            ..w
-        }));
-    }
+    let (warnings, errors) = split(warnings, errors, strict);
     let report = Report::new(
         &catalog.display().to_string(),
         model.as_ref(),
@@ -67,6 +62,32 @@ pub fn run(catalog: &Path, json: bool, strict: bool) -> Exit {
         );
         Exit::Invalid
     }
+}
+
+/// The `--json` report of a valid model, as `compile --report` also writes it. Under `strict`,
+/// the model's warnings are listed as errors.
+pub(crate) fn json_report(
+    catalog: &str,
+    model: &Model,
+    strict: bool,
+) -> Result<String, serde_json::Error> {
+    let (warnings, errors) = split(model.warnings.clone(), Vec::new(), strict);
+    serde_json::to_string_pretty(&Report::new(catalog, Some(model), strict, warnings, errors))
+}
+
+/// Under `strict`, warnings join the errors (as errors).
+fn split(
+    mut warnings: Vec<Diagnostic>,
+    mut errors: Vec<Diagnostic>,
+    strict: bool,
+) -> (Vec<Diagnostic>, Vec<Diagnostic>) {
+    if strict {
+        errors.extend(warnings.drain(..).map(|w| Diagnostic {
+            severity: Severity::Error,
+            ..w
+        }));
+    }
+    (warnings, errors)
 }
 
 /// The machine report (`--json`).
@@ -345,18 +366,30 @@ fn human(m: &Model, r: &Report<'_>) -> String {
             format!("hosts {}", api.hosts.join(", "))
         });
         let _ = writeln!(out, "\napi {} ({})", api.name, about.join("; "));
-        let width = api
+        let names: Vec<(String, String)> = api
             .operations
             .iter()
-            .map(|o| o.method.len() + 1 + o.path.len())
+            .map(|o| {
+                let id = if o.aliases.is_empty() {
+                    o.id.to_string()
+                } else {
+                    format!("{} (also {})", o.id, o.aliases.join(", "))
+                };
+                (format!("{} {}", o.method, o.path), id)
+            })
+            .collect();
+        let width = names
+            .iter()
+            .map(|(r, _)| r.chars().count())
             .max()
             .unwrap_or(0);
-        for op in &api.operations {
-            let route = format!("{} {}", op.method, op.path);
-            let mut line = format!("  {route:width$}  {}", op.id);
-            if !op.aliases.is_empty() {
-                let _ = write!(line, " (also {})", op.aliases.join(", "));
-            }
+        let id_width = names
+            .iter()
+            .map(|(_, i)| i.chars().count())
+            .max()
+            .unwrap_or(0);
+        for (op, (route, id)) in api.operations.iter().zip(&names) {
+            let mut line = format!("  {route:width$}  {id:id_width$}");
             match op.route {
                 Some(Some(name)) => {
                     let _ = write!(line, "  matched → {name}");
@@ -367,7 +400,7 @@ fn human(m: &Model, r: &Report<'_>) -> String {
                 Some(None) => line.push_str("  unmatched"),
                 None => {}
             }
-            let _ = writeln!(out, "{line}");
+            let _ = writeln!(out, "{}", line.trim_end());
         }
     }
     if let Some(map) = &m.mapping {
@@ -436,12 +469,12 @@ fn human(m: &Model, r: &Report<'_>) -> String {
             let _ = writeln!(out, "{w}");
         }
     }
-    let verdict = if r.ok { "ok" } else { "invalid" };
-    let _ = writeln!(
-        out,
-        "\n{}: {verdict} ({})",
-        r.catalog,
-        plural(r.warnings.len(), "warning")
-    );
+    let verdict = if r.ok {
+        format!("ok ({})", plural(r.warnings.len(), "warning"))
+    } else {
+        format!("invalid ({})", plural(r.errors.len(), "error"))
+    };
+    let _ = writeln!(out, "\n{}: {verdict}", r.catalog);
     out
 }
+
