@@ -1,12 +1,87 @@
-//! `acepack compile CATALOG -o BUNDLE ...`.
+//! `acepack compile CATALOG -o BUNDLE [--report R] [--strict] [--previous OLD] [--allow-breaking]`.
 
 use std::path::Path;
 
-use super::Exit;
+use acepack_compiler::bundle::{build, write_atomic};
+use acepack_compiler::{load_model, LoadError};
 
-/// Compiles the catalog into a bundle.
+use super::{diff, print_diagnostics, Exit};
+
+/// Compiles the catalog into a bundle; writes nothing unless everything succeeds.
 pub fn run(catalog: &Path, output: &Path, report: Option<&Path>, strict: bool, previous: Option<&Path>, allow_breaking: bool) -> Exit {
-    let _ = (catalog, output, report, strict, previous, allow_breaking);
-    eprintln!("acepack compile: not yet implemented");
-    Exit::Usage
+    let model = match load_model(catalog) {
+        Ok(m) => m,
+        Err(LoadError::Io(e)) => {
+            eprintln!("acepack compile: {e}");
+            return Exit::Usage;
+        }
+        Err(LoadError::Invalid(errors)) => {
+            print_diagnostics(&errors, false);
+            eprintln!("acepack compile: {}: {} error(s); nothing written", catalog.display(), errors.len());
+            return Exit::Invalid;
+        }
+    };
+    print_diagnostics(&model.warnings, strict);
+    if strict && !model.warnings.is_empty() {
+        eprintln!("acepack compile: {} warning(s) are errors under --strict; nothing written", model.warnings.len());
+        return Exit::Invalid;
+    }
+    let bundle = match build(&model) {
+        Ok(b) => b,
+        Err(errors) => {
+            print_diagnostics(&errors, false);
+            eprintln!("acepack compile: {}: {} error(s); nothing written", catalog.display(), errors.len());
+            return Exit::Invalid;
+        }
+    };
+    let bytes = match bundle.encode() {
+        Ok(b) => b,
+        Err(e) => {
+            eprintln!("acepack compile: {e}");
+            return Exit::Invalid;
+        }
+    };
+    if let Some(old) = previous {
+        let old_bundle = match diff::load_side(old) {
+            Ok(b) => b,
+            Err(exit) => return exit,
+        };
+        let changes = diff::compare(&old_bundle, &bundle);
+        if !changes.breaking.is_empty() {
+            for b in &changes.breaking {
+                eprintln!("{}breaking: {b}", if allow_breaking { "warning: " } else { "" });
+            }
+            if !allow_breaking {
+                eprintln!("acepack compile: breaking changes against {}; nothing written (use --allow-breaking to accept)", old.display());
+                return Exit::Invalid;
+            }
+        }
+    }
+    if let Some(report_path) = report {
+        let text = match super::check::json_report(&catalog.display().to_string(), &model, strict) {
+            Ok(t) => t,
+            Err(e) => {
+                eprintln!("acepack compile: cannot render the report: {e}");
+                return Exit::Usage;
+            }
+        };
+        if let Err(e) = write_atomic(report_path, text.as_bytes()) {
+            eprintln!("acepack compile: {}: {e}", report_path.display());
+            return Exit::Usage;
+        }
+    }
+    if let Err(e) = write_atomic(output, &bytes) {
+        eprintln!("acepack compile: {}: {e}", output.display());
+        return Exit::Usage;
+    }
+    eprintln!(
+        "acepack compile: wrote {} ({} bytes: {} operations, {} packages, {} applications, {} credentials)",
+        output.display(),
+        bytes.len(),
+        bundle.operations.len(),
+        bundle.packages.len(),
+        bundle.applications.len(),
+        bundle.credentials.len()
+    );
+    Exit::Ok
 }

@@ -1,12 +1,141 @@
-//! `acepack inspect BUNDLE [--json]`.
+//! `acepack inspect BUNDLE [--json]`: what a bundle contains.
 
 use std::path::Path;
 
-use super::Exit;
+use acepack_filter::bundle::{Bundle, Grant, Limit, MatchPolicy, RateLimitHeaders, StrategyKind};
+use serde_json::{json, Value};
 
-/// Prints what a bundle contains.
+use super::{read_bundle, Exit};
+
+/// Prints the bundle's content.
 pub fn run(bundle: &Path, json: bool) -> Exit {
-    let _ = (bundle, json);
-    eprintln!("acepack inspect: not yet implemented");
-    Exit::Usage
+    let (bytes, b) = match read_bundle(bundle) {
+        Ok(b) => b,
+        Err(exit) => return exit,
+    };
+    let v = to_json(&b, bytes.len());
+    if json {
+        println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+    } else {
+        print!("{}", human(&b, bytes.len()));
+    }
+    Exit::Ok
+}
+
+/// `5/minute`.
+pub fn limit(l: &Limit) -> String {
+    let unit = match l.window_seconds {
+        1 => "second",
+        60 => "minute",
+        3600 => "hour",
+        _ => "day",
+    };
+    format!("{}/{unit}", l.count)
+}
+
+fn limits(l: &[Limit]) -> Value {
+    Value::from(l.iter().map(limit).collect::<Vec<_>>())
+}
+
+fn grant(b: &Bundle, g: &Grant) -> Value {
+    match *g {
+        Grant::Api(i) => json!({ "api": b.apis.get(i as usize).map(|a| a.name.as_str()) }),
+        Grant::Package(i) => json!({ "package": b.packages.get(i as usize).map(|p| p.id.as_str()) }),
+    }
+}
+
+/// The whole bundle as JSON (credentials as digest-prefix counts per application; never keys).
+pub fn to_json(b: &Bundle, size: usize) -> Value {
+    let e = &b.enforcement;
+    let op_name = |i: u32| b.operations.get(i as usize).map(|o| o.id.clone());
+    json!({
+        "format": format!("{}.{}", b.version.0, b.version.1),
+        "bytes": size,
+        "compiler": b.compiler,
+        "catalog": b.catalog,
+        "enforcement": {
+            "match_policy": match e.match_policy { MatchPolicy::Required => "required", MatchPolicy::IfPresent => "if_present" },
+            "rate_limit_headers": match e.rate_limit_headers { RateLimitHeaders::Ietf => "ietf", RateLimitHeaders::Draft03 => "draft03", RateLimitHeaders::None => "none" },
+            "hide_credentials": e.hide_credentials,
+            "cors_preflight": if e.cors_preflight_pass { "pass" } else { "enforce" },
+            "anonymous": e.anonymous.and_then(|i| b.applications.get(i as usize)).map(|a| a.name.as_str()),
+        },
+        "auth_strategies": b.strategies.iter().map(|s| match &s.kind {
+            StrategyKind::KeyAuth(names) => json!({ "name": s.name, "type": "key_auth", "key_names": names }),
+            StrategyKind::Header(h) => json!({ "name": s.name, "type": "header", "header": h }),
+        }).collect::<Vec<_>>(),
+        "apis": b.apis.iter().enumerate().map(|(i, a)| json!({
+            "name": a.name,
+            "version": a.version,
+            "base_path": a.base_path,
+            "hosts": a.hosts,
+            "operations": b.operations.iter().filter(|o| o.api as usize == i)
+                .map(|o| json!({ "id": o.id, "method": o.method, "path": o.path })).collect::<Vec<_>>(),
+        })).collect::<Vec<_>>(),
+        "packages": b.packages.iter().map(|p| json!({
+            "id": p.id,
+            "name": p.name,
+            "version": p.version,
+            "published": p.published,
+            "rate_limit": limits(&p.limits),
+            "operations": p.operations.iter().map(|po| {
+                let mut v = json!({ "op": op_name(po.operation) });
+                if let Some(l) = &po.limits {
+                    v["rate_limit"] = limits(l);
+                }
+                v
+            }).collect::<Vec<_>>(),
+        })).collect::<Vec<_>>(),
+        "applications": b.applications.iter().enumerate().map(|(i, a)| json!({
+            "name": a.name,
+            "auth_strategy": b.strategies.get(a.strategy as usize).map(|s| s.name.as_str()),
+            "grants": a.grants.iter().map(|g| grant(b, g)).collect::<Vec<_>>(),
+            "credentials": b.credentials.iter().filter(|c| c.application as usize == i).count(),
+        })).collect::<Vec<_>>(),
+        "credentials": b.credentials.len(),
+    })
+}
+
+fn human(b: &Bundle, size: usize) -> String {
+    use std::fmt::Write;
+    let mut s = String::new();
+    let _ = writeln!(s, "bundle format {}.{}, {size} bytes, from {} by {}", b.version.0, b.version.1, b.catalog, b.compiler);
+    let _ = writeln!(
+        s,
+        "{} APIs, {} operations, {} packages, {} applications, {} credentials",
+        b.apis.len(),
+        b.operations.len(),
+        b.packages.len(),
+        b.applications.len(),
+        b.credentials.len()
+    );
+    let j = to_json(b, size);
+    let _ = writeln!(s, "enforcement: {}", j["enforcement"]);
+    for (i, a) in b.apis.iter().enumerate() {
+        let hosts = if a.hosts.is_empty() { "any host".to_owned() } else { a.hosts.join(", ") };
+        let _ = writeln!(s, "api {} {} ({hosts})", a.name, a.version);
+        for o in b.operations.iter().filter(|o| o.api as usize == i) {
+            let _ = writeln!(s, "  {:7} {}  [{}]", o.method, o.path, o.id);
+        }
+    }
+    for p in &b.packages {
+        let l: Vec<_> = p.limits.iter().map(limit).collect();
+        let lim = if l.is_empty() { "unlimited".to_owned() } else { l.join(" + ") };
+        let _ = writeln!(s, "package {} ({}) v{}: {lim}{}", p.id, p.name, p.version, if p.published { ", published" } else { "" });
+        for po in &p.operations {
+            let id = b.operations.get(po.operation as usize).map_or("?", |o| o.id.as_str());
+            match &po.limits {
+                Some(l) => {
+                    let _ = writeln!(s, "  {id} (override {})", l.iter().map(limit).collect::<Vec<_>>().join(" + "));
+                }
+                None => {
+                    let _ = writeln!(s, "  {id}");
+                }
+            }
+        }
+    }
+    for a in &j["applications"].as_array().cloned().unwrap_or_default() {
+        let _ = writeln!(s, "application {}: grants {}, {} credential(s)", a["name"], a["grants"], a["credentials"]);
+    }
+    s
 }

@@ -113,6 +113,32 @@ enum Command {
     },
 }
 
+/// Prints diagnostics to stderr, one per line (warnings shown as errors under `strict`).
+fn print_diagnostics(diagnostics: &[acepack_compiler::Diagnostic], strict: bool) {
+    for d in diagnostics {
+        if strict && d.severity == acepack_compiler::Severity::Warning {
+            eprintln!("{}", acepack_compiler::Diagnostic { severity: acepack_compiler::Severity::Error, ..d.clone() });
+        } else {
+            eprintln!("{d}");
+        }
+    }
+}
+
+/// Reads and decodes a bundle file: I/O errors exit 2, invalid bundles exit 1.
+fn read_bundle(path: &std::path::Path) -> Result<(Vec<u8>, acepack_filter::bundle::Bundle), Exit> {
+    let bytes = std::fs::read(path).map_err(|e| {
+        eprintln!("acepack: {}: {e}", path.display());
+        Exit::Usage
+    })?;
+    match acepack_filter::bundle::Bundle::decode(&bytes) {
+        Ok(b) => Ok((bytes, b)),
+        Err(e) => {
+            eprintln!("acepack: {}: {e}", path.display());
+            Err(Exit::Invalid)
+        }
+    }
+}
+
 /// Runs the CLI and returns the exit status.
 pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
     let cli = match Cli::try_parse_from(args) {
