@@ -330,6 +330,8 @@ fn apply_excludes(
         let ex_place = format!("{place}.exclude[{k}]");
         match found {
             Resolved::Found(i) => drafts[i].excluded = true,
+            // The operation may be one that could not be read; that error is already reported.
+            Resolved::Missing(_) if incomplete => {}
             Resolved::Missing(hint) => ctx.error(
                 ex_place,
                 format!("there is no operation \"{text}\" to exclude"),

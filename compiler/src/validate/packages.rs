@@ -64,6 +64,8 @@ pub(crate) fn build(
                 }
                 Some(text) => match find(built, ai, text) {
                     Ok(i) => vec![i],
+                    // The API lost operations to errors already reported: do not guess.
+                    Err(_) if built.incomplete[ai] => continue,
                     Err((message, hint)) => {
                         ctx.error(
                             e_place.clone(),

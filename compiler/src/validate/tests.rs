@@ -526,3 +526,12 @@ fn applications_without_credentials_warn_unless_anonymous() {
     let places: Vec<&str> = m.warnings.iter().map(|w| w.place.as_str()).collect();
     assert_eq!(places, vec!["applications[1]"]);
 }
+
+#[test]
+fn references_into_an_api_with_broken_operations_are_not_guessed_at() {
+    let e = errors("apis:\n  - name: extra\n    hosts: [other.test]\n    operations: [GRT /a]\n    exclude: [GET /a]\npackages:\n  - id: p2\n    operations: [{api: extra, op: GET /a}]\n");
+    assert_eq!(
+        e,
+        vec!["catalog.yaml: apis[2].operations[0]: unknown method \"GRT\" (did you mean \"GET\"?)"]
+    );
+}
