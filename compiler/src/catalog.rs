@@ -1,6 +1,31 @@
 //! The raw catalog, format version 1 (contract §3): serde types that mirror the file one to one,
 //! and [`parse`], which turns a document tree into them with every structural error located.
 //! Nothing here resolves references; that is [`crate::validate`]'s job.
+//!
+//! # Where the contract is silent
+//!
+//! Choices made here and in [`crate::validate`], so that users can rely on them:
+//!
+//! - `version` is required and must be `1` (or `"1"`); it is checked before anything else, so a
+//!   catalog of another version gets that message rather than a list of unknown keys.
+//! - A list key left empty (`hosts:`) is the empty list. `version` of an API or package may be a
+//!   number (`1.0`) and is kept as written. A package's `name` defaults to its `id`.
+//! - `developers[].status` and `registrations[].status` default to `approved`: the catalog is
+//!   written by the platform team, and the contract's own example registers an API without a
+//!   status. `visibility` defaults to `public`; `teams` on a public publication only warn.
+//! - A per-operation `rate_limit` is only allowed on an entry with an `op`: on a whole API it would
+//!   give every operation its own bucket, which reads like one limit shared by the API.
+//! - An operation listed twice in one package is an error, also when one entry is a whole API.
+//! - Methods are case-sensitive (§4.1): `get /x` in a reference is an error with a hint.
+//! - A manual operation that repeats one from the spec (or another manual one) merges into it like
+//!   spec duplicates do (§3.1): the first id is kept, the other becomes an alias, with a warning.
+//! - A spec operation without operationId gets the id `METHOD /path` with any query string dropped.
+//! - `*.example.com` matches one or more labels before `.example.com` (as Envoy does), not
+//!   `example.com` itself. Emails compare case-insensitively.
+//! - Limits: `count × window seconds × 10⁶` must fit in a `u64`, since the filter keeps bucket
+//!   levels in microsecond tokens — at most 18,446,744,073,709/second … 213,503,982/day.
+//! - An application without credentials is a warning unless it is the `anonymous` one.
+//! - A missing spec or gateway file stops validation at once (exit 2), whatever else is wrong.
 
 use std::fmt;
 use std::marker::PhantomData;
