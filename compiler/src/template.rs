@@ -6,8 +6,9 @@
 //!
 //! Static text is kept as written, with two exceptions that follow from how the filter
 //! canonicalizes requests (§4.1) — without them the template could never match anything:
-//! percent-escapes of unreserved characters (`%41` → `A`, `%2E` → `.`) are decoded and the hex
-//! digits of other escapes upper-cased (`%3a` → `%3A`, RFC 3986 §6.2.2); non-ASCII characters are
+//! percent-escapes of printable ASCII without path structure (`%41` → `A`, `%3a` → `:`, the rule of
+//! `acepack_filter::canonical::decodes_escape`) are decoded and the hex digits of other escapes
+//! upper-cased (`%c3` → `%C3`, RFC 3986 §6.2.2); non-ASCII characters are
 //! percent-encoded as UTF-8 (`é` → `%C3%A9`). Escapes of `/` and `\` are errors: a canonical request
 //! never carries them, and no segment of one contains a slash.
 //!
@@ -304,8 +305,15 @@ fn push_escape(
                 escape,
             })
         }
-        // The filter decodes these before matching (§4.1), so the template must hold them decoded.
-        b if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') => {
+        // Characters the router reads as syntax cannot be written decoded, and a request
+        // carrying their escape is decoded by the filter, so such a template could never match.
+        b'{' | b'}' | b'*' => Err(TemplateError::InvalidCharacter {
+            path: path.to_string(),
+            ch: char::from(byte),
+        }),
+        // The filter decodes these before matching (§4.1), so the template must hold them decoded:
+        // one rule, shared with the filter.
+        b if acepack_filter::canonical::decodes_escape(b) => {
             out.push(char::from(b));
             Ok(())
         }
@@ -505,7 +513,9 @@ mod tests {
             normalize,
             vec![
                 ("/a%20b", Ok("/a%20b")),
-                ("/a%3ab", Ok("/a%3Ab")),
+                ("/a%3ab", Ok("/a:b")),
+                ("/a%c3%a9", Ok("/a%C3%A9")),
+                ("/a%7Bb", Err(TemplateError::InvalidCharacter { path: p("/a%7Bb"), ch: '{' })),
                 ("/%41%7e", Ok("/A~")),
                 ("/café", Ok("/caf%C3%A9")),
                 (

@@ -18,6 +18,20 @@ pub struct CanonicalPath<'a> {
     pub query: &'a str,
 }
 
+/// Whether the escape `%XX` of byte `b` is decoded for matching: printable ASCII that carries no
+/// path structure. Path templates are normalized with the same rule, so both sides meet.
+pub fn decodes_escape(b: u8) -> bool {
+    matches!(b, 0x21..=0x7e) && !matches!(b, b'%' | b'/' | b'\\' | b'?' | b'#')
+}
+
+const HEX: &[u8; 16] = b"0123456789ABCDEF";
+
+fn push_hex(out: &mut Vec<u8>, b: u8) {
+    out.push(b'%');
+    out.push(HEX.get(usize::from(b >> 4)).copied().unwrap_or(b'0'));
+    out.push(HEX.get(usize::from(b & 0xf)).copied().unwrap_or(b'0'));
+}
+
 /// Splits `raw` (a `:path` value) into canonical path and query. O(len), one allocation at most.
 pub fn canonicalize(raw: &str) -> CanonicalPath<'_> {
     let (path, query) = match raw.find(['?', '#']) {
@@ -59,7 +73,7 @@ fn is_plain(path: &str) -> bool {
     let mut prev = 0u8;
     let mut seg_start = 0usize;
     for (i, &c) in b.iter().enumerate() {
-        if c == b'%' || c == b'\\' || c < 0x20 || c == 0x7f || (c == b'/' && prev == b'/') {
+        if c == b'%' || c == b'\\' || c < 0x20 || c >= 0x7f || (c == b'/' && prev == b'/') {
             return false;
         }
         if c == b'/' {
@@ -114,16 +128,13 @@ fn slow_path(path: &str) -> (String, bool) {
                             canonical = false;
                             decoded.push(b'.');
                         }
-                        // `%25` stays encoded so decoding never creates a new escape.
-                        b'%' | b'?' | b'#' => {
-                            decoded.extend_from_slice(b.get(i..i + 3).unwrap_or_default())
-                        }
-                        0x21..=0x7e => decoded.push(v),
+                        v if decodes_escape(v) => decoded.push(v),
                         0x00..=0x1f | 0x7f => {
                             canonical = false;
-                            decoded.extend_from_slice(b.get(i..i + 3).unwrap_or_default());
+                            push_hex(&mut decoded, v);
                         }
-                        _ => decoded.extend_from_slice(b.get(i..i + 3).unwrap_or_default()),
+                        // Kept encoded, in upper-case hex like normalized templates.
+                        v => push_hex(&mut decoded, v),
                     }
                     i += 3;
                     continue;
@@ -141,6 +152,8 @@ fn slow_path(path: &str) -> (String, bool) {
                 canonical = false;
                 decoded.push(c);
             }
+            // Raw non-ASCII bytes match their escaped form (templates hold them escaped).
+            c if c >= 0x80 => push_hex(&mut decoded, c),
             c => decoded.push(c),
         }
         i += 1;
