@@ -110,9 +110,7 @@ pub fn envoy_bin() -> PathBuf {
 
 /// The folder of the end-to-end test data (`envoy/tests/data`).
 pub fn test_data() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests")
-        .join("data")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests").join("data")
 }
 
 /// What one CLI run produced.

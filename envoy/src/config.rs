@@ -188,11 +188,7 @@ impl Bootstrap {
         match &self.route_config {
             Some(rc) => y.push_str(&indent(rc, 10)),
             None => {
-                let cluster = self
-                    .clusters
-                    .first()
-                    .map(|c| c.0.as_str())
-                    .unwrap_or("upstream");
+                let cluster = self.clusters.first().map(|c| c.0.as_str()).unwrap_or("upstream");
                 y.push_str(&format!(
                     "          name: catch_all\n          virtual_hosts:\n          - name: all\n            domains: [\"*\"]\n            routes:\n            - match: {{ prefix: \"/\" }}\n              route: {{ cluster: {} }}\n",
                     yaml_str(cluster)
@@ -264,9 +260,6 @@ mod tests {
 
     #[test]
     fn indents_embedded_yaml() {
-        assert_eq!(
-            indent("a: 1\n\nb:\n  c: 2\n", 2),
-            "  a: 1\n\n  b:\n    c: 2\n"
-        );
+        assert_eq!(indent("a: 1\n\nb:\n  c: 2\n", 2), "  a: 1\n\n  b:\n    c: 2\n");
     }
 }

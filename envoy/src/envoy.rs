@@ -123,10 +123,7 @@ impl Envoy {
             if let Ok(Some(st)) = child.try_wait() {
                 return Err(fail(&mut child, Some(st)));
             }
-            if let Some(a) = fs::read_to_string(&admin_path)
-                .ok()
-                .and_then(|s| s.trim().parse().ok())
-            {
+            if let Some(a) = fs::read_to_string(&admin_path).ok().and_then(|s| s.trim().parse().ok()) {
                 break a;
             }
             if Instant::now() > deadline {
@@ -172,17 +169,12 @@ impl Envoy {
     /// # Panics
     /// When Envoy does not start.
     pub fn must_start(dir: &WorkDir, config_yaml: &str) -> Envoy {
-        Envoy::start(dir, config_yaml)
-            .unwrap_or_else(|e| panic!("{e}\n(config: {})", dir.join("envoy.yaml").display()))
+        Envoy::start(dir, config_yaml).unwrap_or_else(|e| panic!("{e}\n(config: {})", dir.join("envoy.yaml").display()))
     }
 
     /// Runs Envoy with a config that it is expected to refuse; returns its exit status (`None` if it
     /// was still running after `timeout` and had to be killed) and its log.
-    pub fn run_expecting_exit(
-        dir: &WorkDir,
-        config_yaml: &str,
-        timeout: Duration,
-    ) -> (Option<ExitStatus>, String) {
+    pub fn run_expecting_exit(dir: &WorkDir, config_yaml: &str, timeout: Duration) -> (Option<ExitStatus>, String) {
         let (mut child, _config, log, _admin) = spawn(dir, config_yaml);
         let deadline = Instant::now() + timeout;
         let status = loop {
@@ -211,15 +203,11 @@ impl Envoy {
         let rejected_before = stat(self, "listener_manager.lds.update_rejected");
         let tmp = lds_path.with_extension("tmp");
         fs::write(&tmp, lds_yaml).unwrap_or_else(|e| panic!("write {}: {e}", tmp.display()));
-        fs::rename(&tmp, lds_path)
-            .unwrap_or_else(|e| panic!("rename to {}: {e}", lds_path.display()));
+        fs::rename(&tmp, lds_path).unwrap_or_else(|e| panic!("rename to {}: {e}", lds_path.display()));
         let deadline = Instant::now() + READY_TIMEOUT;
         loop {
             if stat(self, "listener_manager.lds.update_rejected") > rejected_before {
-                panic!(
-                    "Envoy rejected the LDS update; log tail:\n{}",
-                    tail(&self.log(), 30)
-                );
+                panic!("Envoy rejected the LDS update; log tail:\n{}", tail(&self.log(), 30));
             }
             if stat(self, "listener_manager.lds.update_success") > before
                 && stat(self, "listener_manager.total_listeners_warming") == 0
@@ -298,10 +286,7 @@ impl Envoy {
         self.admin("/stats")
             .text()
             .lines()
-            .filter_map(|l| {
-                l.split_once(": ")
-                    .map(|(n, v)| (n.to_string(), v.to_string()))
-            })
+            .filter_map(|l| l.split_once(": ").map(|(n, v)| (n.to_string(), v.to_string())))
             .collect()
     }
 

@@ -142,12 +142,7 @@ pub fn sf_list(r: &Response, header: &str) -> Vec<SfItem> {
 /// When the header is missing, has several items, or lacks `r` or `t`.
 pub fn ietf_ratelimit(r: &Response) -> (String, i64, i64) {
     let items = sf_list(r, "ratelimit");
-    assert_eq!(
-        items.len(),
-        1,
-        "exactly one RateLimit item expected; {}",
-        r.summary()
-    );
+    assert_eq!(items.len(), 1, "exactly one RateLimit item expected; {}", r.summary());
     let it = &items[0];
     let rem = it
         .param("r")
@@ -189,11 +184,7 @@ pub fn no_rate_limit_headers(r: &Response) {
         "ratelimit-remaining",
         "ratelimit-reset",
     ] {
-        assert!(
-            r.header(h).is_none(),
-            "unexpected {h} header; {}",
-            r.summary()
-        );
+        assert!(r.header(h).is_none(), "unexpected {h} header; {}", r.summary());
     }
 }
 

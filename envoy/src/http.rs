@@ -86,11 +86,7 @@ impl Request {
         out.push(b' ');
         out.extend_from_slice(self.target.as_bytes());
         out.extend_from_slice(b" HTTP/1.1\r\n");
-        if !self
-            .headers
-            .iter()
-            .any(|(n, _)| n.eq_ignore_ascii_case("host"))
-        {
+        if !self.headers.iter().any(|(n, _)| n.eq_ignore_ascii_case("host")) {
             out.extend_from_slice(b"Host: acepack.test\r\n");
         }
         for (n, v) in &self.headers {
@@ -133,6 +129,11 @@ impl Request {
             raw.extend_from_slice(&buf[..n]);
             if raw.len() > MAX_RESPONSE {
                 return Err(io::Error::other("response too large"));
+            }
+            // Stop as soon as the response is complete: Envoy may hold a `Connection: close`
+            // connection open for its delayed-close timeout (1 s) before closing it.
+            if Response::is_complete(&raw, self.method == "HEAD") {
+                break;
             }
         }
         Response::parse(&raw, self.method == "HEAD")
@@ -191,10 +192,9 @@ impl Response {
             headers.push((n.trim().to_string(), v.trim().to_string()));
         }
         let rest = &raw[end + 4..];
-        let chunked = headers.iter().any(|(n, v)| {
-            n.eq_ignore_ascii_case("transfer-encoding")
-                && v.to_ascii_lowercase().contains("chunked")
-        });
+        let chunked = headers
+            .iter()
+            .any(|(n, v)| n.eq_ignore_ascii_case("transfer-encoding") && v.to_ascii_lowercase().contains("chunked"));
         let body = if head {
             Vec::new()
         } else if chunked {
@@ -210,11 +210,40 @@ impl Response {
                 None => rest.to_vec(),
             }
         };
-        Ok(Response {
-            status,
-            headers,
-            body,
-        })
+        Ok(Response { status, headers, body })
+    }
+
+    /// Whether `raw` holds a complete response (headers and, by its framing, the whole body).
+    /// A response framed by the connection's end is never complete before EOF.
+    pub fn is_complete(raw: &[u8], head: bool) -> bool {
+        let Some(end) = find(raw, b"\r\n\r\n") else {
+            return false;
+        };
+        let Ok(text) = std::str::from_utf8(&raw[..end]) else {
+            return false;
+        };
+        let mut lines = text.split("\r\n");
+        let status: u16 = lines
+            .next()
+            .and_then(|l| l.split(' ').nth(1))
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
+        if head || status == 204 || status == 304 || (100..200).contains(&status) {
+            return true;
+        }
+        let rest = &raw[end + 4..];
+        let mut content_length = None;
+        for line in lines {
+            let Some((n, v)) = line.split_once(':') else { continue };
+            let (n, v) = (n.trim(), v.trim());
+            if n.eq_ignore_ascii_case("transfer-encoding") && v.to_ascii_lowercase().contains("chunked") {
+                return dechunk(rest).is_some();
+            }
+            if n.eq_ignore_ascii_case("content-length") {
+                content_length = v.parse::<usize>().ok();
+            }
+        }
+        content_length.is_some_and(|l| rest.len() >= l)
     }
 
     /// The first value of a header (case-insensitive name).
@@ -255,11 +284,7 @@ impl Response {
 
     /// A one-line summary for assertion messages.
     pub fn summary(&self) -> String {
-        let hdrs: Vec<String> = self
-            .headers
-            .iter()
-            .map(|(n, v)| format!("{n}: {v}"))
-            .collect();
+        let hdrs: Vec<String> = self.headers.iter().map(|(n, v)| format!("{n}: {v}")).collect();
         format!(
             "status {} headers [{}] body {:?}",
             self.status,
@@ -306,16 +331,42 @@ mod tests {
         assert_eq!(r.status, 429);
         assert_eq!(r.header("retry-after"), Some("7"));
         assert_eq!(r.body, b"{}");
-        let r = Response::parse(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n", false)
-            .unwrap();
+        let r = Response::parse(
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n",
+            false,
+        )
+        .unwrap();
         assert_eq!(r.body, b"abcde");
     }
 
     #[test]
+    fn completeness_follows_the_framing() {
+        assert!(!Response::is_complete(
+            b"HTTP/1.1 200 OK\r\ncontent-length: 3\r\n\r\nab",
+            false
+        ));
+        assert!(Response::is_complete(
+            b"HTTP/1.1 200 OK\r\ncontent-length: 3\r\n\r\nabc",
+            false
+        ));
+        assert!(Response::is_complete(
+            b"HTTP/1.1 200 OK\r\ncontent-length: 3\r\n\r\n",
+            true
+        ));
+        assert!(!Response::is_complete(
+            b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n3\r\nabc\r\n",
+            false
+        ));
+        assert!(Response::is_complete(
+            b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
+            false
+        ));
+        assert!(!Response::is_complete(b"HTTP/1.1 200 OK\r\n\r\nabc", false));
+    }
+
+    #[test]
     fn request_bytes_keep_the_target_verbatim() {
-        let b = Request::get("/v1//a%2Fb\\c")
-            .header("apikey", "k")
-            .to_bytes();
+        let b = Request::get("/v1//a%2Fb\\c").header("apikey", "k").to_bytes();
         let s = String::from_utf8(b).unwrap();
         assert!(
             s.starts_with("GET /v1//a%2Fb\\c HTTP/1.1\r\nHost: acepack.test\r\napikey: k\r\n"),

@@ -38,11 +38,7 @@ impl Scenario {
     /// When an artifact is missing, the catalog does not compile, or Envoy does not start.
     pub fn start(test_name: &str, catalog: &str, routes: Option<&str>) -> Scenario {
         let data = artifacts::test_data();
-        Scenario::start_paths(
-            test_name,
-            &data.join(catalog),
-            routes.map(|r| data.join(r)).as_deref(),
-        )
+        Scenario::start_paths(test_name, &data.join(catalog), routes.map(|r| data.join(r)).as_deref())
     }
 
     /// [`Scenario::start`] with explicit paths.
@@ -66,8 +62,7 @@ impl Scenario {
             .with_access_log(dir.join("access.log"));
         match routes {
             Some(r) => {
-                let text = std::fs::read_to_string(r)
-                    .unwrap_or_else(|e| panic!("read {}: {e}", r.display()));
+                let text = std::fs::read_to_string(r).unwrap_or_else(|e| panic!("read {}: {e}", r.display()));
                 for c in clusters_in_routes(&text) {
                     b = b.with_cluster(&c, upstream.addr());
                 }
@@ -108,6 +103,5 @@ pub fn echoed(resp: &Response) -> Echoed {
         "expected the echo upstream's response, got {}",
         resp.summary()
     );
-    Echoed::from_json(&resp.json())
-        .unwrap_or_else(|| panic!("not an echo body: {}", resp.summary()))
+    Echoed::from_json(&resp.json()).unwrap_or_else(|| panic!("not an echo body: {}", resp.summary()))
 }

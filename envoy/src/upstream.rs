@@ -56,8 +56,7 @@ impl Echoed {
 
     /// The JSON this upstream sends back.
     pub fn to_json(&self) -> serde_json::Value {
-        let headers: Vec<serde_json::Value> =
-            self.headers.iter().map(|(n, v)| json!([n, v])).collect();
+        let headers: Vec<serde_json::Value> = self.headers.iter().map(|(n, v)| json!([n, v])).collect();
         json!({ "method": self.method, "path": self.path, "headers": headers, "body": self.body })
     }
 
@@ -67,12 +66,7 @@ impl Echoed {
             .get("headers")?
             .as_array()?
             .iter()
-            .map(|h| {
-                Some((
-                    h.get(0)?.as_str()?.to_string(),
-                    h.get(1)?.as_str()?.to_string(),
-                ))
-            })
+            .map(|h| Some((h.get(0)?.as_str()?.to_string(), h.get(1)?.as_str()?.to_string())))
             .collect::<Option<Vec<_>>>()?;
         Some(Echoed {
             method: v.get("method")?.as_str()?.to_string(),
@@ -217,23 +211,13 @@ fn read_line(reader: &mut BufReader<TcpStream>, stop: &AtomicBool) -> io::Result
                 return Ok(Some(String::from_utf8_lossy(&line).into_owned()));
             }
             Ok(_) => continue,
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-                ) =>
-            {
-                continue
-            }
+            Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => continue,
             Err(e) => return Err(e),
         }
     }
 }
 
-fn read_request(
-    reader: &mut BufReader<TcpStream>,
-    stop: &AtomicBool,
-) -> io::Result<Option<Echoed>> {
+fn read_request(reader: &mut BufReader<TcpStream>, stop: &AtomicBool) -> io::Result<Option<Echoed>> {
     let Some(request_line) = read_line(reader, stop)? else {
         return Ok(None);
     };
@@ -266,8 +250,7 @@ fn read_request(
             let Some(size_line) = read_line(reader, stop)? else {
                 return Ok(None);
             };
-            let size = usize::from_str_radix(size_line.split(';').next().unwrap_or("0").trim(), 16)
-                .unwrap_or(0);
+            let size = usize::from_str_radix(size_line.split(';').next().unwrap_or("0").trim(), 16).unwrap_or(0);
             if size == 0 {
                 // Trailers until the empty line.
                 while let Some(l) = read_line(reader, stop)? {
@@ -294,11 +277,7 @@ fn read_request(
     }))
 }
 
-fn read_exact_retry(
-    reader: &mut BufReader<TcpStream>,
-    buf: &mut [u8],
-    stop: &AtomicBool,
-) -> io::Result<()> {
+fn read_exact_retry(reader: &mut BufReader<TcpStream>, buf: &mut [u8], stop: &AtomicBool) -> io::Result<()> {
     let mut done = 0;
     while done < buf.len() {
         if stop.load(Ordering::SeqCst) {
@@ -307,14 +286,7 @@ fn read_exact_retry(
         match reader.read(&mut buf[done..]) {
             Ok(0) => return Err(io::ErrorKind::UnexpectedEof.into()),
             Ok(n) => done += n,
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-                ) =>
-            {
-                continue
-            }
+            Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => continue,
             Err(e) => return Err(e),
         }
     }

@@ -32,8 +32,7 @@ impl WorkDir {
         if path.exists() {
             let _ = fs::remove_dir_all(&path);
         }
-        fs::create_dir_all(&path)
-            .unwrap_or_else(|e| panic!("cannot create work dir {}: {e}", path.display()));
+        fs::create_dir_all(&path).unwrap_or_else(|e| panic!("cannot create work dir {}: {e}", path.display()));
         WorkDir { path }
     }
 

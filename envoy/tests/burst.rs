@@ -94,8 +94,5 @@ fn bursts_across_two_workers_admit_exactly_the_limit() {
         per_worker.iter().all(|&c| c > 0),
         "both workers must serve the burst: {per_worker:?}"
     );
-    assert!(
-        per_worker.iter().sum::<u64>() >= (30 * N) as u64,
-        "{per_worker:?}"
-    );
+    assert!(per_worker.iter().sum::<u64>() >= (30 * N) as u64, "{per_worker:?}");
 }

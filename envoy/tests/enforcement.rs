@@ -15,12 +15,7 @@ fn get(path: &str, key: &str) -> Request {
 }
 
 /// Asserts 200 from the upstream and returns the `x-ace-*` headers it received.
-fn allowed(
-    r: &Response,
-    operation: &str,
-    application: &str,
-    package: Option<&str>,
-) -> acepack_envoy::Echoed {
+fn allowed(r: &Response, operation: &str, application: &str, package: Option<&str>) -> acepack_envoy::Echoed {
     assert_eq!(r.status, 200, "{}", r.summary());
     let e = echoed(r);
     assert_eq!(
@@ -34,15 +29,8 @@ fn allowed(
         "x-ace-application; {e:?}"
     );
     match package {
-        Some(p) => assert_eq!(
-            e.header_all("x-ace-package"),
-            vec![p],
-            "x-ace-package; {e:?}"
-        ),
-        None => assert!(
-            e.header("x-ace-package").is_none(),
-            "no x-ace-package expected; {e:?}"
-        ),
+        Some(p) => assert_eq!(e.header_all("x-ace-package"), vec![p], "x-ace-package; {e:?}"),
+        None => assert!(e.header("x-ace-package").is_none(), "no x-ace-package expected; {e:?}"),
     }
     e
 }
@@ -65,10 +53,7 @@ fn allowed_request_is_forwarded_with_ace_headers_and_spoofed_ones_removed() {
         "only the three x-ace headers of the filter: {:?}",
         e.ace_headers()
     );
-    assert_eq!(
-        e.path, "/v1/flights/KA0284?date=2026-01-01",
-        "path forwarded unchanged"
-    );
+    assert_eq!(e.path, "/v1/flights/KA0284?date=2026-01-01", "path forwarded unchanged");
     assert_eq!(e.header("x-other"), Some("kept"));
     assert_eq!(
         e.header("apikey"),
@@ -199,17 +184,9 @@ fn no_active_grant_is_403() {
     // An API grant to flights does not cover billing.
     denied(&s.send(&get("/billing", "k-api-grant")), 403, "forbidden");
     // A pending registration grants nothing.
-    denied(
-        &s.send(&get("/v1/flights", "k-pending-registration")),
-        403,
-        "forbidden",
-    );
+    denied(&s.send(&get("/v1/flights", "k-pending-registration")), 403, "forbidden");
     // An approved registration of an application whose owner is pending grants nothing.
-    denied(
-        &s.send(&get("/v1/flights", "k-pending-owner")),
-        403,
-        "forbidden",
-    );
+    denied(&s.send(&get("/v1/flights", "k-pending-owner")), 403, "forbidden");
     // partner-app holds no grant containing the status API.
     denied(
         &s.send(&get("/status", "k-allow").header("Host", "status.acepack.test")),
@@ -282,11 +259,7 @@ fn host_matching_ignores_case_port_and_trailing_dot() {
         assert_eq!(r.status, 200, "Host {host}: {}", r.summary());
         assert_eq!(echoed(&r).header("x-ace-operation-id"), Some("getStatus"));
     }
-    for host in [
-        "other.acepack.test",
-        "status.acepack.test.evil",
-        "xstatus.acepack.test",
-    ] {
+    for host in ["other.acepack.test", "status.acepack.test.evil", "xstatus.acepack.test"] {
         denied(
             &s.send(&get("/status", "k-tiered-host").header("Host", host)),
             404,
@@ -319,18 +292,11 @@ fn package_limit_is_shared_by_its_operations_and_429_has_retry_after() {
     let r = s.send(&get("/billing", "k-package"));
     denied(&r, 429, "rate_limited");
     let wait = retry_after(&r);
-    assert!(
-        wait <= 12,
-        "5/minute refills a token every 12 s; Retry-After {wait}"
-    );
+    assert!(wait <= 12, "5/minute refills a token every 12 s; Retry-After {wait}");
     // §4.5: a 429 charged to a bucket carries the headers too.
     assert_eq!(ietf_policies(&r), vec![("partners".to_string(), 5, 60)]);
     assert_eq!(ietf_ratelimit(&r).1, 0);
-    assert_eq!(
-        s.upstream.count(),
-        before,
-        "a 429 does not reach the upstream"
-    );
+    assert_eq!(s.upstream.count(), before, "a 429 does not reach the upstream");
     // Another credential of the same application has its own bucket.
     allowed(
         &s.send(&get("/v1/flights", "k-allow")),
@@ -367,10 +333,7 @@ fn operation_override_replaces_the_package_limit() {
     let r = s.send(&post("k-override"));
     denied(&r, 429, "rate_limited");
     let wait = retry_after(&r);
-    assert!(
-        wait <= 30,
-        "2/minute refills a token every 30 s; Retry-After {wait}"
-    );
+    assert!(wait <= 30, "2/minute refills a token every 30 s; Retry-After {wait}");
     // The package bucket was not touched by the override's requests.
     let r = s.send(&get("/v1/flights", "k-override"));
     allowed(&r, "listFlights", "partner-app", Some("partners"));
@@ -394,10 +357,7 @@ fn several_windows_take_a_token_from_each_and_report_the_binding_one() {
         policies.sort_by_key(|p| p.2);
         assert_eq!(
             policies,
-            vec![
-                ("windows".to_string(), 3, 60),
-                ("windows".to_string(), 100, 3600)
-            ],
+            vec![("windows".to_string(), 3, 60), ("windows".to_string(), 100, 3600)],
             "{}",
             r.summary()
         );
@@ -467,11 +427,7 @@ fn head_is_served_by_the_get_operation() {
     assert_eq!(e.method, "HEAD");
     assert_eq!(e.header("x-ace-operation-id"), Some("getFlight"));
     assert_eq!(ietf_ratelimit(&r).1, 4, "HEAD is charged like GET");
-    denied(
-        &s.send(&Request::new("HEAD", "/v1/flights/A1")),
-        401,
-        "unauthenticated",
-    );
+    denied(&s.send(&Request::new("HEAD", "/v1/flights/A1")), 401, "unauthenticated");
 }
 
 #[test]
@@ -491,10 +447,7 @@ fn cors_preflight_to_a_known_path_passes_without_credentials() {
     // Not a preflight (no Access-Control-Request-Method): an OPTIONS request like any other, and
     // no operation is OPTIONS.
     denied(
-        &s.send(
-            &Request::new("OPTIONS", "/billing/invoices")
-                .header("Origin", "https://app.example.test"),
-        ),
+        &s.send(&Request::new("OPTIONS", "/billing/invoices").header("Origin", "https://app.example.test")),
         404,
         "no_match",
     );
@@ -507,28 +460,12 @@ fn counters_appear_in_envoy_stats() {
     let ok = |r: Response| assert_eq!(r.status, 200, "{}", r.summary());
     ok(s.send(&get("/v1/flights", "k-stats")));
     ok(s.send(&get("/v1/flights/A1", "k-stats")));
-    denied(
-        &s.send(&Request::get("/v1/flights")),
-        401,
-        "unauthenticated",
-    );
-    denied(
-        &s.send(&get("/v1/flights", "k-nobody")),
-        401,
-        "invalid_credential",
-    );
-    denied(
-        &s.send(&get("/v1/flights", "k-nobody")),
-        401,
-        "invalid_credential",
-    );
+    denied(&s.send(&Request::get("/v1/flights")), 401, "unauthenticated");
+    denied(&s.send(&get("/v1/flights", "k-nobody")), 401, "invalid_credential");
+    denied(&s.send(&get("/v1/flights", "k-nobody")), 401, "invalid_credential");
     denied(&s.send(&get("/billing", "k-api-grant")), 403, "forbidden");
     denied(&s.send(&get("/v1/nope", "k-stats")), 404, "no_match");
-    denied(
-        &s.send(&get("/v1//flights", "k-stats")),
-        400,
-        "non_canonical",
-    );
+    denied(&s.send(&get("/v1//flights", "k-stats")), 400, "non_canonical");
     for _ in 0..2 {
         ok(s.send(&Request::post("/billing/invoices").header("apikey", "k-stats")));
     }
@@ -542,11 +479,7 @@ fn counters_appear_in_envoy_stats() {
     let stat = |name: &str| s.envoy.stat(&format!("wasmcustom.{name}"));
     let all = s.envoy.stats();
     let ours: Vec<_> = all.iter().filter(|(n, _)| n.contains("acepack")).collect();
-    assert_eq!(
-        stat("acepack.requests_allowed"),
-        Some(4),
-        "acepack stats: {ours:?}"
-    );
+    assert_eq!(stat("acepack.requests_allowed"), Some(4), "acepack stats: {ours:?}");
     for (reason, n) in [
         ("unauthenticated", 1),
         ("invalid_credential", 2),
@@ -567,8 +500,6 @@ fn counters_appear_in_envoy_stats() {
         prom.lines()
             .any(|l| l.starts_with("acepack_requests_allowed") && l.trim_end().ends_with(" 4")),
         "prometheus: {:?}",
-        prom.lines()
-            .filter(|l| l.contains("acepack"))
-            .collect::<Vec<_>>()
+        prom.lines().filter(|l| l.contains("acepack")).collect::<Vec<_>>()
     );
 }

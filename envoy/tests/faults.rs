@@ -14,10 +14,7 @@ use acepack_envoy::{EchoUpstream, Envoy, Request, WorkDir};
 
 /// A valid bundle of `tests/data/main.yaml`, compiled into `dir`.
 fn valid_bundle(dir: &WorkDir) -> Vec<u8> {
-    artifacts::compile_catalog(
-        &artifacts::test_data().join("main.yaml"),
-        &dir.join("valid.acepack"),
-    )
+    artifacts::compile_catalog(&artifacts::test_data().join("main.yaml"), &dir.join("valid.acepack"))
 }
 
 fn bootstrap(configuration: Vec<u8>, upstream: SocketAddr) -> String {
@@ -49,26 +46,17 @@ fn filter_messages(log: &str) -> Vec<String> {
 fn assert_refused(name: &str, configuration: Vec<u8>) {
     let dir = WorkDir::new(name);
     let unused: SocketAddr = "127.0.0.1:9".parse().unwrap();
-    let (status, log) = Envoy::run_expecting_exit(
-        &dir,
-        &bootstrap(configuration, unused),
-        Duration::from_secs(60),
-    );
+    let (status, log) = Envoy::run_expecting_exit(&dir, &bootstrap(configuration, unused), Duration::from_secs(60));
     let status = status.unwrap_or_else(|| {
         panic!(
             "{name}: Envoy accepted the config and kept running; log:\n{}",
             tail(&log, 30)
         )
     });
-    assert!(
-        !status.success(),
-        "{name}: Envoy exited 0; log:\n{}",
-        tail(&log, 30)
-    );
+    assert!(!status.success(), "{name}: Envoy exited 0; log:\n{}", tail(&log, 30));
     let msgs = filter_messages(&log);
     assert!(
-        msgs.iter()
-            .any(|m| m.to_ascii_lowercase().contains("acepack")),
+        msgs.iter().any(|m| m.to_ascii_lowercase().contains("acepack")),
         "{name}: the filter must log a line naming acepack; its lines: {msgs:?}\nlog tail:\n{}",
         tail(&log, 30)
     );
@@ -95,10 +83,7 @@ fn assert_refused(name: &str, configuration: Vec<u8>) {
 
 #[test]
 fn not_a_bundle_is_refused() {
-    assert_refused(
-        "fault-not-a-bundle",
-        b"this is not an acepack bundle".to_vec(),
-    );
+    assert_refused("fault-not-a-bundle", b"this is not an acepack bundle".to_vec());
 }
 
 #[test]
@@ -129,11 +114,7 @@ fn unknown_major_version_is_refused() {
     let dir = WorkDir::new("fault-major-src");
     let mut b = valid_bundle(&dir);
     // Bundle format 1.x (filter/src/bundle.rs): magic "ACEPACK\0", then the major as u16 LE.
-    assert_eq!(
-        &b[..8],
-        b"ACEPACK\0",
-        "bundle layout changed: update this test"
-    );
+    assert_eq!(&b[..8], b"ACEPACK\0", "bundle layout changed: update this test");
     b[8..10].copy_from_slice(&0xfffeu16.to_le_bytes());
     assert_refused("fault-major", b);
 }
@@ -193,22 +174,13 @@ fn acepack_envoy_prints_a_working_http_filters_entry() {
         "--vm-id".as_ref(),
         "cli-vm".as_ref(),
     ]);
-    assert_eq!(
-        out.code, 0,
-        "acepack envoy failed: {}{}",
-        out.stdout, out.stderr
-    );
+    assert_eq!(out.code, 0, "acepack envoy failed: {}{}", out.stdout, out.stderr);
     assert!(
-        out.stdout.contains("envoy.filters.http.wasm")
-            || out.stdout.contains("extensions.filters.http.wasm.v3.Wasm"),
+        out.stdout.contains("envoy.filters.http.wasm") || out.stdout.contains("extensions.filters.http.wasm.v3.Wasm"),
         "{}",
         out.stdout
     );
-    assert!(
-        out.stdout.contains("cli-vm"),
-        "the vm id is used: {}",
-        out.stdout
-    );
+    assert!(out.stdout.contains("cli-vm"), "the vm id is used: {}", out.stdout);
     dir.write("acepack-envoy-output.yaml", &out.stdout);
     let upstream = EchoUpstream::start();
     let cfg = Bootstrap::new()
@@ -216,11 +188,7 @@ fn acepack_envoy_prints_a_working_http_filters_entry() {
         .with_cluster("upstream", upstream.addr())
         .to_yaml();
     let envoy = Envoy::must_start(&dir, &cfg);
-    denied(
-        &envoy.send(&Request::get("/v1/flights")),
-        401,
-        "unauthenticated",
-    );
+    denied(&envoy.send(&Request::get("/v1/flights")), 401, "unauthenticated");
     let r = envoy.send(&Request::get("/v1/flights").header("apikey", "k-allow"));
     assert_eq!(r.status, 200, "{}", r.summary());
     assert_eq!(echoed(&r).header("x-ace-application"), Some("partner-app"));

@@ -52,10 +52,7 @@ fn plain_envoy_forwards_hostile_paths_verbatim() {
     assert_eq!(r.status, 200);
     assert!(r.body.is_empty());
     let last = upstream.last().expect("HEAD reached the upstream");
-    assert_eq!(
-        (last.method.as_str(), last.path.as_str()),
-        ("HEAD", "/head-probe")
-    );
+    assert_eq!((last.method.as_str(), last.path.as_str()), ("HEAD", "/head-probe"));
 }
 
 #[test]

@@ -42,11 +42,7 @@ fn unmatched_requests_pass_untouched() {
                 "{path}: header {n} must arrive unchanged; {e:?}"
             );
         }
-        assert_eq!(
-            e.ace_headers().len(),
-            2,
-            "no x-ace header added or removed; {e:?}"
-        );
+        assert_eq!(e.ace_headers().len(), 2, "no x-ace header added or removed; {e:?}");
     }
     // Unmatched requests need no credential either.
     assert_eq!(s.send(&Request::get("/elsewhere")).status, 200);
@@ -55,11 +51,7 @@ fn unmatched_requests_pass_untouched() {
 #[test]
 fn matched_requests_are_still_enforced() {
     let s = start("pass-enforced");
-    denied(
-        &s.send(&Request::get("/v1/flights")),
-        401,
-        "unauthenticated",
-    );
+    denied(&s.send(&Request::get("/v1/flights")), 401, "unauthenticated");
     denied(
         &s.send(&Request::get("/v1/flights").header("apikey", "k-nobody")),
         401,
@@ -86,10 +78,7 @@ fn hide_credentials_strips_the_key_header() {
         let e = echoed(&r);
         assert_eq!(e.header("x-ace-application"), Some("pass-app"));
         assert_eq!(e.header("x-ace-operation-id"), Some("getFlight"));
-        assert!(
-            e.header(name).is_none(),
-            "{name} must not be forwarded: {e:?}"
-        );
+        assert!(e.header(name).is_none(), "{name} must not be forwarded: {e:?}");
         assert_eq!(e.header("x-other"), Some("kept"));
     }
 }
@@ -103,10 +92,7 @@ fn hide_credentials_strips_the_key_query_parameter() {
             "/v1/flights?date=2026-01-01&apikey=k-pass&page=2",
             "/v1/flights?date=2026-01-01&page=2",
         ),
-        (
-            "/v1/flights/A1?x-api-key=k-pass&z=%2F",
-            "/v1/flights/A1?z=%2F",
-        ),
+        ("/v1/flights/A1?x-api-key=k-pass&z=%2F", "/v1/flights/A1?z=%2F"),
     ] {
         let r = s.send(&Request::get(sent));
         assert_eq!(r.status, 200, "{sent}: {}", r.summary());

@@ -14,12 +14,7 @@ fn draft03_headers_report_the_binding_window() {
         assert_eq!(r.status, 200, "{}", r.summary());
         assert_eq!(echoed(&r).header("x-ace-package"), Some("small"));
         assert_eq!(int_header(&r, "ratelimit-limit"), 3, "{}", r.summary());
-        assert_eq!(
-            int_header(&r, "ratelimit-remaining"),
-            remaining,
-            "{}",
-            r.summary()
-        );
+        assert_eq!(int_header(&r, "ratelimit-remaining"), remaining, "{}", r.summary());
         let reset = int_header(&r, "ratelimit-reset");
         assert!((0..=60).contains(&reset), "RateLimit-Reset {reset}");
         assert!(
@@ -31,10 +26,7 @@ fn draft03_headers_report_the_binding_window() {
     let r = s.send(&req());
     denied(&r, 429, "rate_limited");
     let wait = retry_after(&r);
-    assert!(
-        wait <= 20,
-        "3/minute refills every 20 s; Retry-After {wait}"
-    );
+    assert!(wait <= 20, "3/minute refills every 20 s; Retry-After {wait}");
     assert_eq!(int_header(&r, "ratelimit-remaining"), 0);
     assert_eq!(int_header(&r, "ratelimit-limit"), 3);
     let reset = int_header(&r, "ratelimit-reset");

@@ -51,12 +51,7 @@ fn a_bundle_reload_keeps_rate_limit_state() {
 
     // The new bundle is active: its new application is let in...
     let r = envoy.send(&Request::get("/v1/flights").header("apikey", "k-new"));
-    assert_eq!(
-        r.status,
-        200,
-        "the reloaded bundle should know k-new: {}",
-        r.summary()
-    );
+    assert_eq!(r.status, 200, "the reloaded bundle should know k-new: {}", r.summary());
     assert_eq!(echoed(&r).header("x-ace-application"), Some("newcomer"));
     // ...and steady-app's exhausted bucket is still exhausted.
     let r = envoy.send(&steady());
