@@ -111,7 +111,7 @@ pub fn build(model: &Model) -> Result<Bundle, Vec<Diagnostic>> {
             credentials.push((Credential { digest, application: index(i) }, i));
         }
     }
-    credentials.sort_by(|a, b| a.0.digest.cmp(&b.0.digest));
+    credentials.sort_by_key(|c| c.0.digest);
     let mut errors = Vec::new();
     for pair in credentials.windows(2) {
         if pair[0].0.digest == pair[1].0.digest {

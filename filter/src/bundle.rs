@@ -107,10 +107,7 @@ pub enum BundleError {
 impl std::fmt::Display for BundleError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            BundleError::NotABundle => write!(
-                f,
-                "not an acepack bundle (bad magic or shorter than the header)"
-            ),
+            BundleError::NotABundle => write!(f, "not an acepack bundle (bad magic or shorter than the header)"),
             BundleError::UnsupportedVersion { major, minor } => {
                 write!(
                     f,
@@ -118,18 +115,14 @@ impl std::fmt::Display for BundleError {
                 )
             }
             BundleError::Truncated { expected, actual } => {
-                write!(f, "bundle is truncated or padded: header says {expected} body bytes, found {actual}")
-            }
-            BundleError::Checksum => write!(f, "bundle checksum mismatch (corrupted)"),
-            BundleError::Malformed {
-                section,
-                what,
-                offset,
-            } => {
                 write!(
                     f,
-                    "bundle section {section} is malformed: {what} at byte {offset}"
+                    "bundle is truncated or padded: header says {expected} body bytes, found {actual}"
                 )
+            }
+            BundleError::Checksum => write!(f, "bundle checksum mismatch (corrupted)"),
+            BundleError::Malformed { section, what, offset } => {
+                write!(f, "bundle section {section} is malformed: {what} at byte {offset}")
             }
             BundleError::MissingSection(s) => write!(f, "bundle has no {s} section"),
         }
@@ -354,10 +347,7 @@ impl<'a> Section<'a> {
         self.r.count(min, what).map_err(|e| self.fail(e))
     }
     fn string(&mut self, what: &'static str) -> Result<String, BundleError> {
-        self.r
-            .str(what)
-            .map(str::to_owned)
-            .map_err(|e| self.fail(e))
+        self.r.str(what).map(str::to_owned).map_err(|e| self.fail(e))
     }
     fn index(&mut self, len: usize, what: &'static str) -> Result<u32, BundleError> {
         let i = self.u32(what)?;
@@ -377,17 +367,11 @@ impl<'a> Section<'a> {
         for _ in 0..n {
             let count = self.u64("limit count")?;
             let window_seconds = self.u32("limit window")?;
-            let limit = Limit {
-                count,
-                window_seconds,
-            };
+            let limit = Limit { count, window_seconds };
             if !limit_is_valid(&limit) {
                 return Err(self.bad("invalid limit"));
             }
-            if out
-                .last()
-                .is_some_and(|l| l.window_seconds >= window_seconds)
-            {
+            if out.last().is_some_and(|l| l.window_seconds >= window_seconds) {
                 return Err(self.bad("limit windows not ascending"));
             }
             out.push(limit);
@@ -537,12 +521,7 @@ impl Bundle {
                 return Err(s.bad("operation path"));
             }
             let id = s.string("operation id")?;
-            operations.push(Operation {
-                api,
-                method,
-                path,
-                id,
-            });
+            operations.push(Operation { api, method, path, id });
         }
         s.end()?;
 
@@ -593,11 +572,7 @@ impl Bundle {
                 };
                 grants.push(grant);
             }
-            applications.push(Application {
-                name,
-                strategy,
-                grants,
-            });
+            applications.push(Application { name, strategy, grants });
         }
         s.end()?;
 
@@ -605,17 +580,12 @@ impl Bundle {
         let n = s.count(DIGEST_LEN + 4, "credential count")?;
         let mut credentials: Vec<Credential> = Vec::with_capacity(n);
         for _ in 0..n {
-            let digest =
-                s.r.array::<DIGEST_LEN>("credential digest")
-                    .map_err(|e| s.fail(e))?;
+            let digest = s.r.array::<DIGEST_LEN>("credential digest").map_err(|e| s.fail(e))?;
             let application = s.index(applications.len(), "credential application")?;
             if credentials.last().is_some_and(|c| c.digest >= digest) {
                 return Err(s.bad("credentials not strictly ascending"));
             }
-            credentials.push(Credential {
-                digest,
-                application,
-            });
+            credentials.push(Credential { digest, application });
         }
         s.end()?;
 

@@ -34,10 +34,7 @@ impl<'a> Reader<'a> {
     }
 
     fn err(&self, what: &'static str) -> ReadError {
-        ReadError {
-            what,
-            offset: self.pos,
-        }
+        ReadError { what, offset: self.pos }
     }
 
     /// The next `len` bytes.
@@ -80,9 +77,7 @@ impl<'a> Reader<'a> {
     /// the remaining input cannot hold, so a corrupt count never drives a huge allocation.
     pub fn count(&mut self, min_item_size: usize, what: &'static str) -> Result<usize, ReadError> {
         let n = self.u32(what)? as usize;
-        let needed = n
-            .checked_mul(min_item_size.max(1))
-            .ok_or_else(|| self.err(what))?;
+        let needed = n.checked_mul(min_item_size.max(1)).ok_or_else(|| self.err(what))?;
         if needed > self.remaining() {
             return Err(self.err(what));
         }

@@ -73,7 +73,7 @@ fn is_plain(path: &str) -> bool {
     let mut prev = 0u8;
     let mut seg_start = 0usize;
     for (i, &c) in b.iter().enumerate() {
-        if c == b'%' || c == b'\\' || c < 0x20 || c >= 0x7f || (c == b'/' && prev == b'/') {
+        if c == b'%' || c == b'\\' || !(0x20..0x7f).contains(&c) || (c == b'/' && prev == b'/') {
             return false;
         }
         if c == b'/' {
@@ -113,10 +113,7 @@ fn slow_path(path: &str) -> (String, bool) {
     let mut i = 0;
     while let Some(&c) = b.get(i) {
         match c {
-            b'%' => match (
-                b.get(i + 1).copied().and_then(hex),
-                b.get(i + 2).copied().and_then(hex),
-            ) {
+            b'%' => match (b.get(i + 1).copied().and_then(hex), b.get(i + 2).copied().and_then(hex)) {
                 (Some(h), Some(l)) => {
                     let v = h * 16 + l;
                     match v {

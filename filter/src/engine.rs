@@ -87,15 +87,11 @@ impl Reason {
     /// The JSON body of the local response (a constant: no allocation on denial).
     pub fn body(self) -> &'static str {
         match self {
-            Reason::NoMatch => {
-                r#"{"message":"no API operation matches this request","reason":"no_match"}"#
-            }
+            Reason::NoMatch => r#"{"message":"no API operation matches this request","reason":"no_match"}"#,
             Reason::NonCanonical => {
                 r#"{"message":"the request path is not in canonical form","reason":"non_canonical"}"#
             }
-            Reason::Unauthenticated => {
-                r#"{"message":"no credential was presented","reason":"unauthenticated"}"#
-            }
+            Reason::Unauthenticated => r#"{"message":"no credential was presented","reason":"unauthenticated"}"#,
             Reason::InvalidCredential => {
                 r#"{"message":"the credential is not registered","reason":"invalid_credential"}"#
             }
@@ -289,8 +285,7 @@ impl Engine {
     /// Builds an engine over an already decoded bundle.
     pub fn new(bundle: Bundle) -> Result<Engine, LoadError> {
         let table = OperationTable::build(&bundle).map_err(LoadError::Routes)?;
-        let mut memberships: Vec<SmallVec<[Membership; 2]>> =
-            vec![SmallVec::new(); bundle.operations.len()];
+        let mut memberships: Vec<SmallVec<[Membership; 2]>> = vec![SmallVec::new(); bundle.operations.len()];
         let mut scopes = Vec::new();
         for (p, package) in bundle.packages.iter().enumerate() {
             let package_scope = scopes.len() as u32;
@@ -357,12 +352,8 @@ impl Engine {
 
         // 1. Match.
         let operation = match found {
-            Match::Operation(op) if !canon.canonical => {
-                return deny(400, Reason::NonCanonical, Some(op), None)
-            }
-            Match::PathOnly if preflight && !canon.canonical => {
-                return deny(400, Reason::NonCanonical, None, None)
-            }
+            Match::Operation(op) if !canon.canonical => return deny(400, Reason::NonCanonical, Some(op), None),
+            Match::PathOnly if preflight && !canon.canonical => return deny(400, Reason::NonCanonical, None, None),
             _ if preflight && found != Match::None => return Decision::Pass,
             Match::Operation(op) => op,
             _ => {
@@ -419,9 +410,7 @@ impl Engine {
             None => match enforcement.anonymous {
                 Some(anon) => (
                     anon,
-                    credential_digest(
-                        format!("anonymous\0{}", req.client_ip.unwrap_or("")).as_bytes(),
-                    ),
+                    credential_digest(format!("anonymous\0{}", req.client_ip.unwrap_or("")).as_bytes()),
                 ),
                 None => {
                     return Decision::Deny(Deny {
@@ -441,11 +430,7 @@ impl Engine {
         let Some(app) = self.bundle.applications.get(application as usize) else {
             return deny(403, Reason::Forbidden, Some(operation), Some(application));
         };
-        let api = self
-            .bundle
-            .operations
-            .get(operation as usize)
-            .map(|o| o.api);
+        let api = self.bundle.operations.get(operation as usize).map(|o| o.api);
         if app.grants.iter().any(|g| Some(*g) == api.map(Grant::Api)) {
             return Decision::Allow(Allow {
                 operation,
@@ -510,12 +495,7 @@ impl Engine {
                     }
                 }
                 Err(LimitError::Store | LimitError::Contention) => {
-                    return deny(
-                        503,
-                        Reason::LimiterUnavailable,
-                        Some(operation),
-                        Some(application),
-                    );
+                    return deny(503, Reason::LimiterUnavailable, Some(operation), Some(application));
                 }
             }
         }
@@ -612,8 +592,7 @@ fn strip_query_param(raw_path: &str, name: &str) -> String {
     let kept: Vec<&str> = query
         .split('&')
         .filter(|pair| {
-            !pair.is_empty()
-                && percent_decode(pair.split_once('=').map_or(*pair, |(k, _)| k)).as_ref() != name
+            !pair.is_empty() && percent_decode(pair.split_once('=').map_or(*pair, |(k, _)| k)).as_ref() != name
         })
         .collect();
     let mut out = String::with_capacity(raw_path.len());

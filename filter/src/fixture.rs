@@ -18,10 +18,7 @@ pub mod keys {
 }
 
 fn limit(count: u64, window_seconds: u32) -> Limit {
-    Limit {
-        count,
-        window_seconds,
-    }
+    Limit { count, window_seconds }
 }
 
 fn op(api: u32, method: &str, path: &str, id: &str) -> Operation {
@@ -392,10 +389,7 @@ pub fn cases() -> Vec<Case> {
         // 429 and charging.
         Case {
             warmup: 2,
-            response_headers: &[
-                ("retry-after", "30"),
-                ("ratelimit", "\"partners\";r=0;t=60"),
-            ],
+            response_headers: &[("retry-after", "30"), ("ratelimit", "\"partners\";r=0;t=60")],
             ..case!("package limit exhausted", "GET", "/v1/flights", SOLO => 429, Some("rate_limited"))
         },
         Case {
@@ -414,10 +408,7 @@ pub fn cases() -> Vec<Case> {
         },
         Case {
             warmup: 1,
-            response_headers: &[
-                ("retry-after", "60"),
-                ("ratelimit-policy", "\"partners\";q=1;w=60"),
-            ],
+            response_headers: &[("retry-after", "60"), ("ratelimit-policy", "\"partners\";q=1;w=60")],
             ..case!("operation override replaces the package limit", "POST", "/billing/invoices", SOLO => 429, Some("rate_limited"))
         },
         Case {
@@ -485,7 +476,10 @@ pub fn cases() -> Vec<Case> {
         "/v1/flights/x/..",
         "/v1/flights/%2e",
     ] {
-        v.push(Case { path, ..case!("non-canonical path that would match", "GET", "", ACME => 400, Some("non_canonical")) });
+        v.push(Case {
+            path,
+            ..case!("non-canonical path that would match", "GET", "", ACME => 400, Some("non_canonical"))
+        });
     }
     v
 }

@@ -43,11 +43,7 @@ pub fn allow_response_headers(bundle: &Bundle, a: &Allow) -> HeaderList {
 }
 
 /// The rate-limit headers for a response charged to `package_id`'s bucket.
-pub fn rate_limit_headers(
-    style: RateLimitHeaders,
-    package_id: &str,
-    outcome: &Outcome,
-) -> HeaderList {
+pub fn rate_limit_headers(style: RateLimitHeaders, package_id: &str, outcome: &Outcome) -> HeaderList {
     let mut out = HeaderList::new();
     let Some(binding) = outcome.binding() else {
         return out;
@@ -69,10 +65,7 @@ pub fn rate_limit_headers(
             out.push(("ratelimit-policy", policy));
             out.push((
                 "ratelimit",
-                format!(
-                    "\"{package_id}\";r={};t={}",
-                    binding.remaining, binding.reset_seconds
-                ),
+                format!("\"{package_id}\";r={};t={}", binding.remaining, binding.reset_seconds),
             ));
         }
         RateLimitHeaders::Draft03 => {
@@ -127,10 +120,7 @@ mod tests {
                 "\"flight-billing\";q=5;w=1, \"flight-billing\";q=10000;w=86400".to_string()
             )
         );
-        assert_eq!(
-            h[1],
-            ("ratelimit", "\"flight-billing\";r=2;t=70000".to_string())
-        );
+        assert_eq!(h[1], ("ratelimit", "\"flight-billing\";r=2;t=70000".to_string()));
     }
 
     #[test]

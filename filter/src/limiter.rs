@@ -104,20 +104,13 @@ fn decode(bytes: &[u8], limits: &[Limit]) -> Option<(u64, smallvec::SmallVec<[u6
     });
     let last = words.next()?;
     // A changed limit (after a reload) keeps the level but never above the new capacity.
-    let levels = words
-        .zip(limits)
-        .map(|(lv, l)| lv.min(capacity(l)))
-        .collect();
+    let levels = words.zip(limits).map(|(lv, l)| lv.min(capacity(l))).collect();
     Some((last, levels))
 }
 
 /// Pure token-bucket step: refill to `now_us`, then try to take one token from every window.
 /// Returns the outcome and, if admitted, the new stored value.
-pub fn step(
-    stored: Option<&[u8]>,
-    limits: &[Limit],
-    now_us: u64,
-) -> (Outcome, Option<smallvec::SmallVec<[u8; 40]>>) {
+pub fn step(stored: Option<&[u8]>, limits: &[Limit], now_us: u64) -> (Outcome, Option<smallvec::SmallVec<[u8; 40]>>) {
     let (last, mut levels) = match stored.and_then(|b| decode(b, limits)) {
         Some(s) => s,
         None => (now_us, limits.iter().map(capacity).collect()),
@@ -179,12 +172,7 @@ pub enum LimitError {
 }
 
 /// Takes one token from the bucket at `key`, exactly, against concurrent writers.
-pub fn take<S: Store + ?Sized>(
-    store: &mut S,
-    key: &str,
-    limits: &[Limit],
-    now_us: u64,
-) -> Result<Outcome, LimitError> {
+pub fn take<S: Store + ?Sized>(store: &mut S, key: &str, limits: &[Limit], now_us: u64) -> Result<Outcome, LimitError> {
     for _ in 0..MAX_ATTEMPTS {
         let current = store.get(key).map_err(|_| LimitError::Store)?;
         let (outcome, value) = step(current.as_ref().map(|(v, _)| v.as_slice()), limits, now_us);
@@ -206,9 +194,7 @@ pub fn take<S: Store + ?Sized>(
 
 /// A nonzero CAS that no key inserted after this call can carry (see the module docs).
 fn insert_cas<S: Store + ?Sized>(store: &mut S) -> Result<u32, LimitError> {
-    store
-        .set(SEQUENCE_KEY, b"", 0)
-        .map_err(|_| LimitError::Store)?;
+    store.set(SEQUENCE_KEY, b"", 0).map_err(|_| LimitError::Store)?;
     match store.get(SEQUENCE_KEY).map_err(|_| LimitError::Store)? {
         Some((_, cas)) if cas != 0 => Ok(cas),
         _ => Err(LimitError::Store),
@@ -261,10 +247,7 @@ impl MemoryStore {
 
 impl Store for MemoryStore {
     fn get(&mut self, key: &str) -> Result<Option<Stored>, StoreError> {
-        Ok(self
-            .map
-            .get(key)
-            .map(|(v, c)| (smallvec::SmallVec::from_slice(v), *c)))
+        Ok(self.map.get(key).map(|(v, c)| (smallvec::SmallVec::from_slice(v), *c)))
     }
 
     fn set(&mut self, key: &str, value: &[u8], cas: u32) -> Result<SetResult, StoreError> {
@@ -291,10 +274,7 @@ mod tests {
     const SEC: u64 = 1_000_000;
 
     fn l(count: u64, window_seconds: u32) -> Limit {
-        Limit {
-            count,
-            window_seconds,
-        }
+        Limit { count, window_seconds }
     }
 
     fn run(store: &mut MemoryStore, limits: &[Limit], now: u64) -> Outcome {
@@ -330,9 +310,7 @@ mod tests {
         let admitted = (0..10).filter(|_| run(&mut s, &lim, t0).admitted).count();
         assert_eq!(admitted, 5);
         // A second later the per-second window is full again but the minute window has 2 left.
-        let admitted = (0..10)
-            .filter(|_| run(&mut s, &lim, t0 + SEC).admitted)
-            .count();
+        let admitted = (0..10).filter(|_| run(&mut s, &lim, t0 + SEC).admitted).count();
         assert_eq!(admitted, 2);
         let o = run(&mut s, &lim, t0 + SEC);
         // Minute window: empty, 1 s of refill at 7/min banked; a token takes 60/7 s ≈ 8.57 s.
@@ -356,10 +334,7 @@ mod tests {
         let lim = [l(2, 86_400)];
         assert!(run(&mut s, &lim, SEC).admitted);
         let later = SEC + 365 * 86_400 * SEC;
-        assert_eq!(
-            (0..5).filter(|_| run(&mut s, &lim, later).admitted).count(),
-            2
-        );
+        assert_eq!((0..5).filter(|_| run(&mut s, &lim, later).admitted).count(), 2);
     }
 
     #[test]
@@ -417,10 +392,7 @@ mod tests {
         let cas1 = insert_cas(&mut s).unwrap();
         let cas2 = insert_cas(&mut s).unwrap();
         assert_eq!(s.set("k", &v1.unwrap(), cas1).unwrap(), SetResult::Ok);
-        assert_eq!(
-            s.set("k", &v2.unwrap(), cas2).unwrap(),
-            SetResult::CasMismatch
-        );
+        assert_eq!(s.set("k", &v2.unwrap(), cas2).unwrap(), SetResult::CasMismatch);
         assert!(!run(&mut s, &lim, now).admitted);
     }
 
@@ -435,10 +407,7 @@ mod tests {
                 Err(StoreError)
             }
         }
-        assert_eq!(
-            take(&mut Broken, "k", &[l(1, 1)], 0),
-            Err(LimitError::Store)
-        );
+        assert_eq!(take(&mut Broken, "k", &[l(1, 1)], 0), Err(LimitError::Store));
         struct AlwaysMismatch(MemoryStore);
         impl Store for AlwaysMismatch {
             fn get(&mut self, k: &str) -> Result<Option<Stored>, StoreError> {

@@ -56,10 +56,7 @@ struct PathEntry {
 
 impl PathEntry {
     fn find(&self, m: Method) -> Option<u32> {
-        self.methods
-            .iter()
-            .find(|(x, _)| *x == m)
-            .map(|(_, op)| *op)
+        self.methods.iter().find(|(x, _)| *x == m).map(|(_, op)| *op)
     }
 }
 
@@ -94,7 +91,10 @@ impl std::fmt::Display for MatchConflict {
                 write!(f, "operation #{operation}: {detail}")
             }
             MatchConflict::Duplicate { first, second } => {
-                write!(f, "operations #{first} and #{second} have the same method and path on the same hosts")
+                write!(
+                    f,
+                    "operations #{first} and #{second} have the same method and path on the same hosts"
+                )
             }
             MatchConflict::BadTemplate { operation } => {
                 write!(f, "operation #{operation}: invalid path template")
@@ -166,8 +166,7 @@ impl OperationTable {
             let g = *api_group
                 .get(op.api as usize)
                 .ok_or(MatchConflict::BadTemplate { operation: i })?;
-            let method =
-                Method::parse(&op.method).ok_or(MatchConflict::BadTemplate { operation: i })?;
+            let method = Method::parse(&op.method).ok_or(MatchConflict::BadTemplate { operation: i })?;
             let map = per_group
                 .get_mut(g as usize)
                 .ok_or(MatchConflict::BadTemplate { operation: i })?;
@@ -187,12 +186,12 @@ impl OperationTable {
             let mut router = matchit::Router::new();
             for (path, first_op) in order {
                 let entry = map.remove(&path).unwrap_or_default();
-                router.insert(router_template(&path), entry).map_err(|e| {
-                    MatchConflict::Ambiguous {
+                router
+                    .insert(router_template(&path), entry)
+                    .map_err(|e| MatchConflict::Ambiguous {
                         operation: first_op,
                         detail: e.to_string(),
-                    }
-                })?;
+                    })?;
             }
             groups.push(HostGroup { router });
         }
@@ -228,11 +227,7 @@ impl OperationTable {
     pub fn find(&self, host: &str, method: &str, path: &str) -> Match {
         let method = Method::parse(method);
         let mut path_only = false;
-        let exact = self
-            .exact
-            .get(host)
-            .map(|v| v.as_slice())
-            .unwrap_or_default();
+        let exact = self.exact.get(host).map(|v| v.as_slice()).unwrap_or_default();
         let wild = self
             .wildcard
             .iter()
@@ -347,14 +342,8 @@ mod tests {
         let t = OperationTable::build(&b).unwrap();
         assert_eq!(t.find("h", "GET", "/users/42"), Match::Operation(0));
         assert_eq!(t.find("h", "GET", "/users/@me"), Match::Operation(1));
-        assert_eq!(
-            t.find("h", "GET", "/Accounts/AC1.json"),
-            Match::Operation(2)
-        );
-        assert_eq!(
-            t.find("h", "GET", "/Accounts/Local.json"),
-            Match::Operation(3)
-        );
+        assert_eq!(t.find("h", "GET", "/Accounts/AC1.json"), Match::Operation(2));
+        assert_eq!(t.find("h", "GET", "/Accounts/Local.json"), Match::Operation(3));
         assert_eq!(t.find("h", "GET", "/"), Match::Operation(4));
         assert_eq!(t.find("h", "POST", "/users/42"), Match::Operation(5));
         assert_eq!(t.find("h", "HEAD", "/users/42"), Match::Operation(0));
@@ -383,10 +372,7 @@ mod tests {
         assert_eq!(t.find("api.example.com", "GET", "/x"), Match::Operation(0));
         assert_eq!(t.find("b.example.com", "GET", "/x"), Match::Operation(1));
         assert_eq!(t.find("example.com", "GET", "/x"), Match::Operation(2));
-        assert_eq!(
-            t.find("api.example.com", "GET", "/only-any"),
-            Match::Operation(3)
-        );
+        assert_eq!(t.find("api.example.com", "GET", "/only-any"), Match::Operation(3));
     }
 
     #[test]
@@ -394,10 +380,7 @@ mod tests {
         let b = bundle_with(&[("a", &[])], &[(0, "GET", "/x/{}"), (0, "GET", "/x/{}")]);
         assert!(matches!(
             OperationTable::build(&b),
-            Err(MatchConflict::Duplicate {
-                first: 0,
-                second: 1
-            })
+            Err(MatchConflict::Duplicate { first: 0, second: 1 })
         ));
         let b = bundle_with(&[("a", &[])], &[(0, "GET", "/x/a{}"), (0, "GET", "/x/{}b")]);
         assert!(matches!(

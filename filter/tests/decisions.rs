@@ -1,5 +1,6 @@
 //! The §4 decision table through the engine, on the fixture bundle (after an encode/decode round
 //! trip, so the bundle format is exercised too), plus sequences the table cannot express.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 
 use acepack_filter::bundle::Bundle;
 use acepack_filter::engine::{Decision, Engine, Request};
@@ -62,16 +63,8 @@ fn run(case: &Case) {
         case.path
     );
     for (name, value) in case.response_headers {
-        let got = headers
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str());
-        assert_eq!(
-            got,
-            Some(*value),
-            "{}: header {name} in {headers:?}",
-            case.name
-        );
+        let got = headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
+        assert_eq!(got, Some(*value), "{}: header {name} in {headers:?}", case.name);
     }
 }
 
@@ -133,18 +126,9 @@ fn package_limit_is_shared_across_its_operations_but_not_overrides() {
         429
     );
     // Package bucket (2/min) shared cumulatively by different operations.
-    assert_eq!(
-        status(&e.decide(&req("GET", "/v1/flights"), &mut store, NOW)),
-        200
-    );
-    assert_eq!(
-        status(&e.decide(&req("GET", "/billing"), &mut store, NOW)),
-        200
-    );
-    assert_eq!(
-        status(&e.decide(&req("GET", "/v1/flights/1"), &mut store, NOW)),
-        429
-    );
+    assert_eq!(status(&e.decide(&req("GET", "/v1/flights"), &mut store, NOW)), 200);
+    assert_eq!(status(&e.decide(&req("GET", "/billing"), &mut store, NOW)), 200);
+    assert_eq!(status(&e.decide(&req("GET", "/v1/flights/1"), &mut store, NOW)), 429);
     // Refill: one token after 30 s.
     assert_eq!(
         status(&e.decide(&req("GET", "/billing"), &mut store, NOW + 30_000_000)),
@@ -180,10 +164,7 @@ fn buckets_survive_a_reload_and_unknown_keys_create_none() {
             }
         }
     }
-    assert_eq!(
-        status(&engine(&reordered).decide(&req, &mut store, NOW)),
-        429
-    );
+    assert_eq!(status(&engine(&reordered).decide(&req, &mut store, NOW)), 429);
     let keys_before = store.len();
     let bad: &[(&str, &str)] = &[("apikey", "not-registered")];
     for i in 0..100 {
@@ -197,19 +178,11 @@ fn buckets_survive_a_reload_and_unknown_keys_create_none() {
         };
         engine(&b).decide(&r, &mut store, NOW);
     }
-    assert_eq!(
-        store.len(),
-        keys_before,
-        "unknown credentials never create keys"
-    );
+    assert_eq!(store.len(), keys_before, "unknown credentials never create keys");
     // P5: key + value bytes per bucket (the sequence key is shared by all buckets).
     let buckets: Vec<_> = store.keys().filter(|k| k.starts_with("ak")).collect();
     assert_eq!(buckets.len(), 1);
-    assert!(
-        store.bytes() <= 96 + "acepack:seq".len(),
-        "{} bytes",
-        store.bytes()
-    );
+    assert!(store.bytes() <= 96 + "acepack:seq".len(), "{} bytes", store.bytes());
 }
 
 #[test]

@@ -29,35 +29,12 @@ pub enum Map {
 extern "C" {
     fn proxy_log(level: u32, data: *const u8, size: usize) -> u32;
     fn proxy_get_current_time_nanoseconds(return_time: *mut u64) -> u32;
-    fn proxy_get_buffer_bytes(
-        kind: u32,
-        start: usize,
-        max: usize,
-        data: *mut *mut u8,
-        size: *mut usize,
-    ) -> u32;
+    fn proxy_get_buffer_bytes(kind: u32, start: usize, max: usize, data: *mut *mut u8, size: *mut usize) -> u32;
     fn proxy_get_header_map_pairs(map: u32, data: *mut *mut u8, size: *mut usize) -> u32;
-    fn proxy_replace_header_map_value(
-        map: u32,
-        k: *const u8,
-        ks: usize,
-        v: *const u8,
-        vs: usize,
-    ) -> u32;
+    fn proxy_replace_header_map_value(map: u32, k: *const u8, ks: usize, v: *const u8, vs: usize) -> u32;
     fn proxy_remove_header_map_value(map: u32, k: *const u8, ks: usize) -> u32;
-    fn proxy_get_property(
-        path: *const u8,
-        path_size: usize,
-        data: *mut *mut u8,
-        size: *mut usize,
-    ) -> u32;
-    fn proxy_get_shared_data(
-        k: *const u8,
-        ks: usize,
-        data: *mut *mut u8,
-        size: *mut usize,
-        cas: *mut u32,
-    ) -> u32;
+    fn proxy_get_property(path: *const u8, path_size: usize, data: *mut *mut u8, size: *mut usize) -> u32;
+    fn proxy_get_shared_data(k: *const u8, ks: usize, data: *mut *mut u8, size: *mut usize, cas: *mut u32) -> u32;
     fn proxy_set_shared_data(k: *const u8, ks: usize, v: *const u8, vs: usize, cas: u32) -> u32;
     #[allow(clippy::too_many_arguments)]
     fn proxy_send_local_response(
@@ -70,12 +47,7 @@ extern "C" {
         headers_size: usize,
         grpc_status: i32,
     ) -> u32;
-    fn proxy_define_metric(
-        kind: u32,
-        name: *const u8,
-        name_size: usize,
-        return_id: *mut u32,
-    ) -> u32;
+    fn proxy_define_metric(kind: u32, name: *const u8, name_size: usize, return_id: *mut u32) -> u32;
     fn proxy_increment_metric(id: u32, offset: i64) -> u32;
 }
 
@@ -164,10 +136,7 @@ pub fn pairs(buf: &[u8]) -> Vec<(&[u8], &[u8])> {
 
 /// Serializes header pairs in the ABI's format.
 pub fn serialize(pairs: &[(&str, &str)]) -> Vec<u8> {
-    let size = 4 + pairs
-        .iter()
-        .map(|(k, v)| 10 + k.len() + v.len())
-        .sum::<usize>();
+    let size = 4 + pairs.iter().map(|(k, v)| 10 + k.len() + v.len()).sum::<usize>();
     let mut out = Vec::with_capacity(size);
     out.extend_from_slice(&(pairs.len() as u32).to_le_bytes());
     for (k, v) in pairs {
@@ -186,15 +155,7 @@ pub fn serialize(pairs: &[(&str, &str)]) -> Vec<u8> {
 /// Sets a header, replacing existing values.
 pub fn set_header(map: Map, name: &str, value: &str) -> Result<(), Status> {
     // SAFETY: pointers and lengths describe live `&str`s.
-    check(unsafe {
-        proxy_replace_header_map_value(
-            map as u32,
-            name.as_ptr(),
-            name.len(),
-            value.as_ptr(),
-            value.len(),
-        )
-    })
+    check(unsafe { proxy_replace_header_map_value(map as u32, name.as_ptr(), name.len(), value.as_ptr(), value.len()) })
 }
 
 /// Removes a header (all values).
@@ -223,8 +184,7 @@ pub fn property(path: &[&str]) -> Result<Option<Vec<u8>>, Status> {
 pub fn get_shared(key: &str) -> Result<Option<(Vec<u8>, u32)>, Status> {
     let (mut data, mut size, mut cas) = (null_mut(), 0usize, 0u32);
     // SAFETY: pointer/length of a live `&str`; out-pointers to live locals.
-    match unsafe { proxy_get_shared_data(key.as_ptr(), key.len(), &mut data, &mut size, &mut cas) }
-    {
+    match unsafe { proxy_get_shared_data(key.as_ptr(), key.len(), &mut data, &mut size, &mut cas) } {
         OK => Ok(Some((owned(data, size), cas))),
         NOT_FOUND => Ok(None),
         s => Err(Status(s)),
@@ -234,9 +194,7 @@ pub fn get_shared(key: &str) -> Result<Option<(Vec<u8>, u32)>, Status> {
 /// Shared data: conditional set (`cas` 0 = unconditional).
 pub fn set_shared(key: &str, value: &[u8], cas: u32) -> Result<(), Status> {
     // SAFETY: pointers and lengths describe live slices.
-    check(unsafe {
-        proxy_set_shared_data(key.as_ptr(), key.len(), value.as_ptr(), value.len(), cas)
-    })
+    check(unsafe { proxy_set_shared_data(key.as_ptr(), key.len(), value.as_ptr(), value.len(), cas) })
 }
 
 /// Sends a local response; the stream stops here.

@@ -71,10 +71,7 @@ impl RootContext for Root {
             Err(s) => {
                 abi::log(
                     4,
-                    &format!(
-                        "acepack: cannot read the plugin configuration (host status {})",
-                        s.0
-                    ),
+                    &format!("acepack: cannot read the plugin configuration (host status {})", s.0),
                 );
                 return false;
             }
@@ -189,8 +186,7 @@ impl Stream {
     fn deny(&mut self, shared: &Shared, d: &Deny) {
         shared.metrics.denied(d.reason);
         let headers = deny_headers(shared.engine.bundle(), d);
-        let pairs: SmallVec<[(&str, &str); 5]> =
-            headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let pairs: SmallVec<[(&str, &str); 5]> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
         if abi::send_response(d.status, &pairs, d.reason.body().as_bytes()).is_err() {
             abi::log(4, "acepack: the host refused a local response");
         }
@@ -201,11 +197,7 @@ impl Stream {
         let b = shared.engine.bundle();
         // Spoofed x-ace-* headers first, then ours.
         for (name, _) in request {
-            if name.len() >= 6
-                && name
-                    .get(..6)
-                    .is_some_and(|p| p.eq_ignore_ascii_case(b"x-ace-"))
-            {
+            if name.len() >= 6 && name.get(..6).is_some_and(|p| p.eq_ignore_ascii_case(b"x-ace-")) {
                 let _ = abi::remove_header(Map::RequestHeaders, name);
             }
         }
@@ -263,12 +255,7 @@ impl HttpContext for Stream {
         let pairs = abi::pairs(&raw);
         let text_pairs: SmallVec<[(Cow<'_, str>, Cow<'_, str>); 16]> =
             pairs.iter().map(|(k, v)| (text(k), text(v))).collect();
-        let find = |name: &str| {
-            text_pairs
-                .iter()
-                .find(|(k, _)| k == name)
-                .map(|(_, v)| v.as_ref())
-        };
+        let find = |name: &str| text_pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_ref());
         let method = find(":method").unwrap_or("");
         let path = find(":path").unwrap_or("");
         let authority = find(":authority").or_else(|| find("host")).unwrap_or("");
