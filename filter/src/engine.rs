@@ -215,6 +215,10 @@ pub struct Engine {
     /// Per operation: the packages containing it, ascending by package index.
     memberships: Vec<SmallVec<[Membership; 2]>>,
     scopes: Vec<Scope>,
+    /// Credentials by the top `index_bits` bits of their digest: `credentials[index[p]..index[p + 1]]`
+    /// are those with prefix `p` (the table is sorted), so a lookup is one or two probes.
+    cred_index: Vec<u32>,
+    index_bits: u32,
     /// Any key_auth strategy present (then a missing credential gets `WWW-Authenticate`).
     has_key_auth: bool,
 }
@@ -320,13 +324,25 @@ impl Engine {
             .strategies
             .iter()
             .any(|s| matches!(s.kind, StrategyKind::KeyAuth(_)));
+        let (cred_index, index_bits) = credential_index(&bundle);
         Ok(Engine {
             bundle,
             table,
             memberships,
             scopes,
+            cred_index,
+            index_bits,
             has_key_auth,
         })
+    }
+
+    /// The application owning a credential digest.
+    pub fn credential(&self, digest: &[u8; DIGEST_LEN]) -> Option<u32> {
+        let p = prefix(digest, self.index_bits);
+        let start = self.cred_index.get(p).copied().unwrap_or(0) as usize;
+        let end = self.cred_index.get(p + 1).copied().unwrap_or(0) as usize;
+        let slice = self.bundle.credentials.get(start..end)?;
+        slice.iter().find(|c| c.digest == *digest).map(|c| c.application)
     }
 
     /// The loaded bundle.
@@ -379,7 +395,7 @@ impl Engine {
                 },
             };
             let digest = credential_digest(secret.as_bytes());
-            let app = self.bundle.credential(&digest).filter(|app| {
+            let app = self.credential(&digest).filter(|app| {
                 self.bundle
                     .applications
                     .get(*app as usize)
@@ -513,6 +529,37 @@ impl Engine {
             charge: best_denial,
         })
     }
+}
+
+/// The top `bits` bits of a digest.
+fn prefix(digest: &[u8; DIGEST_LEN], bits: u32) -> usize {
+    let top = u32::from_be_bytes([digest[0], digest[1], digest[2], digest[3]]);
+    if bits == 0 {
+        0
+    } else {
+        (top >> (32 - bits)) as usize
+    }
+}
+
+/// Builds the prefix index: about one credential per slot, at most 2^16 slots.
+fn credential_index(bundle: &Bundle) -> (Vec<u32>, u32) {
+    let n = bundle.credentials.len();
+    let bits = (usize::BITS - n.leading_zeros()).min(16);
+    let slots = 1usize << bits;
+    let mut index = vec![0u32; slots + 1];
+    // Count per prefix, then prefix sums (credentials are sorted, so ranges are contiguous).
+    for c in &bundle.credentials {
+        if let Some(slot) = index.get_mut(prefix(&c.digest, bits) + 1) {
+            *slot += 1;
+        }
+    }
+    for i in 1..index.len() {
+        let prev = index.get(i - 1).copied().unwrap_or(0);
+        if let Some(slot) = index.get_mut(i) {
+            *slot += prev;
+        }
+    }
+    (index, bits)
 }
 
 fn deny(status: u16, reason: Reason, operation: Option<u32>, application: Option<u32>) -> Decision {

@@ -217,3 +217,33 @@ fn hide_credentials_names_what_to_strip() {
     };
     assert_eq!(a.hide, Some(Hide::Path("/v1/flights?a=1&b=2".into())));
 }
+
+#[test]
+fn credential_index_finds_every_key_and_nothing_else() {
+    use acepack_filter::bundle::Credential;
+    use acepack_filter::engine::credential_digest;
+    for n in [0usize, 1, 2, 3, 100, 5000] {
+        let mut b = fixture::bundle();
+        b.credentials.clear();
+        for i in 0..n {
+            b.credentials.push(Credential {
+                digest: credential_digest(format!("key-{i}").as_bytes()),
+                application: (i % 5) as u32,
+            });
+        }
+        b.credentials.sort();
+        let e = engine(&b);
+        for i in 0..n {
+            assert_eq!(
+                e.credential(&credential_digest(format!("key-{i}").as_bytes())),
+                Some((i % 5) as u32),
+                "n={n} i={i}"
+            );
+        }
+        for i in 0..200 {
+            assert_eq!(e.credential(&credential_digest(format!("other-{i}").as_bytes())), None);
+        }
+        assert_eq!(e.credential(&[0u8; 16]), None);
+        assert_eq!(e.credential(&[0xffu8; 16]), None);
+    }
+}
