@@ -219,9 +219,7 @@ struct ManualOperationMap {
 
 impl<'de> Deserialize<'de> for ManualOperation {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        match d.deserialize_any(StringOrMap::<ManualOperationMap>::new(
-            "\"METHOD /path\" or {id, op}",
-        ))? {
+        match d.deserialize_any(StringOrMap::<ManualOperationMap>::new("\"METHOD /path\" or {id, op}"))? {
             Either::String(op) => Ok(ManualOperation { id: None, op }),
             Either::Map(m) => Ok(ManualOperation { id: m.id, op: m.op }),
         }
@@ -263,8 +261,7 @@ impl<'de> Deserialize<'de> for RateLimit {
                 Ok(RateLimit::One(v.to_string()))
             }
             fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<RateLimit, A::Error> {
-                Vec::<String>::deserialize(de::value::SeqAccessDeserializer::new(seq))
-                    .map(RateLimit::Many)
+                Vec::<String>::deserialize(de::value::SeqAccessDeserializer::new(seq)).map(RateLimit::Many)
             }
         }
         d.deserialize_any(V)
@@ -476,10 +473,8 @@ pub fn parse(doc: &Value, file: &str) -> Result<Catalog, Vec<Diagnostic>> {
     // The version first: a catalog of another version may legitimately have keys this one lacks.
     match map.get("version") {
         None => {
-            errors.push(
-                Diagnostic::error(file, "version", "missing `version`")
-                    .with_hint("add `version: 1` at the top"),
-            );
+            errors
+                .push(Diagnostic::error(file, "version", "missing `version`").with_hint("add `version: 1` at the top"));
             return Err(errors);
         }
         Some(v) if v.as_u64() == Some(VERSION) || v.as_str() == Some("1") => {}
@@ -489,12 +484,8 @@ pub fn parse(doc: &Value, file: &str) -> Result<Catalog, Vec<Diagnostic>> {
                 other => other.to_string(),
             };
             errors.push(
-                Diagnostic::error(
-                    file,
-                    "version",
-                    format!("unsupported catalog version {shown}"),
-                )
-                .with_hint("this acepack reads version 1"),
+                Diagnostic::error(file, "version", format!("unsupported catalog version {shown}"))
+                    .with_hint("this acepack reads version 1"),
             );
             return Err(errors);
         }
@@ -518,9 +509,7 @@ pub fn parse(doc: &Value, file: &str) -> Result<Catalog, Vec<Diagnostic>> {
             );
         }
     }
-    catalog.enforcement = p
-        .section(map.get("enforcement"), "enforcement")
-        .unwrap_or_default();
+    catalog.enforcement = p.section(map.get("enforcement"), "enforcement").unwrap_or_default();
     catalog.auth_strategies = p.list(map.get("auth_strategies"), "auth_strategies");
     catalog.apis = p.list(map.get("apis"), "apis");
     catalog.packages = p.list(map.get("packages"), "packages");
@@ -582,18 +571,13 @@ impl Parser<'_> {
 }
 
 /// Deserializes `value` found at `place`, turning serde's error into a located diagnostic.
-fn from_value<T: DeserializeOwned>(
-    value: &Value,
-    place: &str,
-    file: &str,
-) -> Result<T, Diagnostic> {
+fn from_value<T: DeserializeOwned>(value: &Value, place: &str, file: &str) -> Result<T, Diagnostic> {
     serde_path_to_error::deserialize(value).map_err(|e| {
         let mut full = place.to_string();
         for segment in e.path().iter() {
             match segment {
                 serde_path_to_error::Segment::Seq { index } => full.push_str(&format!("[{index}]")),
-                serde_path_to_error::Segment::Map { key }
-                | serde_path_to_error::Segment::Enum { variant: key } => {
+                serde_path_to_error::Segment::Map { key } | serde_path_to_error::Segment::Enum { variant: key } => {
                     if !full.is_empty() {
                         full.push('.');
                     }
@@ -628,19 +612,26 @@ fn diagnose(file: &str, place: String, message: &str) -> Diagnostic {
     Diagnostic::error(
         file,
         place,
-        message.replace("invalid type: ", "wrong type: "),
+        plain_words(&message.replace("invalid type: ", "wrong type: ")),
     )
+}
+
+/// serde speaks of sequences, maps and Rust struct names; catalogs have lists and mappings.
+fn plain_words(message: &str) -> String {
+    let mut out = message
+        .replace("expected a sequence", "expected a list")
+        .replace("expected a map", "expected a mapping");
+    if let Some(at) = out.find("expected struct ") {
+        out.truncate(at);
+        out.push_str("expected a mapping");
+    }
+    out
 }
 
 /// `x`, expected one of `a`, `b` → ("x", ["a", "b"]). serde also says "there are no fields".
 fn split_expected(rest: &str) -> (&str, Vec<String>) {
     let (name, tail) = rest.split_once('`').unwrap_or((rest, ""));
-    let expected = tail
-        .split('`')
-        .skip(1)
-        .step_by(2)
-        .map(str::to_string)
-        .collect();
+    let expected = tail.split('`').skip(1).step_by(2).map(str::to_string).collect();
     (name, expected)
 }
 
@@ -761,8 +752,7 @@ mod tests {
 
     #[test]
     fn parses_the_contract_example() {
-        let c = parse_yaml(include_str!("../tests/data/catalogs/contract/catalog.yaml"))
-            .expect("parses");
+        let c = parse_yaml(include_str!("../tests/data/catalogs/contract/catalog.yaml")).expect("parses");
         assert_eq!(c.version, 1);
         assert_eq!(
             c.gateway.as_ref().and_then(|g| g.envoy.as_deref()),
@@ -777,14 +767,8 @@ mod tests {
                 op: "POST /billing".into()
             }
         );
-        assert_eq!(
-            c.packages[0].rate_limit,
-            Some(RateLimit::One("5/second".into()))
-        );
-        assert_eq!(
-            c.packages[0].operations[2].op.as_deref(),
-            Some("createInvoice")
-        );
+        assert_eq!(c.packages[0].rate_limit, Some(RateLimit::One("5/second".into())));
+        assert_eq!(c.packages[0].operations[2].op.as_deref(), Some("createInvoice"));
         assert_eq!(c.applications[0].registrations[1].status, Status::Approved);
         assert_eq!(c.applications[0].owner.team.as_deref(), Some("acme"));
     }
@@ -837,11 +821,21 @@ mod tests {
     }
 
     #[test]
+    fn type_errors_use_catalog_words() {
+        assert_eq!(
+            first_error("version: 1\nteams: [{name: a, members: x}]\n"),
+            "catalog.yaml: teams[0].members: wrong type: string \"x\", expected a list"
+        );
+        assert_eq!(
+            first_error("version: 1\nteams: [3]\n"),
+            "catalog.yaml: teams[0]: wrong type: integer `3`, expected a mapping"
+        );
+    }
+
+    #[test]
     fn every_broken_element_is_reported() {
-        let errs = parse_yaml(
-            "version: 1\nteams:\n  - nme: a\n  - name: b\n  - name: c\n    members: 3\n",
-        )
-        .expect_err("fails");
+        let errs = parse_yaml("version: 1\nteams:\n  - nme: a\n  - name: b\n  - name: c\n    members: 3\n")
+            .expect_err("fails");
         assert_eq!(errs.len(), 2, "{errs:?}");
         assert!(errs[0].place.starts_with("teams[0]"));
         assert_eq!(errs[1].place, "teams[2].members");
@@ -849,27 +843,19 @@ mod tests {
 
     #[test]
     fn gateway_names_exactly_one_file() {
-        assert!(
-            first_error("version: 1\ngateway: {envoy: a.yaml, kong: b.yaml}\n")
-                .contains("exactly one")
-        );
+        assert!(first_error("version: 1\ngateway: {envoy: a.yaml, kong: b.yaml}\n").contains("exactly one"));
         assert!(first_error("version: 1\ngateway: {}\n").contains("exactly one"));
     }
 
     #[test]
     fn rate_limits_are_one_or_many() {
-        let c =
-            parse_yaml("version: 1\npackages:\n  - id: p\n    rate_limit: [5/second, 10/day]\n")
-                .expect("parses");
+        let c = parse_yaml("version: 1\npackages:\n  - id: p\n    rate_limit: [5/second, 10/day]\n").expect("parses");
         assert_eq!(
             c.packages[0].rate_limit,
             Some(RateLimit::Many(vec!["5/second".into(), "10/day".into()]))
         );
         assert_eq!(
-            c.packages[0]
-                .rate_limit
-                .as_ref()
-                .map(|r| r.entries()[1].0.clone()),
+            c.packages[0].rate_limit.as_ref().map(|r| r.entries()[1].0.clone()),
             Some("[1]".to_string())
         );
     }

@@ -232,7 +232,7 @@ fn broken_catalogs_exit_1_and_name_the_place() {
         Test::new("version 2", edit("version: 1", "version: 2"))
             .stderr(&["catalog.yaml: version: unsupported catalog version 2 (this acepack reads version 1)"]),
         Test::new("wrong type", edit("hosts: [api.example.com]", "hosts: 5"))
-            .stderr(&["catalog.yaml: apis[1].hosts: wrong type: integer `5`, expected a sequence"]),
+            .stderr(&["catalog.yaml: apis[1].hosts: wrong type: integer `5`, expected a list"]),
         Test::new("unknown enum value", plus("enforcement:\n  match_policy: requried\n"))
             .stderr(&["catalog.yaml: enforcement.match_policy: unknown value \"requried\" (did you mean \"required\"?)"]),
         Test::new("two gateways", plus("gateway: {envoy: e.yaml, kong: k.yaml}\n"))
