@@ -51,12 +51,7 @@ pub(crate) struct Ctx<'a> {
 
 impl Ctx<'_> {
     /// Records an error in the catalog at `place`.
-    pub fn error(
-        &mut self,
-        place: impl Into<String>,
-        message: impl Into<String>,
-        hint: Option<String>,
-    ) {
+    pub fn error(&mut self, place: impl Into<String>, message: impl Into<String>, hint: Option<String>) {
         let d = Diagnostic::error(self.file, place, message);
         self.errors.push(match hint {
             Some(h) => d.with_hint(h),
@@ -65,12 +60,7 @@ impl Ctx<'_> {
     }
 
     /// Records a warning in the catalog at `place`.
-    pub fn warn(
-        &mut self,
-        place: impl Into<String>,
-        message: impl Into<String>,
-        hint: Option<String>,
-    ) {
+    pub fn warn(&mut self, place: impl Into<String>, message: impl Into<String>, hint: Option<String>) {
         let d = Diagnostic::warning(self.file, place, message);
         self.warnings.push(match hint {
             Some(h) => d.with_hint(h),
@@ -102,18 +92,10 @@ impl<'a> Index<'a> {
         let names: Vec<&'a str> = names.into_iter().collect();
         let mut map = HashMap::with_capacity(names.len());
         for (i, n) in names.iter().enumerate() {
-            let key = if fold_case {
-                n.to_lowercase()
-            } else {
-                n.to_string()
-            };
+            let key = if fold_case { n.to_lowercase() } else { n.to_string() };
             map.entry(key).or_insert(i);
         }
-        Index {
-            map,
-            names,
-            fold_case,
-        }
+        Index { map, names, fold_case }
     }
 
     /// The index of `name`, if defined.
@@ -156,10 +138,7 @@ fn check_unique<'n>(
         if name.chars().any(char::is_control) {
             ctx.error(
                 place,
-                format!(
-                    "{what} \"{}\" contains a control character",
-                    name.escape_debug()
-                ),
+                format!("{what} \"{}\" contains a control character", name.escape_debug()),
                 None,
             );
             continue;
@@ -170,11 +149,7 @@ fn check_unique<'n>(
             name.to_string()
         };
         match seen.get(&key) {
-            Some(first) => ctx.error(
-                place,
-                format!("{what} \"{name}\" is already used at {first}"),
-                None,
-            ),
+            Some(first) => ctx.error(place, format!("{what} \"{name}\" is already used at {first}"), None),
             None => {
                 seen.insert(key, place);
             }
@@ -233,20 +208,12 @@ fn check_names(ctx: &mut Ctx<'_>, c: &Catalog) {
         ),
         (
             "team name",
-            list(
-                "teams",
-                "name",
-                c.teams.iter().map(|t| t.name.as_str()).collect(),
-            ),
+            list("teams", "name", c.teams.iter().map(|t| t.name.as_str()).collect()),
             false,
         ),
         (
             "portal name",
-            list(
-                "portals",
-                "name",
-                c.portals.iter().map(|p| p.name.as_str()).collect(),
-            ),
+            list("portals", "name", c.portals.iter().map(|p| p.name.as_str()).collect()),
             false,
         ),
         (
@@ -269,12 +236,7 @@ fn check_names(ctx: &mut Ctx<'_>, c: &Catalog) {
         ),
     ];
     for (what, entries, fold) in &groups {
-        check_unique(
-            ctx,
-            what,
-            entries.iter().map(|(p, n)| (p.clone(), n.as_str())),
-            *fold,
-        );
+        check_unique(ctx, what, entries.iter().map(|(p, n)| (p.clone(), n.as_str())), *fold);
     }
 }
 
@@ -339,10 +301,7 @@ pub(crate) fn build(c: &Catalog, file: &str, dir: &Path) -> Result<Model, LoadEr
         if app.credentials.is_empty() && anonymous != Some(i) {
             ctx.warn(
                 format!("applications[{i}]"),
-                format!(
-                    "application \"{}\" has no credentials; no request can use it",
-                    app.name
-                ),
+                format!("application \"{}\" has no credentials; no request can use it", app.name),
                 None,
             );
         }

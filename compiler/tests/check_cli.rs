@@ -151,8 +151,7 @@ impl Test {
     /// Runs the case; returns a description of what went wrong, if anything.
     fn run(&self) -> Result<(), String> {
         let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
-        std::fs::write(dir.path().join("catalog.yaml"), &self.catalog)
-            .map_err(|e| e.to_string())?;
+        std::fs::write(dir.path().join("catalog.yaml"), &self.catalog).map_err(|e| e.to_string())?;
         for (path, text) in &self.files {
             let full = dir.path().join(path);
             if let Some(parent) = full.parent() {
@@ -167,11 +166,7 @@ impl Test {
         let stdout = String::from_utf8_lossy(&out.stdout);
         let mut problems = Vec::new();
         if out.status.code() != Some(self.status) {
-            problems.push(format!(
-                "exit status {:?}, expected {}",
-                out.status.code(),
-                self.status
-            ));
+            problems.push(format!("exit status {:?}, expected {}", out.status.code(), self.status));
         }
         for wanted in self.stderr {
             if !stderr.contains(wanted) {
@@ -346,12 +341,9 @@ fn missing_files_exit_2_with_the_path() {
         )
         .status(2)
         .stderr(&["specs/missing.yaml"]),
-        Test::new(
-            "missing gateway file",
-            plus("gateway:\n  kong: kong/missing.yaml\n"),
-        )
-        .status(2)
-        .stderr(&["kong/missing.yaml"]),
+        Test::new("missing gateway file", plus("gateway:\n  kong: kong/missing.yaml\n"))
+            .status(2)
+            .stderr(&["kong/missing.yaml"]),
     ]);
 }
 
@@ -386,10 +378,7 @@ fn json_reports_parse() {
     assert_eq!(report["ok"], true);
     assert_eq!(report["summary"]["operations"], 4);
     assert_eq!(report["apis"][0]["operations"][1]["id"], "createInvoice");
-    assert_eq!(
-        report["applications"][0]["grants"][0],
-        "package flight-billing"
-    );
+    assert_eq!(report["applications"][0]["grants"][0], "package flight-billing");
     assert_eq!(report["errors"], serde_json::json!([]));
 
     std::fs::write(

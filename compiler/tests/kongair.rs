@@ -12,9 +12,7 @@ fn catalogs() -> PathBuf {
     let here = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/catalogs/kongair");
     let fixtures = here.join("../../../../../../shared/fixtures/kongair");
     assert!(
-        fixtures
-            .join("platform__kong__.generated__kong.yaml")
-            .is_file(),
+        fixtures.join("platform__kong__.generated__kong.yaml").is_file(),
         "fixtures missing: expected shared/fixtures/kongair beside the repository (looked in {}); \
          CI copies shared/ there, a developer checkout needs it too",
         fixtures.display()
@@ -34,26 +32,17 @@ fn four_health_checks_conflict_until_excluded() {
         Ok(_) => panic!("four APIs with GET /health for any host must conflict"),
     };
     let messages: Vec<String> = errors.iter().map(|d| d.to_string()).collect();
-    for (place, api) in [
-        ("apis[1]", "routes"),
-        ("apis[2]", "bookings"),
-        ("apis[3]", "customer"),
-    ] {
+    for (place, api) in [("apis[1]", "routes"), ("apis[2]", "bookings"), ("apis[3]", "customer")] {
         let wanted = format!("api \"{api}\" and api \"flights\" both define GET /health");
         assert!(
-            errors
-                .iter()
-                .any(|d| d.place == place && d.message.contains(&wanted)),
+            errors.iter().any(|d| d.place == place && d.message.contains(&wanted)),
             "no conflict error for {api}:\n{}",
             messages.join("\n")
         );
     }
     assert_eq!(errors.len(), 3, "{}", messages.join("\n"));
     assert!(
-        errors[0]
-            .hint
-            .as_deref()
-            .is_some_and(|h| h.contains("exclude")),
+        errors[0].hint.as_deref().is_some_and(|h| h.contains("exclude")),
         "{:?}",
         errors[0].hint
     );
@@ -66,9 +55,7 @@ fn four_health_checks_conflict_until_excluded() {
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
-        stderr.contains(
-            "conflict.yaml: apis[1]: api \"routes\" and api \"flights\" both define GET /health"
-        ),
+        stderr.contains("conflict.yaml: apis[1]: api \"routes\" and api \"flights\" both define GET /health"),
         "{stderr}"
     );
 }
@@ -80,11 +67,7 @@ fn every_operation_maps_to_the_route_deck_generated_for_it() {
         Err(LoadError::Invalid(errors)) => {
             panic!(
                 "{}",
-                errors
-                    .iter()
-                    .map(|d| d.to_string())
-                    .collect::<Vec<_>>()
-                    .join("\n")
+                errors.iter().map(|d| d.to_string()).collect::<Vec<_>>().join("\n")
             )
         }
         Err(LoadError::Io(e)) => panic!("I/O error: {e}"),
@@ -116,18 +99,8 @@ fn every_operation_maps_to_the_route_deck_generated_for_it() {
             "flights-service_get-flight-details",
             "flights-service",
         ),
-        (
-            "routes",
-            "get-route",
-            "routes-service_get-route",
-            "routes-service",
-        ),
-        (
-            "routes",
-            "get-routes",
-            "routes-service_get-routes",
-            "routes-service",
-        ),
+        ("routes", "get-route", "routes-service_get-route", "routes-service"),
+        ("routes", "get-routes", "routes-service_get-routes", "routes-service"),
         (
             "bookings",
             "get-bookings",
@@ -163,23 +136,13 @@ fn every_operation_maps_to_the_route_deck_generated_for_it() {
     got.sort();
     let mut want: Vec<(String, String, Option<String>, Option<String>)> = expected
         .iter()
-        .map(|(a, o, r, t)| {
-            (
-                a.to_string(),
-                o.to_string(),
-                Some(r.to_string()),
-                Some(t.to_string()),
-            )
-        })
+        .map(|(a, o, r, t)| (a.to_string(), o.to_string(), Some(r.to_string()), Some(t.to_string())))
         .collect();
     want.sort();
     assert_eq!(got, want);
     assert_eq!(model.operations.len(), expected.len());
     assert!(
-        model
-            .warnings
-            .iter()
-            .all(|w| !w.message.contains("no route serves")),
+        model.warnings.iter().all(|w| !w.message.contains("no route serves")),
         "{:?}",
         model.warnings
     );
@@ -193,17 +156,9 @@ fn every_operation_maps_to_the_route_deck_generated_for_it() {
         .collect();
     assert_eq!(
         ids,
-        vec![
-            "get-flights",
-            "get-flight-by-number",
-            "get-route",
-            "get-routes"
-        ]
+        vec!["get-flights", "get-flight-by-number", "get-route", "get-routes"]
     );
-    assert_eq!(
-        model.applications[0].grants,
-        vec![Grant::Package(0), Grant::Api(2)]
-    );
+    assert_eq!(model.applications[0].grants, vec![Grant::Package(0), Grant::Api(2)]);
 }
 
 #[test]
@@ -221,9 +176,7 @@ fn check_reports_the_routes() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(
-        stdout.contains(
-            "get-flights           matched → flights-service_get-flights (flights-service)"
-        ),
+        stdout.contains("get-flights           matched → flights-service_get-flights (flights-service)"),
         "{stdout}"
     );
     assert!(stdout.contains("9 of 9 operations matched"), "{stdout}");

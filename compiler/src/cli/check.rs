@@ -20,18 +20,9 @@ pub fn run(catalog: &Path, json: bool, strict: bool) -> Exit {
         }
         Err(LoadError::Invalid(errors)) => (None, errors),
     };
-    let warnings = model
-        .as_ref()
-        .map(|m| m.warnings.clone())
-        .unwrap_or_default();
+    let warnings = model.as_ref().map(|m| m.warnings.clone()).unwrap_or_default();
     let (warnings, errors) = split(warnings, errors, strict);
-    let report = Report::new(
-        &catalog.display().to_string(),
-        model.as_ref(),
-        strict,
-        warnings,
-        errors,
-    );
+    let report = Report::new(&catalog.display().to_string(), model.as_ref(), strict, warnings, errors);
     if json {
         match serde_json::to_string_pretty(&report) {
             Ok(text) => println!("{text}"),
@@ -55,22 +46,14 @@ pub fn run(catalog: &Path, json: bool, strict: bool) -> Exit {
         } else {
             ""
         };
-        eprintln!(
-            "acepack check: {}: {}{why}",
-            report.catalog,
-            plural(n, "error")
-        );
+        eprintln!("acepack check: {}: {}{why}", report.catalog, plural(n, "error"));
         Exit::Invalid
     }
 }
 
 /// The `--json` report of a valid model, as `compile --report` also writes it. Under `strict`,
 /// the model's warnings are listed as errors.
-pub(crate) fn json_report(
-    catalog: &str,
-    model: &Model,
-    strict: bool,
-) -> Result<String, serde_json::Error> {
+pub(crate) fn json_report(catalog: &str, model: &Model, strict: bool) -> Result<String, serde_json::Error> {
     let (warnings, errors) = split(model.warnings.clone(), Vec::new(), strict);
     serde_json::to_string_pretty(&Report::new(catalog, Some(model), strict, warnings, errors))
 }
@@ -265,10 +248,7 @@ impl<'a> Report<'a> {
             .iter()
             .map(|a| ApplicationReport {
                 name: &a.name,
-                auth_strategy: m
-                    .auth_strategies
-                    .get(a.auth_strategy)
-                    .map_or("", |s| s.name()),
+                auth_strategy: m.auth_strategies.get(a.auth_strategy).map_or("", |s| s.name()),
                 credentials: a.credentials.len(),
                 grants: a.grants.iter().map(|g| grant(m, *g)).collect(),
                 inactive: &a.inactive,
@@ -282,10 +262,7 @@ impl<'a> Report<'a> {
 fn grant(m: &Model, g: Grant) -> String {
     match g {
         Grant::Api(i) => format!("api {}", m.apis.get(i).map_or("?", |a| a.name.as_str())),
-        Grant::Package(i) => format!(
-            "package {}",
-            m.packages.get(i).map_or("?", |p| p.id.as_str())
-        ),
+        Grant::Package(i) => format!("package {}", m.packages.get(i).map_or("?", |p| p.id.as_str())),
     }
 }
 
@@ -378,16 +355,8 @@ fn human(m: &Model, r: &Report<'_>) -> String {
                 (format!("{} {}", o.method, o.path), id)
             })
             .collect();
-        let width = names
-            .iter()
-            .map(|(r, _)| r.chars().count())
-            .max()
-            .unwrap_or(0);
-        let id_width = names
-            .iter()
-            .map(|(_, i)| i.chars().count())
-            .max()
-            .unwrap_or(0);
+        let width = names.iter().map(|(r, _)| r.chars().count()).max().unwrap_or(0);
+        let id_width = names.iter().map(|(_, i)| i.chars().count()).max().unwrap_or(0);
         for (op, (route, id)) in api.operations.iter().zip(&names) {
             let mut line = format!("  {route:width$}  {id:id_width$}");
             match op.route {
@@ -477,4 +446,3 @@ fn human(m: &Model, r: &Report<'_>) -> String {
     let _ = writeln!(out, "\n{}: {verdict}", r.catalog);
     out
 }
-

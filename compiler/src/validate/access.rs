@@ -105,17 +105,10 @@ impl People<'_> {
     /// Why an owner grants nothing right now, if so (§3.4).
     fn owner_inactive(&self, owner: &Owner, raw: &catalog::Catalog) -> Option<String> {
         match *owner {
-            Owner::Developer(d) => (self.statuses[d] != Status::Approved).then(|| {
-                format!(
-                    "developer {} is {}",
-                    raw.developers[d].email,
-                    self.statuses[d].as_str()
-                )
-            }),
-            Owner::Team(t) => (!self.members[t]
-                .iter()
-                .any(|&d| self.statuses[d] == Status::Approved))
-            .then(|| format!("team {} has no approved member", raw.teams[t].name)),
+            Owner::Developer(d) => (self.statuses[d] != Status::Approved)
+                .then(|| format!("developer {} is {}", raw.developers[d].email, self.statuses[d].as_str())),
+            Owner::Team(t) => (!self.members[t].iter().any(|&d| self.statuses[d] == Status::Approved))
+                .then(|| format!("team {} has no approved member", raw.teams[t].name)),
         }
     }
 }
@@ -187,13 +180,7 @@ pub(crate) struct Targets<'a> {
 
 impl Targets<'_> {
     /// Resolves an entry with optional `package` and `api` keys; errors are reported at `place`.
-    fn resolve(
-        &self,
-        ctx: &mut Ctx<'_>,
-        place: &str,
-        package: Option<&str>,
-        api: Option<&str>,
-    ) -> Option<Grant> {
+    fn resolve(&self, ctx: &mut Ctx<'_>, place: &str, package: Option<&str>, api: Option<&str>) -> Option<Grant> {
         match (package, api) {
             (Some(p), None) => match self.packages.get(p) {
                 Some(i) => Some(Grant::Package(i)),
@@ -203,11 +190,7 @@ impl Targets<'_> {
                     } else {
                         self.packages.hint(p)
                     };
-                    ctx.error(
-                        format!("{place}.package"),
-                        format!("there is no package \"{p}\""),
-                        hint,
-                    );
+                    ctx.error(format!("{place}.package"), format!("there is no package \"{p}\""), hint);
                     None
                 }
             },
@@ -219,11 +202,7 @@ impl Targets<'_> {
                     } else {
                         self.apis.hint(a)
                     };
-                    ctx.error(
-                        format!("{place}.api"),
-                        format!("there is no api \"{a}\""),
-                        hint,
-                    );
+                    ctx.error(format!("{place}.api"), format!("there is no api \"{a}\""), hint);
                     None
                 }
             },
@@ -267,18 +246,13 @@ pub(crate) fn portals(
         let mut publications: Vec<Publication> = Vec::new();
         for (ui, u) in p.publications.iter().enumerate() {
             let u_place = format!("{place}.publications[{ui}]");
-            let Some(target) =
-                targets.resolve(ctx, &u_place, u.package.as_deref(), u.api.as_deref())
-            else {
+            let Some(target) = targets.resolve(ctx, &u_place, u.package.as_deref(), u.api.as_deref()) else {
                 continue;
             };
             if publications.iter().any(|x| x.target == target) {
                 ctx.error(
                     u_place.clone(),
-                    format!(
-                        "{} is published twice on this portal",
-                        describe(target, raw)
-                    ),
+                    format!("{} is published twice on this portal", describe(target, raw)),
                     None,
                 );
             }
@@ -361,22 +335,14 @@ pub(crate) fn applications(ctx: &mut Ctx<'_>, scope: &Scope<'_>) -> Vec<Applicat
                 scope.strategy_index.hint(&app.auth_strategy),
             ),
             (Some(s), Some(portal)) if !portal.strategies.contains(&s) => {
-                let offered: Vec<&str> = portal
-                    .strategies
-                    .iter()
-                    .map(|&i| scope.strategies[i].name())
-                    .collect();
+                let offered: Vec<&str> = portal.strategies.iter().map(|&i| scope.strategies[i].name()).collect();
                 ctx.error(
                     format!("{place}.auth_strategy"),
                     format!(
                         "auth strategy \"{}\" is not offered by portal \"{}\"",
                         app.auth_strategy, portal.name
                     ),
-                    Some(format!(
-                        "portal \"{}\" offers: {}",
-                        portal.name,
-                        offered.join(", ")
-                    )),
+                    Some(format!("portal \"{}\" offers: {}", portal.name, offered.join(", "))),
                 );
             }
             _ => {}
@@ -405,10 +371,9 @@ pub(crate) fn applications(ctx: &mut Ctx<'_>, scope: &Scope<'_>) -> Vec<Applicat
         let mut registered: Vec<Grant> = Vec::new();
         for (ri, r) in app.registrations.iter().enumerate() {
             let r_place = format!("{place}.registrations[{ri}]");
-            let Some(target) =
-                scope
-                    .targets
-                    .resolve(ctx, &r_place, r.package.as_deref(), r.api.as_deref())
+            let Some(target) = scope
+                .targets
+                .resolve(ctx, &r_place, r.package.as_deref(), r.api.as_deref())
             else {
                 continue;
             };
@@ -424,9 +389,7 @@ pub(crate) fn applications(ctx: &mut Ctx<'_>, scope: &Scope<'_>) -> Vec<Applicat
             let reason = if r.status != Status::Approved {
                 Some(format!("registration {}", r.status.as_str()))
             } else {
-                owner
-                    .as_ref()
-                    .and_then(|o| scope.people.owner_inactive(o, scope.raw))
+                owner.as_ref().and_then(|o| scope.people.owner_inactive(o, scope.raw))
             };
             match reason {
                 None => grants.push(target),
@@ -444,12 +407,7 @@ pub(crate) fn applications(ctx: &mut Ctx<'_>, scope: &Scope<'_>) -> Vec<Applicat
     out
 }
 
-fn owner(
-    ctx: &mut Ctx<'_>,
-    place: &str,
-    raw: &catalog::Owner,
-    people: &People<'_>,
-) -> Option<Owner> {
+fn owner(ctx: &mut Ctx<'_>, place: &str, raw: &catalog::Owner, people: &People<'_>) -> Option<Owner> {
     match (&raw.team, &raw.developer) {
         (Some(t), None) => match people.teams.get(t) {
             Some(i) => Some(Owner::Team(i)),
@@ -508,10 +466,7 @@ fn check_publication(
     }
     let admitted = match *owner {
         Owner::Team(t) => publication.teams.contains(&t),
-        Owner::Developer(d) => publication
-            .teams
-            .iter()
-            .any(|&t| scope.people.members[t].contains(&d)),
+        Owner::Developer(d) => publication.teams.iter().any(|&t| scope.people.members[t].contains(&d)),
     };
     if !admitted {
         let teams: Vec<&str> = publication
@@ -549,9 +504,7 @@ fn credential(
             if is_key_auth == Some(false) {
                 ctx.error(
                     format!("{place}.key"),
-                    format!(
-                        "a `key` needs a key_auth strategy, and \"{name}\" is a header strategy"
-                    ),
+                    format!("a `key` needs a key_auth strategy, and \"{name}\" is a header strategy"),
                     Some("use `id:` for an identity asserted in a header".into()),
                 );
                 return None;
@@ -587,9 +540,7 @@ fn credential(
             if is_key_auth == Some(true) {
                 ctx.error(
                     format!("{place}.id"),
-                    format!(
-                        "an `id` needs a header strategy, and \"{name}\" is a key_auth strategy"
-                    ),
+                    format!("an `id` needs a header strategy, and \"{name}\" is a key_auth strategy"),
                     Some("use `key:` or `key_sha256:` for an API key".into()),
                 );
                 return None;
@@ -601,11 +552,7 @@ fn credential(
             Some(Sha256::digest(id.as_bytes()).into())
         }
         _ => {
-            ctx.error(
-                place,
-                "give exactly one of `key`, `key_sha256` or `id`",
-                None,
-            );
+            ctx.error(place, "give exactly one of `key`, `key_sha256` or `id`", None);
             None
         }
     }

@@ -76,9 +76,7 @@ pub(crate) struct Route {
 /// Whether `text` is meant as `METHOD /path` rather than an operationId.
 fn looks_like_route(text: &str) -> bool {
     match text.trim().split_once(char::is_whitespace) {
-        Some((m, rest)) => {
-            METHODS.iter().any(|k| k.eq_ignore_ascii_case(m)) && rest.trim_start().starts_with('/')
-        }
+        Some((m, rest)) => METHODS.iter().any(|k| k.eq_ignore_ascii_case(m)) && rest.trim_start().starts_with('/'),
         None => false,
     }
 }
@@ -142,19 +140,13 @@ pub(crate) fn resolve(keys: &[OpKey<'_>], text: &str) -> Resolved {
     if let Some(i) = keys.iter().position(|k| k.id == text) {
         return Resolved::Found(i);
     }
-    if let Some(i) = keys
-        .iter()
-        .position(|k| k.aliases.iter().any(|a| a == text))
-    {
+    if let Some(i) = keys.iter().position(|k| k.aliases.iter().any(|a| a == text)) {
         return Resolved::Found(i);
     }
     if looks_like_route(text) {
         match parse_route(text) {
             Ok(r) => {
-                if let Some(i) = keys
-                    .iter()
-                    .position(|k| k.method == r.method && k.path == r.path)
-                {
+                if let Some(i) = keys.iter().position(|k| k.method == r.method && k.path == r.path) {
                     return Resolved::Found(i);
                 }
             }
@@ -206,18 +198,14 @@ pub(crate) fn build(ctx: &mut Ctx<'_>, apis: &[catalog::Api]) -> Result<Built, L
                 Ok(s) => {
                     base_path = s.base_path;
                     ctx.warnings.extend(s.warnings);
-                    drafts.extend(s.operations.into_iter().map(|op| {
-                        Draft {
-                            id: op
-                                .operation_id
-                                .unwrap_or_else(|| default_id(&op.method, &op.spec_path)),
-                            method: op.method,
-                            path: op.path,
-                            spec_path: op.spec_path,
-                            aliases: op.aliases,
-                            place: place.clone(),
-                            excluded: false,
-                        }
+                    drafts.extend(s.operations.into_iter().map(|op| Draft {
+                        id: op.operation_id.unwrap_or_else(|| default_id(&op.method, &op.spec_path)),
+                        method: op.method,
+                        path: op.path,
+                        spec_path: op.spec_path,
+                        aliases: op.aliases,
+                        place: place.clone(),
+                        excluded: false,
                     }));
                 }
                 Err(LoadError::Io(e)) => return Err(LoadError::Io(e)),
@@ -227,10 +215,7 @@ pub(crate) fn build(ctx: &mut Ctx<'_>, apis: &[catalog::Api]) -> Result<Built, L
             ctx.error(
                 place.clone(),
                 format!("api \"{}\" has neither a `spec` nor `operations`", api.name),
-                Some(
-                    "name an OpenAPI document with `spec:` or list operations like `GET /path`"
-                        .into(),
-                ),
+                Some("name an OpenAPI document with `spec:` or list operations like `GET /path`".into()),
             );
         }
         add_manual(ctx, &place, &api.operations, &mut drafts);
@@ -265,12 +250,7 @@ pub(crate) fn build(ctx: &mut Ctx<'_>, apis: &[catalog::Api]) -> Result<Built, L
 }
 
 /// Adds `apis[].operations`; one that repeats an existing (method, path) merges into it (§3.1).
-fn add_manual(
-    ctx: &mut Ctx<'_>,
-    place: &str,
-    manual: &[catalog::ManualOperation],
-    drafts: &mut Vec<Draft>,
-) {
+fn add_manual(ctx: &mut Ctx<'_>, place: &str, manual: &[catalog::ManualOperation], drafts: &mut Vec<Draft>) {
     for (j, m) in manual.iter().enumerate() {
         let op_place = format!("{place}.operations[{j}]");
         let route = match parse_route(&m.op) {
@@ -317,13 +297,7 @@ fn add_manual(
 }
 
 /// `apis[].exclude`: every entry must name an operation, which is then left out.
-fn apply_excludes(
-    ctx: &mut Ctx<'_>,
-    place: &str,
-    exclude: &[String],
-    drafts: &mut [Draft],
-    incomplete: bool,
-) {
+fn apply_excludes(ctx: &mut Ctx<'_>, place: &str, exclude: &[String], drafts: &mut [Draft], incomplete: bool) {
     for (k, text) in exclude.iter().enumerate() {
         let keys: Vec<OpKey<'_>> = drafts.iter().map(draft_key).collect();
         let found = resolve(&keys, text);
@@ -332,11 +306,9 @@ fn apply_excludes(
             Resolved::Found(i) => drafts[i].excluded = true,
             // The operation may be one that could not be read; that error is already reported.
             Resolved::Missing(_) if incomplete => {}
-            Resolved::Missing(hint) => ctx.error(
-                ex_place,
-                format!("there is no operation \"{text}\" to exclude"),
-                hint,
-            ),
+            Resolved::Missing(hint) => {
+                ctx.error(ex_place, format!("there is no operation \"{text}\" to exclude"), hint)
+            }
             Resolved::Invalid(message, hint) => ctx.error(ex_place, message, hint),
         }
     }
@@ -384,8 +356,7 @@ fn check_conflicts(ctx: &mut Ctx<'_>, built: &Built) {
         // Report each later operation once, against the first earlier API it collides with.
         let clash = same.iter().copied().take_while(|&j| j < i).find(|&j| {
             let other = &built.operations[j];
-            other.api != op.api
-                && hosts::sets_overlap(&built.apis[other.api].hosts, &built.apis[op.api].hosts)
+            other.api != op.api && hosts::sets_overlap(&built.apis[other.api].hosts, &built.apis[op.api].hosts)
         });
         if let Some(j) = clash {
             let (a, b) = (&built.apis[built.operations[j].api], &built.apis[op.api]);

@@ -14,11 +14,7 @@ pub(crate) fn normalize_host(raw: &str) -> Result<String, String> {
         let Some((addr, after)) = rest.split_once(']') else {
             return Err(format!("host \"{raw}\" has an unclosed '['"));
         };
-        if addr.is_empty()
-            || !addr
-                .bytes()
-                .all(|b| b.is_ascii_hexdigit() || b == b':' || b == b'.')
-        {
+        if addr.is_empty() || !addr.bytes().all(|b| b.is_ascii_hexdigit() || b == b':' || b == b'.') {
             return Err(format!("host \"{raw}\" is not an IPv6 address"));
         }
         if !after.is_empty() && !is_port(after) {
@@ -39,7 +35,9 @@ pub(crate) fn normalize_host(raw: &str) -> Result<String, String> {
         return Err(format!("host \"{raw}\" is empty"));
     }
     if name.contains('*') {
-        return Err(format!("host \"{raw}\": a wildcard is only allowed as the whole first label, like \"*.example.com\""));
+        return Err(format!(
+            "host \"{raw}\": a wildcard is only allowed as the whole first label, like \"*.example.com\""
+        ));
     }
     if host.len() > 253 {
         return Err(format!("host \"{raw}\" is longer than 253 characters"));
@@ -49,9 +47,7 @@ pub(crate) fn normalize_host(raw: &str) -> Result<String, String> {
             return Err(format!("host \"{raw}\" has an empty label"));
         }
         if label.len() > 63 {
-            return Err(format!(
-                "host \"{raw}\" has a label longer than 63 characters"
-            ));
+            return Err(format!("host \"{raw}\" has a label longer than 63 characters"));
         }
         if !label
             .bytes()
@@ -104,14 +100,8 @@ mod tests {
             normalize_host("API.Kong-Air.com.:8443").as_deref(),
             Ok("api.kong-air.com")
         );
-        assert_eq!(
-            normalize_host("api.kong-air.com.").as_deref(),
-            Ok("api.kong-air.com")
-        );
-        assert_eq!(
-            normalize_host("*.Example.com").as_deref(),
-            Ok("*.example.com")
-        );
+        assert_eq!(normalize_host("api.kong-air.com.").as_deref(), Ok("api.kong-air.com"));
+        assert_eq!(normalize_host("*.Example.com").as_deref(), Ok("*.example.com"));
         assert_eq!(normalize_host("[::1]:8080").as_deref(), Ok("[::1]"));
         assert_eq!(normalize_host("10.0.0.1:80").as_deref(), Ok("10.0.0.1"));
     }

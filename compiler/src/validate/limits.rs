@@ -54,10 +54,7 @@ pub(crate) fn parse_limit(text: &str) -> Result<Limit, LimitError> {
         }
     };
     if count.starts_with('-') {
-        return Err(LimitError::new(
-            format!("rate limit \"{text}\" is negative"),
-            None,
-        ));
+        return Err(LimitError::new(format!("rate limit \"{text}\" is negative"), None));
     }
     if count.is_empty() || !count.bytes().all(|b| b.is_ascii_digit()) {
         return Err(LimitError::new(
@@ -104,10 +101,7 @@ pub(crate) fn parse_limits(limit: &RateLimit) -> Result<Vec<Limit>, Vec<(String,
         match parse_limit(text) {
             Ok(l) => {
                 if let Some(prev) = out.iter().find(|p| p.window == l.window) {
-                    let unit = UNITS
-                        .iter()
-                        .find(|(_, w)| *w == l.window)
-                        .map_or("", |(n, _)| *n);
+                    let unit = UNITS.iter().find(|(_, w)| *w == l.window).map_or("", |(n, _)| *n);
                     errors.push((
                         suffix,
                         LimitError::new(
@@ -188,10 +182,7 @@ mod tests {
         assert!(e.message.contains("unknown unit \"minutes\""));
         assert_eq!(e.hint.as_deref(), Some("did you mean \"minute\"?"));
         assert_eq!(
-            parse_limit("5/fortnight")
-                .expect_err("unit")
-                .hint
-                .as_deref(),
+            parse_limit("5/fortnight").expect_err("unit").hint.as_deref(),
             Some("units: second, minute, hour, day")
         );
     }

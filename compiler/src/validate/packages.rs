@@ -10,12 +10,7 @@ use crate::model::{Limit, Package, PackageOperation};
 use crate::template;
 
 /// Builds every package (portals are filled in later, once portals are read).
-pub(crate) fn build(
-    ctx: &mut Ctx<'_>,
-    packages: &[catalog::Package],
-    built: &Built,
-    apis: &Index<'_>,
-) -> Vec<Package> {
+pub(crate) fn build(ctx: &mut Ctx<'_>, packages: &[catalog::Package], built: &Built, apis: &Index<'_>) -> Vec<Package> {
     let mut out = Vec::with_capacity(packages.len());
     for (pi, p) in packages.iter().enumerate() {
         let place = format!("packages[{pi}]");
@@ -44,7 +39,10 @@ pub(crate) fn build(
                     ctx.error(
                         format!("{e_place}.rate_limit"),
                         "a per-operation rate_limit needs an `op`",
-                        Some("name the operation with `op:`, or put the API in a package of its own to share one limit".into()),
+                        Some(
+                            "name the operation with `op:`, or put the API in a package of its own to share one limit"
+                                .into(),
+                        ),
                     );
                     None
                 }
@@ -67,11 +65,7 @@ pub(crate) fn build(
                     // The API lost operations to errors already reported: do not guess.
                     Err(_) if built.incomplete[ai] => continue,
                     Err((message, hint)) => {
-                        ctx.error(
-                            e_place.clone(),
-                            format!("api \"{}\" {message}", entry.api),
-                            hint,
-                        );
+                        ctx.error(e_place.clone(), format!("api \"{}\" {message}", entry.api), hint);
                         continue;
                     }
                 },
@@ -97,11 +91,7 @@ pub(crate) fn build(
             }
         }
         if p.operations.is_empty() {
-            ctx.warn(
-                place.clone(),
-                format!("package \"{}\" has no operations", p.id),
-                None,
-            );
+            ctx.warn(place.clone(), format!("package \"{}\" has no operations", p.id), None);
         }
         out.push(Package {
             id: p.id.clone(),
@@ -116,11 +106,7 @@ pub(crate) fn build(
 }
 
 /// Parses limits, reporting each bad entry at its place.
-pub(crate) fn limits_at(
-    ctx: &mut Ctx<'_>,
-    place: &str,
-    rl: &catalog::RateLimit,
-) -> Option<Vec<Limit>> {
+pub(crate) fn limits_at(ctx: &mut Ctx<'_>, place: &str, rl: &catalog::RateLimit) -> Option<Vec<Limit>> {
     match parse_limits(rl) {
         Ok(l) => Some(l),
         Err(errors) => {
@@ -150,9 +136,7 @@ fn find(built: &Built, api: usize, text: &str) -> Result<usize, (String, Option<
         .collect();
     match resolve(&keys, text) {
         Resolved::Found(k) => Ok(range.start + k),
-        Resolved::Invalid(message, hint) => {
-            Err((format!("has no operation \"{text}\": {message}"), hint))
-        }
+        Resolved::Invalid(message, hint) => Err((format!("has no operation \"{text}\": {message}"), hint)),
         Resolved::Missing(hint) => {
             // A common slip: writing the full path. `op` paths are relative to the base path.
             let base = built.apis[api].base_path.as_str();
@@ -167,9 +151,9 @@ fn find(built: &Built, api: usize, text: &str) -> Result<usize, (String, Option<
                     .map(|k| (r.method.clone(), k.spec_path))
             });
             let hint = match with_base {
-                Some((method, spec_path)) => {
-                    Some(format!("paths are written without the base path \"{base}\": did you mean \"{method} {spec_path}\"?"))
-                }
+                Some((method, spec_path)) => Some(format!(
+                    "paths are written without the base path \"{base}\": did you mean \"{method} {spec_path}\"?"
+                )),
                 None => hint,
             };
             Err((format!("has no operation \"{text}\""), hint))

@@ -49,8 +49,7 @@ teams:
 
 /// BASE with `extra` (a YAML mapping) merged in: lists are appended to, anything else replaced.
 fn run(extra: &str) -> Result<Model, Vec<Diagnostic>> {
-    let parse =
-        |t: &str| crate::source::parse(t.as_bytes(), "catalog.yaml").expect("test YAML is valid");
+    let parse = |t: &str| crate::source::parse(t.as_bytes(), "catalog.yaml").expect("test YAML is valid");
     let mut doc = parse(BASE);
     if !extra.trim().is_empty() {
         let serde_json::Value::Object(more) = parse(extra) else {
@@ -61,9 +60,7 @@ fn run(extra: &str) -> Result<Model, Vec<Diagnostic>> {
         };
         for (k, v) in more {
             match (base.get_mut(&k), v) {
-                (Some(serde_json::Value::Array(list)), serde_json::Value::Array(add)) => {
-                    list.extend(add)
-                }
+                (Some(serde_json::Value::Array(list)), serde_json::Value::Array(add)) => list.extend(add),
                 (_, v) => {
                     base.insert(k, v);
                 }
@@ -83,10 +80,7 @@ fn ok(extra: &str) -> Model {
         Ok(m) => m,
         Err(ds) => panic!(
             "unexpected errors:\n{}",
-            ds.iter()
-                .map(|d| d.to_string())
-                .collect::<Vec<_>>()
-                .join("\n")
+            ds.iter().map(|d| d.to_string()).collect::<Vec<_>>().join("\n")
         ),
     }
 }
@@ -179,11 +173,7 @@ packages:
       - {api: billing, op: "POST /billing"}
       - {api: flights, op: "GET /health"}
 "#);
-    let listed: Vec<usize> = m.packages[1]
-        .operations
-        .iter()
-        .map(|o| o.operation)
-        .collect();
+    let listed: Vec<usize> = m.packages[1].operations.iter().map(|o| o.operation).collect();
     assert_eq!(listed, vec![2, 0, 1, 4]);
 }
 
@@ -195,9 +185,7 @@ fn unknown_package_op_has_the_contract_message() {
 
 #[test]
 fn package_op_written_with_the_base_path_gets_a_hint() {
-    let e = errors(
-        "packages:\n  - id: p2\n    operations:\n      - {api: flights, op: GET /v1/flights}\n",
-    );
+    let e = errors("packages:\n  - id: p2\n    operations:\n      - {api: flights, op: GET /v1/flights}\n");
     has(&e, "catalog.yaml: packages[1].operations[0]: api \"flights\" has no operation \"GET /v1/flights\" (paths are written without the base path \"/v1\": did you mean \"GET /flights\"?)");
 }
 
@@ -218,7 +206,10 @@ packages:
 "#,
     );
     has(&e, "catalog.yaml: packages[1].rate_limit: rate limit \"0/second\" would reject every request (leave the operation out of the package instead)");
-    has(&e, "catalog.yaml: packages[1].operations[0].api: there is no api \"biling\" (did you mean \"billing\"?)");
+    has(
+        &e,
+        "catalog.yaml: packages[1].operations[0].api: there is no api \"biling\" (did you mean \"billing\"?)",
+    );
     has(&e, "catalog.yaml: packages[1].operations[1].rate_limit: a per-operation rate_limit needs an `op` (name the operation with `op:`, or put the API in a package of its own to share one limit)");
     has(&e, "catalog.yaml: packages[1].operations[3]: operation \"createInvoice\" (POST /billing/) of api \"billing\" is already in this package (packages[1].operations[2]) (list each operation once)");
     assert_eq!(e.len(), 4, "{e:#?}");
@@ -247,7 +238,10 @@ auth_strategies:
         &e,
         "catalog.yaml: packages[2].id: name \"flight-billing\" is already used at packages[0].id",
     );
-    has(&e, "catalog.yaml: auth_strategies[2].name: auth strategy name \"keys\" is already used at auth_strategies[0].name");
+    has(
+        &e,
+        "catalog.yaml: auth_strategies[2].name: auth strategy name \"keys\" is already used at auth_strategies[0].name",
+    );
 }
 
 #[test]
@@ -289,9 +283,8 @@ fn manual_operation_errors() {
     has(&e, "catalog.yaml: apis[2].operations[0]: unknown method \"FETCH\" (methods: GET PUT POST DELETE OPTIONS HEAD PATCH TRACE QUERY)");
     has(&e, "catalog.yaml: apis[2].operations[1]: path \"a\" must start with '/' (write it as \"METHOD /path\", e.g. \"GET /flights/{id}\")");
     assert!(
-        e.iter().any(|x| x.starts_with(
-            "catalog.yaml: apis[2].operations[2]: path \"/a//b\" has an empty segment"
-        )),
+        e.iter()
+            .any(|x| x.starts_with("catalog.yaml: apis[2].operations[2]: path \"/a//b\" has an empty segment")),
         "{e:#?}"
     );
     has(&e, "catalog.yaml: apis[2].operations[4]: api \"extra\": operation id \"x\" names both \"GET /c\" and \"GET /d\" (give one of them another operationId)");
@@ -305,7 +298,9 @@ fn cross_api_conflicts_need_overlapping_hosts() {
     has(&e, "catalog.yaml: apis[2]: api \"dup\" and api \"billing\" both define GET /billing/{} and their hosts overlap, so a request could not be told apart (add `exclude: [\"GET /billing/{}\"]` to one of them, or give them `hosts` that do not overlap)");
     // flights is on api.example.com only.
     ok("apis:\n  - name: other\n    base_path: /v1\n    hosts: [other.example.com]\n    operations: [GET /flights]\n");
-    let e = errors("apis:\n  - name: wild\n    base_path: /v1\n    hosts: ['*.example.com']\n    operations: [GET /flights]\n");
+    let e = errors(
+        "apis:\n  - name: wild\n    base_path: /v1\n    hosts: ['*.example.com']\n    operations: [GET /flights]\n",
+    );
     assert!(
         e[0].contains("api \"wild\" and api \"flights\" both define GET /v1/flights"),
         "{e:#?}"
@@ -316,10 +311,11 @@ fn cross_api_conflicts_need_overlapping_hosts() {
 
 #[test]
 fn host_errors_name_the_entry() {
-    let e = errors(
-        "apis:\n  - name: h\n    hosts: [ok.test, 'https://x.test/']\n    operations: [GET /h]\n",
+    let e = errors("apis:\n  - name: h\n    hosts: [ok.test, 'https://x.test/']\n    operations: [GET /h]\n");
+    has(
+        &e,
+        "catalog.yaml: apis[2].hosts[1]: host \"https://x.test/\" is not a host name (write it without scheme or path)",
     );
-    has(&e, "catalog.yaml: apis[2].hosts[1]: host \"https://x.test/\" is not a host name (write it without scheme or path)");
 }
 
 const PORTAL: &str = r#"
@@ -377,10 +373,7 @@ applications:
     );
     assert_eq!(a[2].grants, vec![Grant::Api(0)]);
     assert!(a[3].grants.is_empty());
-    assert_eq!(
-        a[3].inactive,
-        vec!["api billing: team ghosts has no approved member"]
-    );
+    assert_eq!(a[3].inactive, vec!["api billing: team ghosts has no approved member"]);
     assert_eq!(a[3].auth_strategy, 1);
     assert_eq!(a[0].credentials, vec![sha("a1")]);
     assert_eq!(a[3].credentials, vec![sha("client-123")]);
@@ -408,7 +401,10 @@ applications:
     ));
     has(&e, "catalog.yaml: applications[0].credentials[1].key_sha256: key_sha256 must be 64 hex digits (a SHA-256), found \"abc\" (compute it with `printf %s KEY | sha256sum`)");
     has(&e, "catalog.yaml: applications[0].credentials[2].id: an `id` needs a header strategy, and \"keys\" is a key_auth strategy (use `key:` or `key_sha256:` for an API key)");
-    has(&e, "catalog.yaml: applications[0].credentials[3]: give exactly one of `key`, `key_sha256` or `id`");
+    has(
+        &e,
+        "catalog.yaml: applications[0].credentials[3]: give exactly one of `key`, `key_sha256` or `id`",
+    );
     has(&e, "catalog.yaml: applications[1].credentials[0]: this credential is already used by application \"one\" (applications[0].credentials[0]) (a credential belongs to exactly one application)");
     has(&e, "catalog.yaml: applications[2].credentials[0].key: a `key` needs a key_auth strategy, and \"ident\" is a header strategy (use `id:` for an identity asserted in a header)");
     assert_eq!(e.len(), 5, "{e:#?}");
@@ -446,7 +442,10 @@ applications:
     has(&e, "catalog.yaml: applications[0].auth_strategy: auth strategy \"ident\" is not offered by portal \"partners\" (portal \"partners\" offers: keys)");
     has(&e, "catalog.yaml: applications[1].registrations[0]: api billing is not published on portal \"partners\" (publish it in the portal's `publications`, or register through a portal that publishes it)");
     has(&e, "catalog.yaml: applications[2].registrations[0]: package flight-billing is published privately on portal \"partners\" to teams [acme]; the application's owner, developer bob@acme.test, is not one of them (add the team to the publication's `teams`, or the developer to one of those teams)");
-    has(&e, "catalog.yaml: applications[3].portal: there is no portal \"partner\" (did you mean \"partners\"?)");
+    has(
+        &e,
+        "catalog.yaml: applications[3].portal: there is no portal \"partner\" (did you mean \"partners\"?)",
+    );
     assert_eq!(e.len(), 4, "{e:#?}");
 }
 
@@ -465,10 +464,7 @@ enforcement:
   anonymous: alice-app
 "#
     ));
-    assert_eq!(
-        m.applications[0].grants,
-        vec![Grant::Package(0), Grant::Api(1)]
-    );
+    assert_eq!(m.applications[0].grants, vec![Grant::Package(0), Grant::Api(1)]);
     assert_eq!(m.packages[0].portals, vec!["partners"]);
     assert_eq!(m.enforcement.anonymous, Some(0));
 }
@@ -499,25 +495,37 @@ enforcement:
 "#,
     );
     has(&e, "catalog.yaml: teams[2].members[0]: there is no developer \"alice@acme.tset\" (did you mean \"alice@acme.test\"?)");
-    has(&e, "catalog.yaml: portals[0].auth_strategies[0]: there is no auth strategy \"kyes\" (did you mean \"keys\"?)");
-    has(&e, "catalog.yaml: portals[0].publications[0].package: there is no package \"flights\" (\"flights\" is an api: write `api: flights`)");
-    has(&e, "catalog.yaml: portals[0].publications[1].api: there is no api \"flight-billing\" (\"flight-billing\" is a package: write `package: flight-billing`)");
-    has(&e, "catalog.yaml: applications[0].owner.team: there is no team \"acm\" (did you mean \"acme\"?)");
-    has(&e, "catalog.yaml: applications[0].auth_strategy: there is no auth strategy \"key\" (did you mean \"keys\"?)");
-    has(&e, "catalog.yaml: applications[0].registrations[0].package: there is no package \"flight-biling\" (did you mean \"flight-billing\"?)");
-    has(&e, "catalog.yaml: applications[1].owner.developer: there is no developer \"alice@acme.tst\" (did you mean \"alice@acme.test\"?)");
     has(
         &e,
-        "catalog.yaml: enforcement.anonymous: there is no application \"c\"",
+        "catalog.yaml: portals[0].auth_strategies[0]: there is no auth strategy \"kyes\" (did you mean \"keys\"?)",
     );
+    has(&e, "catalog.yaml: portals[0].publications[0].package: there is no package \"flights\" (\"flights\" is an api: write `api: flights`)");
+    has(&e, "catalog.yaml: portals[0].publications[1].api: there is no api \"flight-billing\" (\"flight-billing\" is a package: write `package: flight-billing`)");
+    has(
+        &e,
+        "catalog.yaml: applications[0].owner.team: there is no team \"acm\" (did you mean \"acme\"?)",
+    );
+    has(
+        &e,
+        "catalog.yaml: applications[0].auth_strategy: there is no auth strategy \"key\" (did you mean \"keys\"?)",
+    );
+    has(&e, "catalog.yaml: applications[0].registrations[0].package: there is no package \"flight-biling\" (did you mean \"flight-billing\"?)");
+    has(&e, "catalog.yaml: applications[1].owner.developer: there is no developer \"alice@acme.tst\" (did you mean \"alice@acme.test\"?)");
+    has(&e, "catalog.yaml: enforcement.anonymous: there is no application \"c\"");
 }
 
 #[test]
 fn strategies_need_their_own_keys() {
     let e = errors("auth_strategies:\n  - {name: a, type: key_auth}\n  - {name: b, type: header, key_names: [x]}\n  - {name: c, type: key_auth, key_names: ['bad name']}\n");
-    has(&e, "catalog.yaml: auth_strategies[2]: a key_auth strategy needs `key_names` (for example `key_names: [apikey]`)");
+    has(
+        &e,
+        "catalog.yaml: auth_strategies[2]: a key_auth strategy needs `key_names` (for example `key_names: [apikey]`)",
+    );
     has(&e, "catalog.yaml: auth_strategies[3].key_names: `key_names` belongs to a `key_auth` strategy (a header strategy uses `header`)");
-    has(&e, "catalog.yaml: auth_strategies[4].key_names[0]: \"bad name\" is not a valid header or parameter name");
+    has(
+        &e,
+        "catalog.yaml: auth_strategies[4].key_names[0]: \"bad name\" is not a valid header or parameter name",
+    );
 }
 
 #[test]
