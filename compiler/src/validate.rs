@@ -381,8 +381,8 @@ fn map_gateway(
                     &display,
                     "",
                     format!(
-                        "no route serves operation \"{}\" ({} {}) of api \"{api}\"",
-                        op.id, op.method, op.path
+                        "no route serves {} {} (operation \"{}\" of api \"{api}\")",
+                        op.method, op.path, op.id
                     ),
                 ));
             }

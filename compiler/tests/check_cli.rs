@@ -285,7 +285,7 @@ fn broken_catalogs_exit_1_and_name_the_place() {
         Test::new("unknown operation in a package", edit("        op: GET /billing\n", "        op: GET /bilin\n"))
             .stderr(&["catalog.yaml: packages[0].operations[0]: api \"billing\" has no operation \"GET /bilin\" (did you mean \"GET /billing\"?)"]),
         Test::new("operation twice in a package", edit("      - api: flights\n", "      - api: flights\n      - api: flights\n        op: GET /health\n"))
-            .stderr(&["catalog.yaml: packages[0].operations[2]: operation \"GET /health\" (GET /health) of api \"flights\" is already in this package (packages[0].operations[1])"]),
+            .stderr(&["catalog.yaml: packages[0].operations[2]: operation \"GET /health\" of api \"flights\" is already in this package (packages[0].operations[1])"]),
         Test::new("bad manual method", edit("      - GET /billing\n", "      - GRT /billing\n"))
             .stderr(&["catalog.yaml: apis[0].operations[0]: unknown method \"GRT\" (did you mean \"GET\"?)"]),
         Test::new("bad host", edit("hosts: [api.example.com]", "hosts: ['https://api.example.com']"))
@@ -365,6 +365,45 @@ fn strict_turns_warnings_into_errors() {
                 "catalog.yaml: applications[2]: application \"idle\" has no credentials",
                 "warnings are errors under --strict",
             ]),
+    ]);
+}
+
+/// An Envoy RouteConfiguration that serves billing but not flights, plus a route nothing covers.
+const ENVOY_ROUTES: &str = r#"name: local
+virtual_hosts:
+  - name: all
+    domains: ["*"]
+    routes:
+      - match: {prefix: /billing}
+        route: {cluster: billing}
+      - name: admin
+        match: {prefix: /admin}
+        route: {cluster: admin}
+"#;
+
+#[test]
+fn gateway_mapping_is_reported_and_gaps_are_warnings() {
+    let catalog = plus("gateway: {envoy: envoy/routes.yaml}\nenforcement: {match_policy: required}\n");
+    run_all(vec![
+        Test::new("mapped", catalog.clone()).file("envoy/routes.yaml", ENVOY_ROUTES).status(0).stdout(&[
+            "gateway envoy/routes.yaml: 2 of 4 operations matched",
+            "(billing)",
+            "GET /v1/flights  GET /flights  unmatched",
+            "warning: envoy/routes.yaml: no route serves GET /v1/flights (operation \"GET /flights\" of api \"flights\")",
+            "warning: envoy/routes.yaml: admin: route serves no operation; with match_policy required, all traffic to it will be rejected with 404",
+            "ok (3 warnings)",
+        ]),
+        Test::new("mapped, strict", catalog)
+            .file("envoy/routes.yaml", ENVOY_ROUTES)
+            .flags(&["--strict"])
+            .stderr(&[
+                "envoy/routes.yaml: no route serves GET /v1/health",
+                "envoy/routes.yaml: admin: route serves no operation",
+                "3 errors (warnings are errors under --strict)",
+            ]),
+        Test::new("broken gateway file", plus("gateway: {envoy: routes.yaml}\n"))
+            .file("routes.yaml", "virtual_hosts: [\n")
+            .stderr(&["routes.yaml: line "]),
     ]);
 }
 

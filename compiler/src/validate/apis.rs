@@ -134,6 +134,16 @@ fn default_id(method: &str, spec_path: &str) -> String {
     format!("{method} {path}")
 }
 
+/// `"id" (METHOD /path)` for messages, or just `"METHOD /path"` when that is the id.
+pub(crate) fn label(op: &Operation) -> String {
+    let route = default_id(&op.method, &op.spec_path);
+    if op.id == route {
+        format!("\"{route}\"")
+    } else {
+        format!("\"{}\" ({route})", op.id)
+    }
+}
+
 /// Resolves `text` (an operationId, an alias, or `METHOD /path`) among `keys`.
 pub(crate) fn resolve(keys: &[OpKey<'_>], text: &str) -> Resolved {
     let text = text.trim();

@@ -76,8 +76,9 @@ pub(crate) fn build(ctx: &mut Ctx<'_>, packages: &[catalog::Package], built: &Bu
                     ctx.error(
                         e_place.clone(),
                         format!(
-                            "operation \"{}\" ({} {}) of api \"{}\" is already in this package ({place}.operations[{first}])",
-                            op.id, op.method, op.spec_path, entry.api
+                            "operation {} of api \"{}\" is already in this package ({place}.operations[{first}])",
+                            super::apis::label(op),
+                            entry.api
                         ),
                         Some("list each operation once".into()),
                     );
