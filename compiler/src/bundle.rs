@@ -20,7 +20,13 @@ use crate::model::{self, Model};
 pub const COMPILER: &str = concat!("acepack ", env!("CARGO_PKG_VERSION"));
 
 fn limits(l: &[model::Limit]) -> Vec<Limit> {
-    let mut out: Vec<Limit> = l.iter().map(|l| Limit { count: l.count, window_seconds: l.window.seconds() }).collect();
+    let mut out: Vec<Limit> = l
+        .iter()
+        .map(|l| Limit {
+            count: l.count,
+            window_seconds: l.window.seconds(),
+        })
+        .collect();
     out.sort_by_key(|l| l.window_seconds);
     out
 }
@@ -53,23 +59,35 @@ pub fn build(model: &Model) -> Result<Bundle, Vec<Diagnostic>> {
         .auth_strategies
         .iter()
         .map(|s| match s {
-            model::AuthStrategy::KeyAuth { name, key_names } => {
-                Strategy { name: name.clone(), kind: StrategyKind::KeyAuth(key_names.iter().map(|k| k.to_ascii_lowercase()).collect()) }
-            }
-            model::AuthStrategy::Header { name, header } => {
-                Strategy { name: name.clone(), kind: StrategyKind::Header(header.to_ascii_lowercase()) }
-            }
+            model::AuthStrategy::KeyAuth { name, key_names } => Strategy {
+                name: name.clone(),
+                kind: StrategyKind::KeyAuth(key_names.iter().map(|k| k.to_ascii_lowercase()).collect()),
+            },
+            model::AuthStrategy::Header { name, header } => Strategy {
+                name: name.clone(),
+                kind: StrategyKind::Header(header.to_ascii_lowercase()),
+            },
         })
         .collect();
     let apis = model
         .apis
         .iter()
-        .map(|a| Api { name: a.name.clone(), version: a.version.clone(), base_path: a.base_path.clone(), hosts: a.hosts.clone() })
+        .map(|a| Api {
+            name: a.name.clone(),
+            version: a.version.clone(),
+            base_path: a.base_path.clone(),
+            hosts: a.hosts.clone(),
+        })
         .collect();
     let operations = model
         .operations
         .iter()
-        .map(|o| Operation { api: index(o.api), method: o.method.clone(), path: o.path.clone(), id: o.id.clone() })
+        .map(|o| Operation {
+            api: index(o.api),
+            method: o.method.clone(),
+            path: o.path.clone(),
+            id: o.id.clone(),
+        })
         .collect();
     let packages = model
         .packages
@@ -83,7 +101,10 @@ pub fn build(model: &Model) -> Result<Bundle, Vec<Diagnostic>> {
             operations: p
                 .operations
                 .iter()
-                .map(|po| PackageOperation { operation: index(po.operation), limits: po.limits.as_deref().map(limits) })
+                .map(|po| PackageOperation {
+                    operation: index(po.operation),
+                    limits: po.limits.as_deref().map(limits),
+                })
                 .collect(),
         })
         .collect();
@@ -108,7 +129,13 @@ pub fn build(model: &Model) -> Result<Bundle, Vec<Diagnostic>> {
         for c in &app.credentials {
             let mut digest = [0u8; DIGEST_LEN];
             digest.copy_from_slice(&c.0[..DIGEST_LEN]);
-            credentials.push((Credential { digest, application: index(i) }, i));
+            credentials.push((
+                Credential {
+                    digest,
+                    application: index(i),
+                },
+                i,
+            ));
         }
     }
     credentials.sort_by_key(|c| c.0.digest);
@@ -128,7 +155,10 @@ pub fn build(model: &Model) -> Result<Bundle, Vec<Diagnostic>> {
     let bundle = Bundle {
         version: (MAJOR, MINOR),
         compiler: COMPILER.to_owned(),
-        catalog: Path::new(file).file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default(),
+        catalog: Path::new(file)
+            .file_name()
+            .map(|f| f.to_string_lossy().into_owned())
+            .unwrap_or_default(),
         enforcement,
         strategies,
         apis,
@@ -159,12 +189,19 @@ fn route_error(model: &Model, e: &LoadError) -> Diagnostic {
         LoadError::Routes(MatchConflict::Ambiguous { operation, detail }) => Diagnostic::error(
             file,
             "apis",
-            format!("operation {} cannot be routed unambiguously next to the others: {detail}", describe(*operation)),
+            format!(
+                "operation {} cannot be routed unambiguously next to the others: {detail}",
+                describe(*operation)
+            ),
         ),
         LoadError::Routes(MatchConflict::Duplicate { first, second }) => Diagnostic::error(
             file,
             "apis",
-            format!("operations {} and {} have the same method and path on the same hosts", describe(*first), describe(*second)),
+            format!(
+                "operations {} and {} have the same method and path on the same hosts",
+                describe(*first),
+                describe(*second)
+            ),
         ),
         other => Diagnostic::error(file, "apis", other.to_string()),
     }
@@ -177,7 +214,10 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => std::path::PathBuf::from("."),
     };
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "bundle".into());
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "bundle".into());
     let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
     let result = (|| {
         let mut f = std::fs::File::create(&tmp)?;

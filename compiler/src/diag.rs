@@ -110,8 +110,12 @@ mod tests {
 
     #[test]
     fn renders_file_place_message_hint() {
-        let d = Diagnostic::error("catalog.yaml", "packages[0].operations[1]", "api \"billing\" has no operation \"GET /bilin\"")
-            .with_hint("did you mean \"GET /billing\"?");
+        let d = Diagnostic::error(
+            "catalog.yaml",
+            "packages[0].operations[1]",
+            "api \"billing\" has no operation \"GET /bilin\"",
+        )
+        .with_hint("did you mean \"GET /billing\"?");
         assert_eq!(
             d.to_string(),
             "catalog.yaml: packages[0].operations[1]: api \"billing\" has no operation \"GET /bilin\" (did you mean \"GET /billing\"?)"

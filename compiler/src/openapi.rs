@@ -79,11 +79,7 @@ pub struct SpecApi {
 /// An unreadable spec is [`LoadError::Io`]; everything else wrong with it (syntax, version, paths,
 /// references, servers) is [`LoadError::Invalid`] with every error found, each naming its place
 /// (`paths./pets/{id}.get`, `servers[1].url`, ...). With an override, `servers` are not read at all.
-pub fn load_spec(
-    path: &Path,
-    display: &str,
-    base_path: Option<&str>,
-) -> Result<SpecApi, LoadError> {
+pub fn load_spec(path: &Path, display: &str, base_path: Option<&str>) -> Result<SpecApi, LoadError> {
     let doc = source::load(path, display).map_err(|e| match e {
         SourceError::Syntax(d) => LoadError::Invalid(vec![d]),
         io @ SourceError::Io { .. } => LoadError::Io(io),
@@ -112,13 +108,11 @@ struct Diags<'a> {
 
 impl Diags<'_> {
     fn error(&mut self, place: impl Into<String>, message: impl Into<String>) {
-        self.errors
-            .push(Diagnostic::error(self.file, place, message));
+        self.errors.push(Diagnostic::error(self.file, place, message));
     }
 
     fn warn(&mut self, place: impl Into<String>, message: impl Into<String>) {
-        self.warnings
-            .push(Diagnostic::warning(self.file, place, message));
+        self.warnings.push(Diagnostic::warning(self.file, place, message));
     }
 }
 
@@ -203,17 +197,12 @@ fn check_version(root: &Map<String, Value>, diags: &mut Diags<'_>) -> Option<u8>
             return None;
         }
         None => {
-            diags.error(
-                "openapi",
-                "missing field `openapi`: this is not an OpenAPI 3 document",
-            );
+            diags.error("openapi", "missing field `openapi`: this is not an OpenAPI 3 document");
             return None;
         }
     };
     // "3.1.0", "3.0" and pre-releases such as "3.2.0-rc1" are accepted.
-    let core = version
-        .split_once('-')
-        .map_or(version.as_str(), |(core, _)| core);
+    let core = version.split_once('-').map_or(version.as_str(), |(core, _)| core);
     let mut parts = core.split('.');
     let minor = match (parts.next(), parts.next(), parts.next(), parts.next()) {
         (Some("3"), Some(minor @ ("0" | "1" | "2")), patch, None)
@@ -226,9 +215,7 @@ fn check_version(root: &Map<String, Value>, diags: &mut Diags<'_>) -> Option<u8>
     if minor.is_none() {
         diags.error(
             "openapi",
-            format!(
-                "unsupported OpenAPI version {version:?}; acepack reads 3.0.x, 3.1.x and 3.2.x"
-            ),
+            format!("unsupported OpenAPI version {version:?}; acepack reads 3.0.x, 3.1.x and 3.2.x"),
         );
     }
     minor
@@ -258,10 +245,7 @@ fn resolve_path_items<'a>(
             return Vec::new();
         }
         Some(_) => {
-            diags.error(
-                "paths",
-                "`paths` must be a mapping of path templates to path items",
-            );
+            diags.error("paths", "`paths` must be a mapping of path templates to path items");
             return Vec::new();
         }
     };
@@ -335,12 +319,7 @@ impl<'a> OperationReader<'a> {
                 return;
             }
         };
-        let path_servers = non_empty(
-            fields
-                .iter()
-                .find(|(name, _)| *name == "servers")
-                .map(|(_, v)| *v),
-        );
+        let path_servers = non_empty(fields.iter().find(|(name, _)| *name == "servers").map(|(_, v)| *v));
         let mut path_servers_used = false;
         for (method, op_place, op) in entries {
             let Some(op) = op.as_object() else {
@@ -392,9 +371,7 @@ impl<'a> OperationReader<'a> {
     ) {
         let existing = self.by_route.get(&(method, path.to_string())).copied();
         let index = existing.unwrap_or(self.operations.len());
-        let id = operation_id
-            .clone()
-            .unwrap_or_else(|| default_id(method, key));
+        let id = operation_id.clone().unwrap_or_else(|| default_id(method, key));
         match self.ids.get(&id) {
             Some((other, _)) if *other == index => {}
             Some((other, other_place)) => {
@@ -507,9 +484,7 @@ fn additional_operations<'a>(
     if minor < 2 {
         diags.warn(
             place,
-            format!(
-                "`additionalOperations` is an OpenAPI 3.2 field; ignored in a 3.{minor} document"
-            ),
+            format!("`additionalOperations` is an OpenAPI 3.2 field; ignored in a 3.{minor} document"),
         );
         return;
     }
@@ -564,10 +539,7 @@ fn derive_base_path(lists: &[ServerList<'_>], diags: &mut Diags<'_>) -> String {
             continue;
         };
         let Some(servers) = servers.as_array() else {
-            diags.error(
-                list.place.clone(),
-                "`servers` must be a list of server objects",
-            );
+            diags.error(list.place.clone(), "`servers` must be a list of server objects");
             continue;
         };
         for (i, server) in servers.iter().enumerate() {
@@ -587,27 +559,16 @@ fn derive_base_path(lists: &[ServerList<'_>], diags: &mut Diags<'_>) -> String {
             Diagnostic::error(
                 diags.file,
                 differing.clone(),
-                format!(
-                    "the servers disagree on the base path: {}",
-                    listed.join(", ")
-                ),
+                format!("the servers disagree on the base path: {}", listed.join(", ")),
             )
             .with_hint("set `base_path` for this API in the catalog"),
         );
     }
-    bases
-        .into_iter()
-        .next()
-        .map(|(base, _, _)| base)
-        .unwrap_or_default()
+    bases.into_iter().next().map(|(base, _, _)| base).unwrap_or_default()
 }
 
 /// The URL of one server object with its variables replaced by their defaults, and its base path.
-fn server_base_path(
-    server: &Value,
-    place: &str,
-    diags: &mut Diags<'_>,
-) -> Option<(String, String)> {
+fn server_base_path(server: &Value, place: &str, diags: &mut Diags<'_>) -> Option<(String, String)> {
     let Some(server) = server.as_object() else {
         diags.error(place, "a server must be a mapping with a `url`");
         return None;
@@ -620,10 +581,7 @@ fn server_base_path(
         None | Some(Value::Null) => None,
         Some(Value::Object(vars)) => Some(vars),
         Some(_) => {
-            diags.error(
-                format!("{place}.variables"),
-                "`variables` must be a mapping",
-            );
+            diags.error(format!("{place}.variables"), "`variables` must be a mapping");
             return None;
         }
     };
@@ -696,10 +654,7 @@ fn server_base_path(
 fn url_path(url: &str) -> String {
     let after_scheme = url.find("://").and_then(|i| {
         let scheme = &url[..i];
-        let valid = scheme
-            .chars()
-            .next()
-            .is_some_and(|c| c.is_ascii_alphabetic())
+        let valid = scheme.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
             && scheme
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
@@ -771,10 +726,7 @@ impl<'a> Docs<'a> {
     fn display_of(&self, doc: usize) -> &str {
         match doc {
             0 => self.display,
-            n => self
-                .files
-                .get(n - 1)
-                .map_or(self.display, |f| f.display.as_str()),
+            n => self.files.get(n - 1).map_or(self.display, |f| f.display.as_str()),
         }
     }
 
@@ -816,23 +768,14 @@ impl<'a> Docs<'a> {
             let reference = match self.get(current).and_then(|v| v.get("$ref")) {
                 None => break,
                 Some(Value::String(r)) => r.clone(),
-                Some(_) => {
-                    return Err(Diagnostic::error(
-                        self.display,
-                        ref_place,
-                        "$ref must be a string",
-                    ))
-                }
+                Some(_) => return Err(Diagnostic::error(self.display, ref_place, "$ref must be a string")),
             };
             refs.push(reference.clone());
             if refs.len() > MAX_REF_HOPS {
                 return Err(Diagnostic::error(
                     self.display,
                     ref_place,
-                    format!(
-                        "more than {MAX_REF_HOPS} chained $refs: {}",
-                        refs.join(" → ")
-                    ),
+                    format!("more than {MAX_REF_HOPS} chained $refs: {}", refs.join(" → ")),
                 ));
             }
             let next = self.target(from, &reference, &ref_place)?;
@@ -856,10 +799,7 @@ impl<'a> Docs<'a> {
                     return Err(Diagnostic::error(
                         self.display,
                         ref_place,
-                        format!(
-                            "$ref {reference:?} points to nothing in {}",
-                            self.display_of(next.doc)
-                        ),
+                        format!("$ref {reference:?} points to nothing in {}", self.display_of(next.doc)),
                     ))
                 }
             }
@@ -872,9 +812,7 @@ impl<'a> Docs<'a> {
         let err = |message: String| Diagnostic::error(self.display, place, message);
         let (file, fragment) = reference.split_once('#').unwrap_or((reference, ""));
         let Some(pointer) = percent_decode(fragment) else {
-            return Err(err(format!(
-                "$ref {reference:?} has an invalid percent-escape"
-            )));
+            return Err(err(format!("$ref {reference:?} has an invalid percent-escape")));
         };
         if !pointer.is_empty() && !pointer.starts_with('/') {
             return Err(err(format!(
@@ -890,25 +828,16 @@ impl<'a> Docs<'a> {
             )));
         }
         let Some(relative) = percent_decode(file) else {
-            return Err(err(format!(
-                "$ref {reference:?} has an invalid percent-escape"
-            )));
+            return Err(err(format!("$ref {reference:?} has an invalid percent-escape")));
         };
         let wanted = self.dir_of(from).join(&relative);
-        let canonical = std::fs::canonicalize(&wanted).map_err(|e| {
-            err(format!(
-                "$ref {reference:?}: cannot read {}: {e}",
-                wanted.display()
-            ))
-        })?;
+        let canonical = std::fs::canonicalize(&wanted)
+            .map_err(|e| err(format!("$ref {reference:?}: cannot read {}: {e}", wanted.display())))?;
         if self.root_file.as_ref() == Some(&canonical) {
             return Ok(Loc { doc: 0, pointer });
         }
         if let Some(i) = self.files.iter().position(|f| f.file == canonical) {
-            return Ok(Loc {
-                doc: i + 1,
-                pointer,
-            });
+            return Ok(Loc { doc: i + 1, pointer });
         }
         if self.files.len() >= MAX_REF_FILES {
             return Err(err(format!(
@@ -923,9 +852,7 @@ impl<'a> Docs<'a> {
         let value = match source::load(&canonical, &display) {
             Ok(value) => value,
             Err(SourceError::Syntax(d)) => return Err(d),
-            Err(e @ SourceError::Io { .. }) => {
-                return Err(err(format!("$ref {reference:?}: cannot read {e}")))
-            }
+            Err(e @ SourceError::Io { .. }) => return Err(err(format!("$ref {reference:?}: cannot read {e}"))),
         };
         self.files.push(RefFile {
             file: canonical,
@@ -1000,11 +927,7 @@ mod tests {
         let errors = errors(text);
         assert_eq!(errors.len(), 1, "{errors:#?}");
         let e = &errors[0];
-        assert_eq!(
-            (e.file.as_str(), e.place.as_str()),
-            ("spec.yaml", place),
-            "{e}"
-        );
+        assert_eq!((e.file.as_str(), e.place.as_str()), ("spec.yaml", place), "{e}");
         assert!(e.message.contains(needle), "{e}");
     }
 
@@ -1094,9 +1017,7 @@ mod tests {
             "{PETS}servers:\n  - url: '{{scheme}}://h/v1'\n    variables:\n      scheme:\n        enum: [http, https]\npaths:\n  /a:\n    get: {{}}\n"
         );
         assert_one_error(&text, "servers[0].variables.scheme", "has no `default`");
-        let text = format!(
-            "{PETS}servers:\n  - url: 'https://h/{{base}}'\npaths:\n  /a:\n    get: {{}}\n"
-        );
+        let text = format!("{PETS}servers:\n  - url: 'https://h/{{base}}'\npaths:\n  /a:\n    get: {{}}\n");
         assert_one_error(&text, "servers[0].url", "does not define");
     }
 
@@ -1178,12 +1099,7 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
-        let err = load_spec(
-            Path::new("/nonexistent/acepack/spec.yaml"),
-            "spec.yaml",
-            None,
-        )
-        .unwrap_err();
+        let err = load_spec(Path::new("/nonexistent/acepack/spec.yaml"), "spec.yaml", None).unwrap_err();
         assert!(matches!(err, LoadError::Io(_)), "{err:?}");
     }
 
@@ -1200,15 +1116,10 @@ mod tests {
         assert_eq!(get.aliases, ["second", "GET /a/{x}"]);
         assert_eq!(api.operations[1].operation_id, None);
         let places: Vec<&str> = api.warnings.iter().map(|w| w.place.as_str()).collect();
-        assert_eq!(
-            places,
-            ["paths./a/{name}/.get", "paths./a/{x}?beta=true.get"]
-        );
+        assert_eq!(places, ["paths./a/{name}/.get", "paths./a/{x}?beta=true.get"]);
         assert!(api.warnings.iter().all(|w| w.severity == Severity::Warning));
         assert!(
-            api.warnings[0]
-                .message
-                .contains("/a/{id} (paths./a/{id}.get)"),
+            api.warnings[0].message.contains("/a/{id} (paths./a/{id}.get)"),
             "{}",
             api.warnings[0]
         );
@@ -1226,9 +1137,7 @@ mod tests {
         let places: Vec<&str> = api.warnings.iter().map(|w| w.place.as_str()).collect();
         assert_eq!(places, ["paths./a/.get", "paths./b?x=1.get"]);
         assert!(
-            api.warnings[0]
-                .message
-                .contains("both have the id \"same\""),
+            api.warnings[0].message.contains("both have the id \"same\""),
             "{}",
             api.warnings[0]
         );
@@ -1251,10 +1160,7 @@ mod tests {
         let api = load(text).unwrap();
         assert_eq!(routes(&api), ["QUERY /search", "TRACE /search"]);
         assert_eq!(api.warnings.len(), 1);
-        assert_eq!(
-            api.warnings[0].place,
-            "paths./search.additionalOperations.LINK"
-        );
+        assert_eq!(api.warnings[0].place, "paths./search.additionalOperations.LINK");
         // Before 3.2 neither is an operation.
         let api = load(&text.replace("3.2.0", "3.1.0")).unwrap();
         assert!(api.operations.is_empty());
@@ -1297,10 +1203,7 @@ mod tests {
     #[test]
     fn external_ref_syntax_errors_name_that_file() {
         let files = [
-            (
-                "spec.yaml",
-                "openapi: 3.1.0\npaths:\n  /a:\n    $ref: 'other.yaml'\n",
-            ),
+            ("spec.yaml", "openapi: 3.1.0\npaths:\n  /a:\n    $ref: 'other.yaml'\n"),
             ("other.yaml", "get: [\n"),
         ];
         match load_files(&files, None) {
@@ -1340,9 +1243,7 @@ mod tests {
         assert_eq!(load(&text).unwrap().base_path, "/v1");
         // Without operations, the root's servers decide.
         assert_eq!(
-            load("openapi: 3.1.0\nservers: [{url: /v9}]\n")
-                .unwrap()
-                .base_path,
+            load("openapi: 3.1.0\nservers: [{url: /v9}]\n").unwrap().base_path,
             "/v9"
         );
     }

@@ -73,7 +73,9 @@ pub enum TemplateError {
         reason: &'static str,
     },
     /// A character that is not allowed in a URI path or that would confuse a router (`*`).
-    #[error("path {path:?} contains {ch:?}, which is not allowed in a path template (percent-encode it if it is literal)")]
+    #[error(
+        "path {path:?} contains {ch:?}, which is not allowed in a path template (percent-encode it if it is literal)"
+    )]
     InvalidCharacter {
         /// The template as given.
         path: String,
@@ -117,9 +119,7 @@ pub enum TemplateError {
 pub fn normalize(path: &str) -> Result<String, TemplateError> {
     let without_query = path.split_once('?').map_or(path, |(p, _)| p);
     let Some(rest) = without_query.strip_prefix('/') else {
-        return Err(TemplateError::NotAbsolute {
-            path: path.to_string(),
-        });
+        return Err(TemplateError::NotAbsolute { path: path.to_string() });
     };
     if rest.is_empty() {
         return Ok("/".to_string());
@@ -172,26 +172,17 @@ pub fn normalize_base_path(s: &str) -> Result<String, TemplateError> {
         return Ok(String::new());
     }
     if s.contains(['?', '{', '}']) {
-        return Err(TemplateError::BasePathNotStatic {
-            path: s.to_string(),
-        });
+        return Err(TemplateError::BasePathNotStatic { path: s.to_string() });
     }
     let normalized = normalize(s)?;
-    Ok(if normalized == "/" {
-        String::new()
-    } else {
-        normalized
-    })
+    Ok(if normalized == "/" { String::new() } else { normalized })
 }
 
 /// Appends one non-empty segment of `path` to `out`, normalized.
 fn push_segment(out: &mut String, segment: &str, path: &str) -> Result<(), TemplateError> {
-    let seg_err =
-        |make: fn(String, String) -> TemplateError| make(path.to_string(), segment.to_string());
+    let seg_err = |make: fn(String, String) -> TemplateError| make(path.to_string(), segment.to_string());
     if segment.is_empty() {
-        return Err(TemplateError::EmptySegment {
-            path: path.to_string(),
-        });
+        return Err(TemplateError::EmptySegment { path: path.to_string() });
     }
     let start = out.len();
     let mut params = 0;
@@ -209,22 +200,14 @@ fn push_segment(out: &mut String, segment: &str, path: &str) -> Result<(), Templ
                             }))
                         }
                         Some('}') => break,
-                        Some('{') => {
-                            return Err(seg_err(|path, segment| TemplateError::NestedBrace {
-                                path,
-                                segment,
-                            }))
-                        }
+                        Some('{') => return Err(seg_err(|path, segment| TemplateError::NestedBrace { path, segment })),
                         Some(c) => name.push(c),
                     }
                 }
                 check_parameter_name(&name, path)?;
                 params += 1;
                 if params > 1 {
-                    return Err(seg_err(|path, segment| TemplateError::TwoParameters {
-                        path,
-                        segment,
-                    }));
+                    return Err(seg_err(|path, segment| TemplateError::TwoParameters { path, segment }));
                 }
                 out.push_str("{}");
             }
@@ -252,10 +235,7 @@ fn push_segment(out: &mut String, segment: &str, path: &str) -> Result<(), Templ
     }
     // Checked on the decoded text, so `%2E%2E` is caught as well as `..`.
     if matches!(out.get(start..), Some("." | "..")) {
-        return Err(seg_err(|path, segment| TemplateError::DotSegment {
-            path,
-            segment,
-        }));
+        return Err(seg_err(|path, segment| TemplateError::DotSegment { path, segment }));
     }
     Ok(())
 }
@@ -264,9 +244,7 @@ fn push_segment(out: &mut String, segment: &str, path: &str) -> Result<(), Templ
 fn check_parameter_name(name: &str, path: &str) -> Result<(), TemplateError> {
     let reason = match name.chars().next() {
         Some('*') => "a catch-all; a parameter matches exactly one segment",
-        Some('+') => {
-            "a reserved expansion that may span segments; a parameter matches exactly one segment"
-        }
+        Some('+') => "a reserved expansion that may span segments; a parameter matches exactly one segment",
         Some('$') => "a runtime expression, not a path parameter",
         _ => return Ok(()),
     };
@@ -278,17 +256,10 @@ fn check_parameter_name(name: &str, path: &str) -> Result<(), TemplateError> {
 }
 
 /// Handles the two characters after a `%` (already consumed).
-fn push_escape(
-    out: &mut String,
-    chars: &mut std::str::Chars<'_>,
-    path: &str,
-) -> Result<(), TemplateError> {
+fn push_escape(out: &mut String, chars: &mut std::str::Chars<'_>, path: &str) -> Result<(), TemplateError> {
     let hi = chars.next();
     let lo = chars.next();
-    let (Some(hi_d), Some(lo_d)) = (
-        hi.and_then(|c| c.to_digit(16)),
-        lo.and_then(|c| c.to_digit(16)),
-    ) else {
+    let (Some(hi_d), Some(lo_d)) = (hi.and_then(|c| c.to_digit(16)), lo.and_then(|c| c.to_digit(16))) else {
         let escape: String = std::iter::once('%').chain(hi).chain(lo).collect();
         return Err(TemplateError::InvalidEscape {
             path: path.to_string(),
@@ -336,21 +307,7 @@ fn is_static_char(c: char) -> bool {
     c.is_ascii_alphanumeric()
         || matches!(
             c,
-            '-' | '.'
-                | '_'
-                | '~'
-                | '!'
-                | '$'
-                | '&'
-                | '\''
-                | '('
-                | ')'
-                | '+'
-                | ','
-                | ';'
-                | '='
-                | ':'
-                | '@'
+            '-' | '.' | '_' | '~' | '!' | '$' | '&' | '\'' | '(' | ')' | '+' | ',' | ';' | '=' | ':' | '@'
         )
 }
 
@@ -365,17 +322,9 @@ mod tests {
         fn run(self) {
             for (input, expected) in self.1 {
                 let got = (self.0)(input);
-                assert_eq!(
-                    got.as_deref().map_err(Clone::clone),
-                    expected,
-                    "input {input:?}"
-                );
+                assert_eq!(got.as_deref().map_err(Clone::clone), expected, "input {input:?}");
                 if let Ok(once) = &got {
-                    assert_eq!(
-                        (self.0)(once).as_ref(),
-                        Ok(once),
-                        "not idempotent on {input:?}"
-                    );
+                    assert_eq!((self.0)(once).as_ref(), Ok(once), "not idempotent on {input:?}");
                 }
             }
         }
@@ -394,10 +343,7 @@ mod tests {
                 ("/a/{name}", Ok("/a/{}")),
                 ("/a/{}", Ok("/a/{}")),
                 ("/{kv_v2_mount_path}/config", Ok("/{}/config")),
-                (
-                    "/sys/tools/random/{source}/{urlbytes}",
-                    Ok("/sys/tools/random/{}/{}"),
-                ),
+                ("/sys/tools/random/{source}/{urlbytes}", Ok("/sys/tools/random/{}/{}")),
                 ("/a/{a b.c-d}", Ok("/a/{}")),
             ],
         )
@@ -455,10 +401,7 @@ mod tests {
                 ("/a/?x", Ok("/a")),
                 ("//", Err(TemplateError::EmptySegment { path: p("//") })),
                 ("/a//", Err(TemplateError::EmptySegment { path: p("/a//") })),
-                (
-                    "/a//b",
-                    Err(TemplateError::EmptySegment { path: p("/a//b") }),
-                ),
+                ("/a//b", Err(TemplateError::EmptySegment { path: p("/a//b") })),
             ],
         )
         .run()
@@ -488,20 +431,100 @@ mod tests {
                 ("", Err(TemplateError::NotAbsolute { path: p("") })),
                 ("a/b", Err(TemplateError::NotAbsolute { path: p("a/b") })),
                 ("?x", Err(TemplateError::NotAbsolute { path: p("?x") })),
-                ("/a/{b", Err(TemplateError::UnbalancedBrace { path: p("/a/{b"), segment: p("{b") })),
-                ("/a/{b/c}", Err(TemplateError::UnbalancedBrace { path: p("/a/{b/c}"), segment: p("{b") })),
-                ("/a/b}", Err(TemplateError::UnbalancedBrace { path: p("/a/b}"), segment: p("b}") })),
-                ("/a/{b{c}}", Err(TemplateError::NestedBrace { path: p("/a/{b{c}}"), segment: p("{b{c}}") })),
-                ("/a/./b", Err(TemplateError::DotSegment { path: p("/a/./b"), segment: p(".") })),
-                ("/a/..", Err(TemplateError::DotSegment { path: p("/a/.."), segment: p("..") })),
-                ("/a/*", Err(TemplateError::InvalidCharacter { path: p("/a/*"), ch: '*' })),
+                (
+                    "/a/{b",
+                    Err(TemplateError::UnbalancedBrace {
+                        path: p("/a/{b"),
+                        segment: p("{b"),
+                    }),
+                ),
+                (
+                    "/a/{b/c}",
+                    Err(TemplateError::UnbalancedBrace {
+                        path: p("/a/{b/c}"),
+                        segment: p("{b"),
+                    }),
+                ),
+                (
+                    "/a/b}",
+                    Err(TemplateError::UnbalancedBrace {
+                        path: p("/a/b}"),
+                        segment: p("b}"),
+                    }),
+                ),
+                (
+                    "/a/{b{c}}",
+                    Err(TemplateError::NestedBrace {
+                        path: p("/a/{b{c}}"),
+                        segment: p("{b{c}}"),
+                    }),
+                ),
+                (
+                    "/a/./b",
+                    Err(TemplateError::DotSegment {
+                        path: p("/a/./b"),
+                        segment: p("."),
+                    }),
+                ),
+                (
+                    "/a/..",
+                    Err(TemplateError::DotSegment {
+                        path: p("/a/.."),
+                        segment: p(".."),
+                    }),
+                ),
+                (
+                    "/a/*",
+                    Err(TemplateError::InvalidCharacter {
+                        path: p("/a/*"),
+                        ch: '*',
+                    }),
+                ),
                 // Vault: https://github.com/hashicorp/vault-client-go openapi.json
-                ("/{kv_v2_mount_path}/^.*$", Err(TemplateError::InvalidCharacter { path: p("/{kv_v2_mount_path}/^.*$"), ch: '^' })),
-                ("/a b", Err(TemplateError::InvalidCharacter { path: p("/a b"), ch: ' ' })),
-                ("/a\\b", Err(TemplateError::InvalidCharacter { path: p("/a\\b"), ch: '\\' })),
-                ("/a#frag", Err(TemplateError::InvalidCharacter { path: p("/a#frag"), ch: '#' })),
-                ("/src/{*path}", Err(TemplateError::InvalidParameter { path: p("/src/{*path}"), name: p("*path"), reason: "a catch-all; a parameter matches exactly one segment" })),
-                ("/v1/{+name}", Err(TemplateError::InvalidParameter { path: p("/v1/{+name}"), name: p("+name"), reason: "a reserved expansion that may span segments; a parameter matches exactly one segment" })),
+                (
+                    "/{kv_v2_mount_path}/^.*$",
+                    Err(TemplateError::InvalidCharacter {
+                        path: p("/{kv_v2_mount_path}/^.*$"),
+                        ch: '^',
+                    }),
+                ),
+                (
+                    "/a b",
+                    Err(TemplateError::InvalidCharacter {
+                        path: p("/a b"),
+                        ch: ' ',
+                    }),
+                ),
+                (
+                    "/a\\b",
+                    Err(TemplateError::InvalidCharacter {
+                        path: p("/a\\b"),
+                        ch: '\\',
+                    }),
+                ),
+                (
+                    "/a#frag",
+                    Err(TemplateError::InvalidCharacter {
+                        path: p("/a#frag"),
+                        ch: '#',
+                    }),
+                ),
+                (
+                    "/src/{*path}",
+                    Err(TemplateError::InvalidParameter {
+                        path: p("/src/{*path}"),
+                        name: p("*path"),
+                        reason: "a catch-all; a parameter matches exactly one segment",
+                    }),
+                ),
+                (
+                    "/v1/{+name}",
+                    Err(TemplateError::InvalidParameter {
+                        path: p("/v1/{+name}"),
+                        name: p("+name"),
+                        reason: "a reserved expansion that may span segments; a parameter matches exactly one segment",
+                    }),
+                ),
             ],
         )
         .run()
@@ -515,7 +538,13 @@ mod tests {
                 ("/a%20b", Ok("/a%20b")),
                 ("/a%3ab", Ok("/a:b")),
                 ("/a%c3%a9", Ok("/a%C3%A9")),
-                ("/a%7Bb", Err(TemplateError::InvalidCharacter { path: p("/a%7Bb"), ch: '{' })),
+                (
+                    "/a%7Bb",
+                    Err(TemplateError::InvalidCharacter {
+                        path: p("/a%7Bb"),
+                        ch: '{',
+                    }),
+                ),
                 ("/%41%7e", Ok("/A~")),
                 ("/café", Ok("/caf%C3%A9")),
                 (
@@ -570,18 +599,9 @@ mod tests {
                 ("/v1/", Ok("/v1")),
                 ("/api/v10", Ok("/api/v10")),
                 ("v1", Err(TemplateError::NotAbsolute { path: p("v1") })),
-                (
-                    "/v1/{x}",
-                    Err(TemplateError::BasePathNotStatic { path: p("/v1/{x}") }),
-                ),
-                (
-                    "/v1?x=1",
-                    Err(TemplateError::BasePathNotStatic { path: p("/v1?x=1") }),
-                ),
-                (
-                    "/v1//",
-                    Err(TemplateError::EmptySegment { path: p("/v1//") }),
-                ),
+                ("/v1/{x}", Err(TemplateError::BasePathNotStatic { path: p("/v1/{x}") })),
+                ("/v1?x=1", Err(TemplateError::BasePathNotStatic { path: p("/v1?x=1") })),
+                ("/v1//", Err(TemplateError::EmptySegment { path: p("/v1//") })),
             ],
         )
         .run()
@@ -629,10 +649,7 @@ mod tests {
     #[test]
     fn errors_show_the_input() {
         let err = normalize("/a/{x}{y}").unwrap_err().to_string();
-        assert!(
-            err.contains("/a/{x}{y}") && err.contains("at most one"),
-            "{err}"
-        );
+        assert!(err.contains("/a/{x}{y}") && err.contains("at most one"), "{err}");
         let err = normalize("/a/*").unwrap_err().to_string();
         assert!(err.contains("'*'"), "{err}");
     }

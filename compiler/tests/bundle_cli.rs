@@ -6,15 +6,24 @@ use std::process::{Command, Output};
 use base64::Engine as _;
 
 fn data(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/bundle").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/bundle")
+        .join(name)
 }
 
 fn acepack(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_acepack")).args(args).output().expect("runs acepack")
+    Command::new(env!("CARGO_BIN_EXE_acepack"))
+        .args(args)
+        .output()
+        .expect("runs acepack")
 }
 
 fn text(o: &Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
 }
 
 fn compile(catalog: &str, out: &Path, extra: &[&str]) -> Output {
@@ -30,7 +39,11 @@ fn compile_is_deterministic_and_atomic() {
     let (a, b) = (dir.path().join("a.bin"), dir.path().join("sub-b.bin"));
     assert_eq!(compile("catalog.yaml", &a, &[]).status.code(), Some(0));
     assert_eq!(compile("catalog.yaml", &b, &[]).status.code(), Some(0));
-    assert_eq!(std::fs::read(&a).unwrap(), std::fs::read(&b).unwrap(), "same catalog, same bytes");
+    assert_eq!(
+        std::fs::read(&a).unwrap(),
+        std::fs::read(&b).unwrap(),
+        "same catalog, same bytes"
+    );
 
     // A failing compile leaves the previous output as it was, and leaves no temporary file.
     let before = std::fs::read(&a).unwrap();
@@ -43,7 +56,11 @@ fn compile_is_deterministic_and_atomic() {
     let o = acepack(&["compile", broken.to_str().unwrap(), "-o", fresh.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(1));
     assert!(!fresh.exists());
-    let leftovers: Vec<_> = std::fs::read_dir(dir.path()).unwrap().filter_map(|e| e.ok()).filter(|e| e.file_name().to_string_lossy().contains(".tmp-")).collect();
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().contains(".tmp-"))
+        .collect();
     assert!(leftovers.is_empty());
 
     // An unwritable destination is an I/O error (exit 2).
@@ -76,21 +93,41 @@ fn inspect_round_trips_the_catalog() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|o| format!("{} {} {}", o["method"].as_str().unwrap(), o["path"].as_str().unwrap(), o["id"].as_str().unwrap()))
+        .map(|o| {
+            format!(
+                "{} {} {}",
+                o["method"].as_str().unwrap(),
+                o["path"].as_str().unwrap(),
+                o["id"].as_str().unwrap()
+            )
+        })
         .collect();
-    assert_eq!(ops, ["GET /billing listBilling", "POST /billing/invoices createInvoice", "GET /billing/invoices/{} getInvoice"]);
+    assert_eq!(
+        ops,
+        [
+            "GET /billing listBilling",
+            "POST /billing/invoices createInvoice",
+            "GET /billing/invoices/{} getInvoice"
+        ]
+    );
     let p = &v["packages"][0];
     assert_eq!(p["id"], "billing-pkg");
     assert_eq!(p["published"], true);
     assert_eq!(p["rate_limit"], serde_json::json!(["5/second", "100/day"]));
-    assert_eq!(p["operations"][1], serde_json::json!({"op": "createInvoice", "rate_limit": ["1/minute"]}));
+    assert_eq!(
+        p["operations"][1],
+        serde_json::json!({"op": "createInvoice", "rate_limit": ["1/minute"]})
+    );
     assert_eq!(p["operations"].as_array().unwrap().len(), 3);
     let app = &v["applications"][0];
     assert_eq!(app["name"], "acme-billing");
     assert_eq!(app["grants"], serde_json::json!([{"package": "billing-pkg"}]));
     assert_eq!(app["credentials"], 1);
     let raw = std::fs::read(&out).unwrap();
-    assert!(!raw.windows(b"acme-live-7f3a9c".len()).any(|w| w == b"acme-live-7f3a9c"), "no plaintext key in the bundle");
+    assert!(
+        !raw.windows(b"acme-live-7f3a9c".len()).any(|w| w == b"acme-live-7f3a9c"),
+        "no plaintext key in the bundle"
+    );
 }
 
 #[test]
@@ -99,7 +136,14 @@ fn explain_runs_the_engine() {
     let out = dir.path().join("b.bin");
     assert_eq!(compile("catalog.yaml", &out, &[]).status.code(), Some(0));
     let b = out.to_str().unwrap();
-    let o = acepack(&["explain", b, "GET", "http://api.test/billing/invoices/42", "-H", "apikey: acme-live-7f3a9c"]);
+    let o = acepack(&[
+        "explain",
+        b,
+        "GET",
+        "http://api.test/billing/invoices/42",
+        "-H",
+        "apikey: acme-live-7f3a9c",
+    ]);
     let t = text(&o);
     assert_eq!(o.status.code(), Some(0), "{t}");
     assert!(t.contains("status:      allow"), "{t}");
@@ -111,7 +155,14 @@ fn explain_runs_the_engine() {
     assert!(text(&o).contains("401 unauthenticated"), "{}", text(&o));
     let o = acepack(&["explain", b, "GET", "/nowhere", "-H", "apikey: acme-live-7f3a9c"]);
     assert!(text(&o).contains("404 no_match"));
-    let o = acepack(&["explain", b, "GET", "/billing/../billing", "-H", "apikey: acme-live-7f3a9c"]);
+    let o = acepack(&[
+        "explain",
+        b,
+        "GET",
+        "/billing/../billing",
+        "-H",
+        "apikey: acme-live-7f3a9c",
+    ]);
     assert!(text(&o).contains("400 non_canonical"));
     let o = acepack(&["explain", b, "GET", "/billing", "-H", "no colon"]);
     assert_eq!(o.status.code(), Some(2));
@@ -127,21 +178,33 @@ fn diff_and_previous_catch_removed_published_operations() {
     for left in [c_old.to_str().unwrap(), old.to_str().unwrap()] {
         let o = acepack(&["diff", left, c_new.to_str().unwrap()]);
         assert_eq!(o.status.code(), Some(1), "{}", text(&o));
-        assert!(text(&o).contains("published package \"billing-pkg\" no longer contains billing: GET /billing/invoices/{}"), "{}", text(&o));
+        assert!(
+            text(&o).contains("published package \"billing-pkg\" no longer contains billing: GET /billing/invoices/{}"),
+            "{}",
+            text(&o)
+        );
         let o = acepack(&["diff", left, c_new.to_str().unwrap(), "--allow-breaking", "--json"]);
         assert_eq!(o.status.code(), Some(0));
         let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
         assert_eq!(v["breaking"].as_array().unwrap().len(), 1);
     }
     // Not published on a portal: removing it is not breaking.
-    let o = acepack(&["diff", data("catalog-unpublished.yaml").to_str().unwrap(), data("catalog-unpublished-removed.yaml").to_str().unwrap()]);
+    let o = acepack(&[
+        "diff",
+        data("catalog-unpublished.yaml").to_str().unwrap(),
+        data("catalog-unpublished-removed.yaml").to_str().unwrap(),
+    ]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     // compile --previous refuses and writes nothing; --allow-breaking writes.
     let new = dir.path().join("new.bin");
     let o = compile("catalog-removed.yaml", &new, &["--previous", old.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     assert!(!new.exists());
-    let o = compile("catalog-removed.yaml", &new, &["--previous", old.to_str().unwrap(), "--allow-breaking"]);
+    let o = compile(
+        "catalog-removed.yaml",
+        &new,
+        &["--previous", old.to_str().unwrap(), "--allow-breaking"],
+    );
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     assert!(new.exists());
     // Same catalog: no change at all.
@@ -155,7 +218,14 @@ fn envoy_entry_inlines_the_bundle() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("b.bin");
     assert_eq!(compile("catalog.yaml", &out, &[]).status.code(), Some(0));
-    let o = acepack(&["envoy", out.to_str().unwrap(), "--wasm", "/opt/acepack_filter.wasm", "--vm-id", "edge"]);
+    let o = acepack(&[
+        "envoy",
+        out.to_str().unwrap(),
+        "--wasm",
+        "/opt/acepack_filter.wasm",
+        "--vm-id",
+        "edge",
+    ]);
     assert_eq!(o.status.code(), Some(0));
     let t = String::from_utf8(o.stdout).unwrap();
     assert!(t.contains("vm_id: \"edge\""), "{t}");

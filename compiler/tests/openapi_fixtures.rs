@@ -22,10 +22,7 @@ use acepack_compiler::openapi::{load_spec, SpecApi, SpecOperation};
 
 /// `../shared/fixtures`, beside the repository. Fails (never skips) when it is missing.
 fn fixtures() -> PathBuf {
-    let dir = PathBuf::from(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../shared/fixtures"
-    ));
+    let dir = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/fixtures"));
     assert!(
         dir.join("SOURCES.tsv").is_file(),
         "the shared fixtures are missing: expected {} (the `shared` folder must sit beside the repository, as ../shared)",
@@ -39,11 +36,7 @@ fn load(relative: &str) -> SpecApi {
     load_spec(&path, relative, None).unwrap_or_else(|e| match e {
         acepack_compiler::validate::LoadError::Invalid(errors) => {
             let shown: Vec<String> = errors.iter().take(10).map(ToString::to_string).collect();
-            panic!(
-                "{relative}: {} error(s):\n{}",
-                errors.len(),
-                shown.join("\n")
-            )
+            panic!("{relative}: {} error(s):\n{}", errors.len(), shown.join("\n"))
         }
         io => panic!("{relative}: {io}"),
     })
@@ -160,18 +153,12 @@ fn vault_trailing_slash_twins_and_renamed_parameters_merge() {
     // /sys/policy (GET policies-list-acl-policies2) comes first in the file, /sys/policy/ next.
     let policy = find(&api, "GET", "/sys/policy");
     assert_eq!(policy.spec_path, "/sys/policy");
-    assert_eq!(
-        policy.operation_id.as_deref(),
-        Some("policies-list-acl-policies2")
-    );
+    assert_eq!(policy.operation_id.as_deref(), Some("policies-list-acl-policies2"));
     assert_eq!(policy.aliases, ["policies-list-acl-policies3"]);
     // POST /sys/tools/random/{source} and /sys/tools/random/{urlbytes}: same shape, one operation.
     let random = find(&api, "POST", "/sys/tools/random/{}");
     assert_eq!(random.spec_path, "/sys/tools/random/{source}");
-    assert_eq!(
-        random.operation_id.as_deref(),
-        Some("generate-random-with-source")
-    );
+    assert_eq!(random.operation_id.as_deref(), Some("generate-random-with-source"));
     assert_eq!(random.aliases, ["generate-random-with-bytes"]);
     assert_eq!(
         find(&api, "POST", "/sys/tools/random/{}/{}").aliases,
@@ -184,9 +171,7 @@ fn vault_trailing_slash_twins_and_renamed_parameters_merge() {
         .find(|w| w.place == "paths./sys/policy/.get")
         .expect("merge warning");
     assert!(
-        warning
-            .message
-            .contains("/sys/policy (paths./sys/policy.get)"),
+        warning.message.contains("/sys/policy (paths./sys/policy.get)"),
         "{warning}"
     );
     // `/{kv_v2_mount_path}/^.*$` has no method, so it is skipped instead of refused.
@@ -221,10 +206,7 @@ fn twilio_partial_segment_parameters_and_path_level_servers() {
         fetch.spec_path,
         "/2010-04-01/Accounts/{AccountSid}/IncomingPhoneNumbers/{Sid}.json"
     );
-    assert_eq!(
-        fetch.operation_id.as_deref(),
-        Some("FetchIncomingPhoneNumber")
-    );
+    assert_eq!(fetch.operation_id.as_deref(), Some("FetchIncomingPhoneNumber"));
     // Literal siblings stay distinct operations.
     for literal in ["TollFree", "Local", "Mobile"] {
         let list = find(&api, "GET", &format!("{prefix}/{literal}.json"));
@@ -258,40 +240,26 @@ fn discord_at_me_is_a_literal_beside_parameters() {
         find(&api, "GET", "/users/@me").operation_id.as_deref(),
         Some("get_my_user")
     );
+    assert_eq!(find(&api, "GET", "/users/{}").operation_id.as_deref(), Some("get_user"));
     assert_eq!(
-        find(&api, "GET", "/users/{}").operation_id.as_deref(),
-        Some("get_user")
-    );
-    assert_eq!(
-        find(&api, "PATCH", "/guilds/{}/members/@me")
-            .operation_id
-            .as_deref(),
+        find(&api, "PATCH", "/guilds/{}/members/@me").operation_id.as_deref(),
         Some("update_my_guild_member")
     );
     assert_eq!(
-        find(&api, "PATCH", "/guilds/{}/members/{}")
-            .operation_id
-            .as_deref(),
+        find(&api, "PATCH", "/guilds/{}/members/{}").operation_id.as_deref(),
         Some("update_guild_member")
     );
 }
 
 #[test]
 fn callback_runtime_expression_yields_nothing() {
-    for file in [
-        "oai/v3.0__callback-example.yaml",
-        "oai/v3.0__callback-example.json",
-    ] {
+    for file in ["oai/v3.0__callback-example.yaml", "oai/v3.0__callback-example.json"] {
         let api = load(file);
         assert_eq!(api.operations.len(), 1, "{file}");
         let op = &api.operations[0];
         // No operationId in the file: the id falls back to `METHOD /path`.
         assert_eq!(
-            (
-                op.method.as_str(),
-                op.path.as_str(),
-                op.operation_id.as_deref()
-            ),
+            (op.method.as_str(), op.path.as_str(), op.operation_id.as_deref()),
             ("POST", "/streams", None)
         );
     }
@@ -299,15 +267,9 @@ fn callback_runtime_expression_yields_nothing() {
 
 #[test]
 fn webhook_only_document_has_no_operations() {
-    for file in [
-        "oai/v3.1__webhook-example.yaml",
-        "oai/v3.1__webhook-example.json",
-    ] {
+    for file in ["oai/v3.1__webhook-example.yaml", "oai/v3.1__webhook-example.json"] {
         let api = load(file);
-        assert!(
-            api.operations.is_empty() && api.warnings.is_empty(),
-            "{file}: {api:?}"
-        );
+        assert!(api.operations.is_empty() && api.warnings.is_empty(), "{file}: {api:?}");
     }
 }
 
@@ -316,11 +278,7 @@ fn query_method_of_openapi_3_2() {
     let api = load("oai/learn__v3.2__3.2-query-example.yaml");
     let op = &api.operations[0];
     assert_eq!(
-        (
-            op.method.as_str(),
-            op.path.as_str(),
-            op.operation_id.as_deref()
-        ),
+        (op.method.as_str(), op.path.as_str(), op.operation_id.as_deref()),
         ("QUERY", "/flights/search", Some("searchFlights"))
     );
 }

@@ -20,8 +20,7 @@ fn data(name: &str) -> PathBuf {
 }
 
 fn fixtures() -> PathBuf {
-    let dir =
-        std::env::var("ACEPACK_FIXTURES").unwrap_or_else(|_| "/work/shared/fixtures".to_string());
+    let dir = std::env::var("ACEPACK_FIXTURES").unwrap_or_else(|_| "/work/shared/fixtures".to_string());
     let dir = PathBuf::from(dir);
     assert!(
         dir.join("envoy").is_dir() && dir.join("kongair").is_dir(),
@@ -83,28 +82,18 @@ fn envoy_bootstrap_maps_every_kind_of_match() {
         (
             "billing",
             &["api.example.com"],
-            &[
-                ("listBills", "GET", "/billing"),
-                ("createBill", "POST", "/billing"),
-            ],
+            &[("listBills", "GET", "/billing"), ("createBill", "POST", "/billing")],
         ),
         (
             "accounts",
             &["api.example.com", "*.example.com"],
             &[("getAccount", "GET", "/v1/Accounts/{}.json")],
         ),
-        (
-            "beta",
-            &["api.example.com"],
-            &[("getBeta", "GET", "/beta/{}")],
-        ),
+        ("beta", &["api.example.com"], &[("getBeta", "GET", "/beta/{}")]),
         (
             "public",
             &[],
-            &[
-                ("status", "GET", "/status"),
-                ("getFlight", "GET", "/flights/{}"),
-            ],
+            &[("status", "GET", "/status"), ("getFlight", "GET", "/flights/{}")],
         ),
     ]);
     let m = map_routes(
@@ -170,10 +159,7 @@ fn envoy_route_configuration_json_without_catch_all_assumes_a_configured_host() 
     let (apis, ops) = catalog(&[(
         "shop",
         &[],
-        &[
-            ("getCart", "GET", "/cart/{}"),
-            ("dropCart", "DELETE", "/cart/{}"),
-        ],
+        &[("getCart", "GET", "/cart/{}"), ("dropCart", "DELETE", "/cart/{}")],
     )]);
     let m = map_routes(
         GatewayKind::Envoy,
@@ -209,21 +195,11 @@ fn envoy_listener_with_two_connection_managers() {
         ("api", &["api.example.com"], &[("list", "GET", "/v1/items")]),
         ("internal", &[], &[("admin", "GET", "/admin")]),
     ]);
-    let m = map_routes(
-        GatewayKind::Envoy,
-        &data("envoy-listener.yaml"),
-        "l.yaml",
-        &apis,
-        &ops,
-    )
-    .unwrap();
+    let m = map_routes(GatewayKind::Envoy, &data("envoy-listener.yaml"), "l.yaml", &apis, &ops).unwrap();
     assert_eq!(
         routes_of(&m),
         vec![
-            (
-                Some("edge/public/api/routes[0] (prefix /v1)"),
-                Some("api_v1")
-            ),
+            (Some("edge/public/api/routes[0] (prefix /v1)"), Some("api_v1")),
             (
                 Some("edge/filter_chains[1]/internal/routes[0] (prefix /)"),
                 Some("internal")
@@ -235,16 +211,8 @@ fn envoy_listener_with_two_connection_managers() {
 
 #[test]
 fn envoy_and_kong_errors() {
-    let errs = invalid(
-        map_routes(
-            GatewayKind::Envoy,
-            &data("envoy-bad-regex.yaml"),
-            "bad.yaml",
-            &[],
-            &[],
-        )
-        .unwrap_err(),
-    );
+    let errs =
+        invalid(map_routes(GatewayKind::Envoy, &data("envoy-bad-regex.yaml"), "bad.yaml", &[], &[]).unwrap_err());
     assert_eq!(errs.len(), 1);
     assert_eq!(
         errs[0].place,
@@ -270,10 +238,7 @@ fn envoy_and_kong_errors() {
         .unwrap_err(),
     );
     assert_eq!(errs[0].place, "routes[0].service");
-    assert_eq!(
-        errs[0].hint.as_deref(),
-        Some("did you mean \"flights-service\"?")
-    );
+    assert_eq!(errs[0].hint.as_deref(), Some("did you mean \"flights-service\"?"));
 
     // The wrong kind of file, either way round, says which key to use instead.
     let errs = invalid(
@@ -286,47 +251,14 @@ fn envoy_and_kong_errors() {
         )
         .unwrap_err(),
     );
-    assert!(
-        errs[0].hint.as_deref().unwrap_or("").contains("kong"),
-        "{}",
-        errs[0]
-    );
-    let errs = invalid(
-        map_routes(
-            GatewayKind::Kong,
-            &data("envoy-routes.json"),
-            "r.json",
-            &[],
-            &[],
-        )
-        .unwrap_err(),
-    );
-    assert!(
-        errs[0].hint.as_deref().unwrap_or("").contains("envoy"),
-        "{}",
-        errs[0]
-    );
+    assert!(errs[0].hint.as_deref().unwrap_or("").contains("kong"), "{}", errs[0]);
+    let errs = invalid(map_routes(GatewayKind::Kong, &data("envoy-routes.json"), "r.json", &[], &[]).unwrap_err());
+    assert!(errs[0].hint.as_deref().unwrap_or("").contains("envoy"), "{}", errs[0]);
 
     // A YAML syntax error is invalid input (exit 1) with line and column; a missing file is I/O (exit 2).
-    let errs = invalid(
-        map_routes(
-            GatewayKind::Envoy,
-            &data("broken.yaml"),
-            "broken.yaml",
-            &[],
-            &[],
-        )
-        .unwrap_err(),
-    );
+    let errs = invalid(map_routes(GatewayKind::Envoy, &data("broken.yaml"), "broken.yaml", &[], &[]).unwrap_err());
     assert!(errs[0].place.starts_with("line "), "{}", errs[0]);
-    let err = map_routes(
-        GatewayKind::Envoy,
-        &data("no-such-file.yaml"),
-        "x.yaml",
-        &[],
-        &[],
-    )
-    .unwrap_err();
+    let err = map_routes(GatewayKind::Envoy, &data("no-such-file.yaml"), "x.yaml", &[], &[]).unwrap_err();
     assert!(matches!(err, LoadError::Io(_)), "{err:?}");
 }
 
@@ -361,10 +293,7 @@ const ENVOY_FIXTURES: &[Expect] = &[
     // listener_0 → web_service (wasm filter), listener_1 → web_service_with_wasm_filter.
     Expect {
         file: "envoyproxy-examples__wasm-cc__envoy.yaml",
-        configs: Some(&[
-            ("listener_0", LOCAL),
-            ("listener_1", &[("local_service2", &["*"])]),
-        ]),
+        configs: Some(&[("listener_0", LOCAL), ("listener_1", &[("local_service2", &["*"])])]),
         targets: &["web_service", "web_service_with_wasm_filter"],
     },
     Expect {
@@ -381,19 +310,11 @@ const ENVOY_FIXTURES: &[Expect] = &[
     Expect {
         file: "proxy-wasm-go-sdk__http_routing__envoy.yaml",
         configs: Some(&[
-            (
-                "main",
-                &[("canary_route", &["*-canary"]), ("primary_route", &["*"])],
-            ),
+            ("main", &[("canary_route", &["*-canary"]), ("primary_route", &["*"])]),
             ("staticreply", LOCAL),
             ("staticreply_canary", LOCAL),
         ]),
-        targets: &[
-            "canary",
-            "primary",
-            "direct_response 200",
-            "direct_response 200",
-        ],
+        targets: &["canary", "primary", "direct_response 200", "direct_response 200"],
     },
     // Listener `main` is a TCP proxy (no HTTP routes); `staticreply` is HTTP.
     Expect {
@@ -449,8 +370,7 @@ fn real_envoy_configs_are_understood() {
     assert_eq!(on_disk, expected, "every Envoy fixture has an expectation");
 
     for e in ENVOY_FIXTURES {
-        let doc = source::load(&dir.join(e.file), e.file)
-            .unwrap_or_else(|err| panic!("{}: {err}", e.file));
+        let doc = source::load(&dir.join(e.file), e.file).unwrap_or_else(|err| panic!("{}: {err}", e.file));
         let parsed = RouteTable::parse(&doc, e.file);
         let Some(configs) = e.configs else {
             let errs = parsed
@@ -467,12 +387,7 @@ fn real_envoy_configs_are_understood() {
                 let vhosts = c
                     .virtual_hosts
                     .iter()
-                    .map(|v| {
-                        (
-                            v.name.as_str(),
-                            v.domains.iter().map(|d| d.as_str()).collect(),
-                        )
-                    })
+                    .map(|v| (v.name.as_str(), v.domains.iter().map(|d| d.as_str()).collect()))
                     .collect();
                 (c.label.as_str(), vhosts)
             })
@@ -490,11 +405,7 @@ fn real_envoy_configs_are_understood() {
         );
         // One `prefix: /` route per virtual host.
         for c in &table.configs {
-            assert!(
-                c.virtual_hosts.iter().all(|v| v.routes.len() == 1),
-                "{}",
-                e.file
-            );
+            assert!(c.virtual_hosts.iter().all(|v| v.routes.len() == 1), "{}", e.file);
         }
         let targets: Vec<&str> = table
             .routes()
@@ -503,10 +414,7 @@ fn real_envoy_configs_are_understood() {
             .collect();
         assert_eq!(targets, e.targets, "{}", e.file);
         assert!(
-            table
-                .routes()
-                .iter()
-                .all(|r| r.label.ends_with("(prefix /)")),
+            table.routes().iter().all(|r| r.label.ends_with("(prefix /)")),
             "{}",
             e.file
         );
@@ -519,25 +427,15 @@ fn real_envoy_host_routing_example() {
     let path = fixtures().join("envoy/proxy-wasm-go-sdk__http_routing__envoy.yaml");
     let (apis, ops) = catalog(&[
         ("public", &[], &[("hello", "GET", "/hello")]),
-        (
-            "canary",
-            &["web-canary"],
-            &[("helloCanary", "GET", "/hello")],
-        ),
+        ("canary", &["web-canary"], &[("helloCanary", "GET", "/hello")]),
     ]);
     let m = map_routes(GatewayKind::Envoy, &path, "http_routing.yaml", &apis, &ops).unwrap();
     assert_eq!(
         routes_of(&m),
         vec![
             // Forwarding on `main` is preferred over the static-reply listeners (which count as covered).
-            (
-                Some("main/primary_route/routes[0] (prefix /)"),
-                Some("primary")
-            ),
-            (
-                Some("main/canary_route/routes[0] (prefix /)"),
-                Some("canary")
-            ),
+            (Some("main/primary_route/routes[0] (prefix /)"), Some("primary")),
+            (Some("main/canary_route/routes[0] (prefix /)"), Some("canary")),
         ]
     );
     assert!(m.uncovered_routes.is_empty(), "{:?}", m.uncovered_routes);
@@ -579,10 +477,7 @@ fn kongair() -> (Vec<Api>, Vec<Operation>) {
         (
             "customer",
             &[],
-            &[
-                ("GET /health", "GET", "/health"),
-                ("get-cust-info", "GET", "/customer"),
-            ],
+            &[("GET /health", "GET", "/health"), ("get-cust-info", "GET", "/customer")],
         ),
     ])
 }
@@ -602,18 +497,11 @@ fn kongair_operations_map_to_their_generated_routes() {
     let (apis, ops) = kongair();
     assert_eq!(ops.len(), 12);
     let file = dir.join("platform__kong__.generated__kong.yaml");
-    let m = map_routes(GatewayKind::Kong, &file, "kong.yaml", &apis, &ops)
-        .unwrap_or_else(|e| panic!("{e}: {e:?}"));
+    let m = map_routes(GatewayKind::Kong, &file, "kong.yaml", &apis, &ops).unwrap_or_else(|e| panic!("{e}: {e:?}"));
     let got: Vec<(&str, Option<&str>, Option<&str>)> = m
         .operations
         .iter()
-        .map(|r| {
-            (
-                ops[r.operation].id.as_str(),
-                r.route.as_deref(),
-                r.target.as_deref(),
-            )
-        })
+        .map(|r| (ops[r.operation].id.as_str(), r.route.as_deref(), r.target.as_deref()))
         .collect();
     // decK names routes `<service>_<operationId>` (`<service>_health_get` without one). The four
     // services all have an identical `GET ~/health$` route (regex_priority 200, no hosts), so Kong
@@ -645,16 +533,8 @@ fn kongair_operations_map_to_their_generated_routes() {
             Some("flights-service_health_get"),
             Some("flights-service"),
         ),
-        (
-            "get-routes",
-            Some("routes-service_get-routes"),
-            Some("routes-service"),
-        ),
-        (
-            "get-route",
-            Some("routes-service_get-route"),
-            Some("routes-service"),
-        ),
+        ("get-routes", Some("routes-service_get-routes"), Some("routes-service")),
+        ("get-route", Some("routes-service_get-route"), Some("routes-service")),
         (
             "GET /health",
             Some("flights-service_health_get"),
@@ -715,11 +595,7 @@ fn kongair_evaluation_order_follows_kong_priorities() {
     let order = kong.evaluation_order();
     // Host + path beats method + path; then regex_priority 200 before 100; ties by descending route id.
     assert_eq!(order[0], "acme-dummy-route");
-    let health: Vec<&str> = order
-        .iter()
-        .copied()
-        .filter(|l| l.ends_with("_health_get"))
-        .collect();
+    let health: Vec<&str> = order.iter().copied().filter(|l| l.ends_with("_health_get")).collect();
     assert_eq!(
         health,
         vec![

@@ -8,7 +8,14 @@ use acepack_compiler::{load_model, LoadError};
 use super::{diff, print_diagnostics, Exit};
 
 /// Compiles the catalog into a bundle; writes nothing unless everything succeeds.
-pub fn run(catalog: &Path, output: &Path, report: Option<&Path>, strict: bool, previous: Option<&Path>, allow_breaking: bool) -> Exit {
+pub fn run(
+    catalog: &Path,
+    output: &Path,
+    report: Option<&Path>,
+    strict: bool,
+    previous: Option<&Path>,
+    allow_breaking: bool,
+) -> Exit {
     let model = match load_model(catalog) {
         Ok(m) => m,
         Err(LoadError::Io(e)) => {
@@ -17,20 +24,31 @@ pub fn run(catalog: &Path, output: &Path, report: Option<&Path>, strict: bool, p
         }
         Err(LoadError::Invalid(errors)) => {
             print_diagnostics(&errors, false);
-            eprintln!("acepack compile: {}: {} error(s); nothing written", catalog.display(), errors.len());
+            eprintln!(
+                "acepack compile: {}: {} error(s); nothing written",
+                catalog.display(),
+                errors.len()
+            );
             return Exit::Invalid;
         }
     };
     print_diagnostics(&model.warnings, strict);
     if strict && !model.warnings.is_empty() {
-        eprintln!("acepack compile: {} warning(s) are errors under --strict; nothing written", model.warnings.len());
+        eprintln!(
+            "acepack compile: {} warning(s) are errors under --strict; nothing written",
+            model.warnings.len()
+        );
         return Exit::Invalid;
     }
     let bundle = match build(&model) {
         Ok(b) => b,
         Err(errors) => {
             print_diagnostics(&errors, false);
-            eprintln!("acepack compile: {}: {} error(s); nothing written", catalog.display(), errors.len());
+            eprintln!(
+                "acepack compile: {}: {} error(s); nothing written",
+                catalog.display(),
+                errors.len()
+            );
             return Exit::Invalid;
         }
     };
@@ -52,7 +70,10 @@ pub fn run(catalog: &Path, output: &Path, report: Option<&Path>, strict: bool, p
                 eprintln!("{}breaking: {b}", if allow_breaking { "warning: " } else { "" });
             }
             if !allow_breaking {
-                eprintln!("acepack compile: breaking changes against {}; nothing written (use --allow-breaking to accept)", old.display());
+                eprintln!(
+                    "acepack compile: breaking changes against {}; nothing written (use --allow-breaking to accept)",
+                    old.display()
+                );
                 return Exit::Invalid;
             }
         }

@@ -46,7 +46,13 @@ pub struct PackageChange {
 fn op_keys(b: &Bundle) -> Vec<OpKey> {
     b.operations
         .iter()
-        .map(|o| (b.apis.get(o.api as usize).map(|a| a.name.clone()).unwrap_or_default(), o.method.clone(), o.path.clone()))
+        .map(|o| {
+            (
+                b.apis.get(o.api as usize).map(|a| a.name.clone()).unwrap_or_default(),
+                o.method.clone(),
+                o.path.clone(),
+            )
+        })
         .collect()
 }
 
@@ -58,7 +64,11 @@ fn package_ops(b: &Bundle, keys: &[OpKey]) -> BTreeMap<String, (bool, BTreeSet<O
     b.packages
         .iter()
         .map(|p| {
-            let ops = p.operations.iter().filter_map(|po| keys.get(po.operation as usize).cloned()).collect();
+            let ops = p
+                .operations
+                .iter()
+                .filter_map(|po| keys.get(po.operation as usize).cloned())
+                .collect();
             (p.id.clone(), (p.published, ops))
         })
         .collect()
@@ -79,7 +89,8 @@ pub fn compare(old: &Bundle, new: &Bundle) -> Changes {
             None => {
                 c.packages_removed.push(id.clone());
                 if *published {
-                    c.breaking.push(format!("published package \"{id}\" is gone ({} operations)", ops.len()));
+                    c.breaking
+                        .push(format!("published package \"{id}\" is gone ({} operations)", ops.len()));
                 }
             }
             Some((_, new_ops)) => {
@@ -89,7 +100,8 @@ pub fn compare(old: &Bundle, new: &Bundle) -> Changes {
                 };
                 if *published {
                     for r in &change.removed {
-                        c.breaking.push(format!("published package \"{id}\" no longer contains {r}"));
+                        c.breaking
+                            .push(format!("published package \"{id}\" no longer contains {r}"));
                     }
                 }
                 if !change.added.is_empty() || !change.removed.is_empty() {
@@ -165,7 +177,10 @@ pub fn run(old: &Path, new: &Path, json: bool, allow_breaking: bool) -> Exit {
         }
     }
     if !c.breaking.is_empty() && !allow_breaking {
-        eprintln!("acepack diff: {} breaking change(s) (use --allow-breaking to accept)", c.breaking.len());
+        eprintln!(
+            "acepack diff: {} breaking change(s) (use --allow-breaking to accept)",
+            c.breaking.len()
+        );
         return Exit::Invalid;
     }
     Exit::Ok

@@ -49,10 +49,26 @@ pub fn run(bundle: &Path, method: &str, url: &str, headers: &[String], client_ip
     }
     let (authority, path) = split_url(url);
     let host_header = pairs.iter().find(|(k, _)| k == "host").map(|(_, v)| v.clone());
-    let authority = authority.map(str::to_owned).or(host_header).unwrap_or_else(|| "localhost".to_owned());
-    let path = if path.starts_with('/') { path.to_owned() } else { format!("/{path}") };
-    let req = Request { method, path: &path, authority: &authority, headers: pairs.as_slice(), client_ip };
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_micros() as u64).unwrap_or(0);
+    let authority = authority
+        .map(str::to_owned)
+        .or(host_header)
+        .unwrap_or_else(|| "localhost".to_owned());
+    let path = if path.starts_with('/') {
+        path.to_owned()
+    } else {
+        format!("/{path}")
+    };
+    let req = Request {
+        method,
+        path: &path,
+        authority: &authority,
+        headers: pairs.as_slice(),
+        client_ip,
+    };
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_micros() as u64)
+        .unwrap_or(0);
     let decision = engine.decide(&req, &mut MemoryStore::new(), now);
     print!("{}", render(&engine, &decision));
     Exit::Ok
@@ -72,16 +88,29 @@ fn render(engine: &Engine, d: &Decision) -> String {
     let charge = |s: &mut String, c: Option<&Charge>| {
         if let Some(c) = c {
             let pkg = b.packages.get(c.package as usize).map_or("?", |p| p.id.as_str());
-            let scope = if c.operation_override { " (operation override)" } else { "" };
+            let scope = if c.operation_override {
+                " (operation override)"
+            } else {
+                ""
+            };
             let _ = writeln!(s, "package:     {pkg}{scope}");
             for w in &c.outcome.windows {
-                let _ = writeln!(s, "limit:       {} — {} left, full in {} s", limit(&w.limit), w.remaining, w.reset_seconds);
+                let _ = writeln!(
+                    s,
+                    "limit:       {} — {} left, full in {} s",
+                    limit(&w.limit),
+                    w.remaining,
+                    w.reset_seconds
+                );
             }
         }
     };
     match d {
         Decision::Pass => {
-            let _ = writeln!(s, "status:      pass (forwarded untouched: no operation under if_present, or a CORS preflight)");
+            let _ = writeln!(
+                s,
+                "status:      pass (forwarded untouched: no operation under if_present, or a CORS preflight)"
+            );
         }
         Decision::Allow(a) => {
             let _ = writeln!(s, "status:      allow (forwarded to the upstream)");
@@ -89,7 +118,11 @@ fn render(engine: &Engine, d: &Decision) -> String {
             let _ = writeln!(s, "application: {}", app(Some(a.application)).unwrap_or_default());
             match (a.package, &a.charge) {
                 (Some(p), None) => {
-                    let _ = writeln!(s, "package:     {} (no limit)", b.packages.get(p as usize).map_or("?", |p| p.id.as_str()));
+                    let _ = writeln!(
+                        s,
+                        "package:     {} (no limit)",
+                        b.packages.get(p as usize).map_or("?", |p| p.id.as_str())
+                    );
                 }
                 (None, _) => {
                     let _ = writeln!(s, "package:     none (API grant: no ACE limit)");

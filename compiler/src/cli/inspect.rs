@@ -99,7 +99,11 @@ pub fn to_json(b: &Bundle, size: usize) -> Value {
 fn human(b: &Bundle, size: usize) -> String {
     use std::fmt::Write;
     let mut s = String::new();
-    let _ = writeln!(s, "bundle format {}.{}, {size} bytes, from {} by {}", b.version.0, b.version.1, b.catalog, b.compiler);
+    let _ = writeln!(
+        s,
+        "bundle format {}.{}, {size} bytes, from {} by {}",
+        b.version.0, b.version.1, b.catalog, b.compiler
+    );
     let _ = writeln!(
         s,
         "{} APIs, {} operations, {} packages, {} applications, {} credentials",
@@ -112,7 +116,11 @@ fn human(b: &Bundle, size: usize) -> String {
     let j = to_json(b, size);
     let _ = writeln!(s, "enforcement: {}", j["enforcement"]);
     for (i, a) in b.apis.iter().enumerate() {
-        let hosts = if a.hosts.is_empty() { "any host".to_owned() } else { a.hosts.join(", ") };
+        let hosts = if a.hosts.is_empty() {
+            "any host".to_owned()
+        } else {
+            a.hosts.join(", ")
+        };
         let _ = writeln!(s, "api {} {} ({hosts})", a.name, a.version);
         for o in b.operations.iter().filter(|o| o.api as usize == i) {
             let _ = writeln!(s, "  {:7} {}  [{}]", o.method, o.path, o.id);
@@ -120,13 +128,28 @@ fn human(b: &Bundle, size: usize) -> String {
     }
     for p in &b.packages {
         let l: Vec<_> = p.limits.iter().map(limit).collect();
-        let lim = if l.is_empty() { "unlimited".to_owned() } else { l.join(" + ") };
-        let _ = writeln!(s, "package {} ({}) v{}: {lim}{}", p.id, p.name, p.version, if p.published { ", published" } else { "" });
+        let lim = if l.is_empty() {
+            "unlimited".to_owned()
+        } else {
+            l.join(" + ")
+        };
+        let _ = writeln!(
+            s,
+            "package {} ({}) v{}: {lim}{}",
+            p.id,
+            p.name,
+            p.version,
+            if p.published { ", published" } else { "" }
+        );
         for po in &p.operations {
             let id = b.operations.get(po.operation as usize).map_or("?", |o| o.id.as_str());
             match &po.limits {
                 Some(l) => {
-                    let _ = writeln!(s, "  {id} (override {})", l.iter().map(limit).collect::<Vec<_>>().join(" + "));
+                    let _ = writeln!(
+                        s,
+                        "  {id} (override {})",
+                        l.iter().map(limit).collect::<Vec<_>>().join(" + ")
+                    );
                 }
                 None => {
                     let _ = writeln!(s, "  {id}");
@@ -135,7 +158,11 @@ fn human(b: &Bundle, size: usize) -> String {
         }
     }
     for a in &j["applications"].as_array().cloned().unwrap_or_default() {
-        let _ = writeln!(s, "application {}: grants {}, {} credential(s)", a["name"], a["grants"], a["credentials"]);
+        let _ = writeln!(
+            s,
+            "application {}: grants {}, {} credential(s)",
+            a["name"], a["grants"], a["credentials"]
+        );
     }
     s
 }

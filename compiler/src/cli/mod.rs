@@ -25,7 +25,11 @@ pub enum Exit {
 }
 
 #[derive(Debug, Parser)]
-#[command(name = "acepack", version, about = "API packages and access control for Envoy: compile catalogs into bundles, inspect and explain them")]
+#[command(
+    name = "acepack",
+    version,
+    about = "API packages and access control for Envoy: compile catalogs into bundles, inspect and explain them"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -117,7 +121,13 @@ enum Command {
 fn print_diagnostics(diagnostics: &[acepack_compiler::Diagnostic], strict: bool) {
     for d in diagnostics {
         if strict && d.severity == acepack_compiler::Severity::Warning {
-            eprintln!("{}", acepack_compiler::Diagnostic { severity: acepack_compiler::Severity::Error, ..d.clone() });
+            eprintln!(
+                "{}",
+                acepack_compiler::Diagnostic {
+                    severity: acepack_compiler::Severity::Error,
+                    ..d.clone()
+                }
+            );
         } else {
             eprintln!("{d}");
         }
@@ -150,15 +160,36 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
         }
     };
     let exit = match cli.command {
-        Command::Compile { catalog, output, report, strict, previous, allow_breaking } => {
-            compile::run(&catalog, &output, report.as_deref(), strict, previous.as_deref(), allow_breaking)
-        }
+        Command::Compile {
+            catalog,
+            output,
+            report,
+            strict,
+            previous,
+            allow_breaking,
+        } => compile::run(
+            &catalog,
+            &output,
+            report.as_deref(),
+            strict,
+            previous.as_deref(),
+            allow_breaking,
+        ),
         Command::Check { catalog, json, strict } => check::run(&catalog, json, strict),
         Command::Inspect { bundle, json } => inspect::run(&bundle, json),
-        Command::Explain { bundle, method, url, headers, client_ip } => {
-            explain::run(&bundle, &method, &url, &headers, client_ip.as_deref())
-        }
-        Command::Diff { old, new, json, allow_breaking } => diff::run(&old, &new, json, allow_breaking),
+        Command::Explain {
+            bundle,
+            method,
+            url,
+            headers,
+            client_ip,
+        } => explain::run(&bundle, &method, &url, &headers, client_ip.as_deref()),
+        Command::Diff {
+            old,
+            new,
+            json,
+            allow_breaking,
+        } => diff::run(&old, &new, json, allow_breaking),
         Command::Envoy { bundle, wasm, vm_id } => envoy::run(&bundle, &wasm, &vm_id),
     };
     exit as i32
