@@ -3,6 +3,10 @@
 //! router, routes from a RouteConfiguration file (or a catch-all), and static clusters that point at
 //! loopback upstreams.
 //!
+//! The HTTP connection manager runs as an edge proxy (`use_remote_address: true`): the client
+//! address Envoy gives filters (`source.address`) is then the peer's, not one taken from a
+//! client-supplied `X-Forwarded-For` (Envoy's default, `false`, trusts the last XFF entry).
+//!
 //! The YAML is written as text; an inline RouteConfiguration or a filter entry printed by
 //! `acepack envoy` is embedded by indenting it.
 
@@ -176,7 +180,7 @@ impl Bootstrap {
             self.listener_port
         ));
         y.push_str(
-            "  filter_chains:\n  - filters:\n    - name: envoy.filters.network.http_connection_manager\n      typed_config:\n        \"@type\": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager\n        stat_prefix: ingress\n",
+            "  filter_chains:\n  - filters:\n    - name: envoy.filters.network.http_connection_manager\n      typed_config:\n        \"@type\": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager\n        stat_prefix: ingress\n        use_remote_address: true\n",
         );
         if let Some(log) = &self.access_log {
             y.push_str(&format!(

@@ -37,6 +37,9 @@ fn anonymous_requests_are_limited_per_client_address() {
     assert_eq!(echoed(&r).header("x-ace-application"), Some("keyed"));
 }
 
+/// The filter takes the client address from Envoy (`source.address`), which at an edge Envoy
+/// (`use_remote_address: true`, as in the harness) is the TCP peer. With Envoy's default
+/// (`false`) Envoy itself derives that address from the last `X-Forwarded-For` entry.
 #[test]
 fn anonymous_limits_use_the_peer_address_not_x_forwarded_for() {
     let s = Scenario::start("anon-xff", "anonymous.yaml", Some("routes.yaml"));
