@@ -334,6 +334,12 @@ fn operation_override_replaces_the_package_limit() {
     denied(&r, 429, "rate_limited");
     let wait = retry_after(&r);
     assert!(wait <= 30, "2/minute refills a token every 30 s; Retry-After {wait}");
+    assert_eq!(
+        ietf_policies(&r),
+        vec![("partners".to_string(), 2, 60)],
+        "the override's policy on the 429"
+    );
+    assert_eq!(ietf_ratelimit(&r).1, 0);
     // The package bucket was not touched by the override's requests.
     let r = s.send(&get("/v1/flights", "k-override"));
     allowed(&r, "listFlights", "partner-app", Some("partners"));
