@@ -163,7 +163,9 @@ impl Host {
             Some(bytes) => StoreLimitsBuilder::new().memory_size(bytes).build(),
             None => StoreLimits::default(),
         };
+        static NEXT_INSTANCE: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
         let state = HostState {
+            instance: NEXT_INSTANCE.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             memory: None,
             alloc: None,
             plugin: PluginInfo {

@@ -31,7 +31,8 @@ use crate::abi::Status;
 /// happen by itself. [`SharedData::stale_reads`] and
 /// [`SharedData::stale_reads_of`] reproduce it deterministically: they make the
 /// next guest `get`s of an *existing* key report `NotFound`, exactly what a
-/// worker that read just before another worker's first insert would see.
+/// worker that read just before another worker's first insert would see
+/// (a VM's reads of keys it wrote itself are never stale).
 ///
 /// ```
 /// use acepack_host_tests::{SharedData, Status};
@@ -59,8 +60,17 @@ impl std::fmt::Debug for SharedData {
     }
 }
 
-/// One `vm_id`'s keys: value and CAS.
-type Entries = HashMap<Vec<u8>, (Vec<u8>, u32)>;
+/// One stored value: the bytes, its CAS, and which VM wrote it last (0 for a
+/// test writing through [`SharedData::set`]).
+#[derive(Clone)]
+struct Entry {
+    value: Vec<u8>,
+    cas: u32,
+    writer: u64,
+}
+
+/// One `vm_id`'s keys.
+type Entries = HashMap<Vec<u8>, Entry>;
 
 struct Inner {
     data: HashMap<String, Entries>,
@@ -119,38 +129,54 @@ impl SharedData {
     /// Reads a key as a test would inspect it: `(value, cas)`, or `None` when
     /// missing. Unlike a guest `get`, this never consumes a stale read.
     pub fn get(&self, vm_id: &str, key: &[u8]) -> Option<(Vec<u8>, u32)> {
-        self.lock().data.get(vm_id)?.get(key).cloned()
+        let inner = self.lock();
+        let entry = inner.data.get(vm_id)?.get(key)?;
+        Some((entry.value.clone(), entry.cas))
     }
 
     /// `proxy_set_shared_data` semantics (see the type's documentation):
     /// `Err(Status::CasMismatch)` only when the key exists, `cas != 0` and the
     /// CAS differs.
     pub fn set(&self, vm_id: &str, key: &[u8], value: &[u8], cas: u32) -> Result<(), Status> {
+        self.guest_set(0, vm_id, key, value, cas)
+    }
+
+    /// The guest's `proxy_set_shared_data` by VM `writer`.
+    pub(crate) fn guest_set(&self, writer: u64, vm_id: &str, key: &[u8], value: &[u8], cas: u32) -> Result<(), Status> {
         let mut inner = self.lock();
-        let exists_with = inner.data.get(vm_id).and_then(|m| m.get(key)).map(|(_, c)| *c);
+        let exists_with = inner.data.get(vm_id).and_then(|m| m.get(key)).map(|e| e.cas);
         if let Some(current) = exists_with {
             if cas != 0 && cas != current {
                 return Err(Status::CasMismatch);
             }
         }
-        let new_cas = inner.next_cas();
+        let entry = Entry {
+            value: value.to_vec(),
+            cas: inner.next_cas(),
+            writer,
+        };
         let map = inner.data.entry(vm_id.to_owned()).or_default();
         match map.get_mut(key) {
-            Some(entry) => *entry = (value.to_vec(), new_cas),
+            Some(slot) => *slot = entry,
             None => {
-                map.insert(key.to_vec(), (value.to_vec(), new_cas));
+                map.insert(key.to_vec(), entry);
             }
         }
         Ok(())
     }
 
-    /// The guest's `proxy_get_shared_data`: like [`SharedData::get`], but
-    /// consumes a pending stale read when the key exists.
-    pub(crate) fn guest_get(&self, vm_id: &str, key: &[u8]) -> Result<(Vec<u8>, u32), Status> {
+    /// The guest's `proxy_get_shared_data` by VM `reader`: like
+    /// [`SharedData::get`], but consumes a pending stale read when the key
+    /// exists and another VM (or the test) wrote it last.
+    pub(crate) fn guest_get(&self, reader: u64, vm_id: &str, key: &[u8]) -> Result<(Vec<u8>, u32), Status> {
         let mut inner = self.lock();
         let Some(found) = inner.data.get(vm_id).and_then(|m| m.get(key)).cloned() else {
             return Err(Status::NotFound);
         };
+        if found.writer == reader && reader != 0 {
+            // A VM always sees its own writes: nothing to be stale about.
+            return Ok((found.value, found.cas));
+        }
         if let Some(n) = inner.stale_keys.get_mut(key) {
             if *n > 0 {
                 *n -= 1;
@@ -161,13 +187,14 @@ impl SharedData {
             inner.stale_any -= 1;
             return Err(Status::NotFound);
         }
-        Ok(found)
+        Ok((found.value, found.cas))
     }
 
-    /// Makes the next `count` guest `get`s that would find their key (any key,
-    /// any `vm_id`) report `NotFound` instead, as if they had read just before
-    /// another worker inserted it. Gets of really missing keys do not use up
-    /// the count. Adds to any count already pending.
+    /// Makes the next `count` guest `get`s that would find a key written by
+    /// *another* VM (any key, any `vm_id`) report `NotFound` instead, as if
+    /// they had read just before that VM inserted it. Gets of missing keys, and
+    /// of keys the reading VM wrote itself, do not use up the count (a VM
+    /// always sees its own writes). Adds to any count already pending.
     ///
     /// Typical use, forcing "two VMs both saw the key missing, then both set":
     /// run one request on VM A (it creates the key), call `stale_reads(1)`,
@@ -208,7 +235,7 @@ impl SharedData {
         self.lock()
             .data
             .get(vm_id)
-            .map_or(0, |m| m.iter().map(|(k, (v, _))| k.len() + v.len()).sum())
+            .map_or(0, |m| m.iter().map(|(k, e)| k.len() + e.value.len()).sum())
     }
 
     /// Every key of `vm_id`, sorted.
@@ -225,7 +252,7 @@ impl SharedData {
     /// Every `(key, value)` of `vm_id`, sorted by key.
     pub fn entries(&self, vm_id: &str) -> Vec<(Vec<u8>, Vec<u8>)> {
         let mut entries: Vec<(Vec<u8>, Vec<u8>)> = self.lock().data.get(vm_id).map_or_else(Vec::new, |m| {
-            m.iter().map(|(k, (v, _))| (k.clone(), v.clone())).collect()
+            m.iter().map(|(k, e)| (k.clone(), e.value.clone())).collect()
         });
         entries.sort();
         entries
@@ -333,8 +360,8 @@ mod tests {
     fn vm_ids_are_isolated() {
         let shared = SharedData::new();
         shared.set("a", b"k", b"va", 0).unwrap();
-        assert_eq!(shared.guest_get("b", b"k"), Err(Status::NotFound));
-        assert_eq!(shared.guest_get("a", b"k").unwrap().0, b"va");
+        assert_eq!(shared.guest_get(1, "b", b"k"), Err(Status::NotFound));
+        assert_eq!(shared.guest_get(1, "a", b"k").unwrap().0, b"va");
         assert_eq!(shared.len("a"), 1);
         assert_eq!(shared.len("b"), 0);
         assert!(shared.is_empty("b"));
@@ -346,31 +373,36 @@ mod tests {
     #[test]
     fn get_of_missing_key_is_not_found() {
         let shared = SharedData::new();
-        assert_eq!(shared.guest_get("vm", b"nope"), Err(Status::NotFound));
+        assert_eq!(shared.guest_get(1, "vm", b"nope"), Err(Status::NotFound));
         assert_eq!(shared.get("vm", b"nope"), None);
     }
 
     #[test]
     fn stale_reads_reproduce_the_first_insert_race() {
+        const A: u64 = 1;
+        const B: u64 = 2;
         let shared = SharedData::new();
         // With CAS 0 inserts, both "creators" succeed: the second overwrites.
-        assert_eq!(shared.guest_get("vm", b"k"), Err(Status::NotFound)); // A
-        shared.set("vm", b"k", b"A", 0).unwrap();
+        assert_eq!(shared.guest_get(A, "vm", b"k"), Err(Status::NotFound));
+        shared.guest_set(A, "vm", b"k", b"A", 0).unwrap();
         shared.stale_reads(1);
-        assert_eq!(shared.guest_get("vm", b"k"), Err(Status::NotFound)); // B, stale
-        shared.set("vm", b"k", b"B", 0).unwrap();
+        assert!(shared.guest_get(A, "vm", b"k").is_ok(), "own writes are never stale");
+        assert_eq!(shared.pending_stale_reads(), 1);
+        assert_eq!(shared.guest_get(B, "vm", b"k"), Err(Status::NotFound)); // B, stale
+        shared.guest_set(B, "vm", b"k", b"B", 0).unwrap();
         assert_eq!(shared.get("vm", b"k").unwrap().0, b"B");
         assert_eq!(shared.pending_stale_reads(), 0);
-        assert!(shared.guest_get("vm", b"k").is_ok());
+        assert!(shared.guest_get(A, "vm", b"k").is_ok());
 
         // With a nonzero CAS on insert, the second creator fails.
         shared.stale_reads_of(b"j", 1);
-        assert_eq!(shared.guest_get("vm", b"j"), Err(Status::NotFound));
+        assert_eq!(shared.guest_get(B, "vm", b"j"), Err(Status::NotFound));
         assert_eq!(shared.pending_stale_reads(), 1, "missing keys do not consume");
-        shared.set("vm", b"j", b"A", 1 << 31).unwrap();
-        assert_eq!(shared.guest_get("vm", b"j"), Err(Status::NotFound)); // stale
-        assert_eq!(shared.set("vm", b"j", b"B", 1 << 31), Err(Status::CasMismatch));
+        shared.guest_set(A, "vm", b"j", b"A", 1 << 31).unwrap();
+        assert_eq!(shared.guest_get(B, "vm", b"j"), Err(Status::NotFound)); // stale
+        assert_eq!(shared.guest_set(B, "vm", b"j", b"B", 1 << 31), Err(Status::CasMismatch));
         assert_eq!(shared.get("vm", b"j").unwrap().0, b"A");
+        assert_eq!(shared.guest_get(B, "vm", b"j").unwrap().0, b"A");
     }
 
     #[test]
@@ -382,7 +414,7 @@ mod tests {
                 std::thread::spawn(move || {
                     for _ in 0..500 {
                         loop {
-                            let (value, cas) = match shared.guest_get("vm", b"n") {
+                            let (value, cas) = match shared.guest_get(1, "vm", b"n") {
                                 Ok((v, c)) => (u64::from_le_bytes(v.try_into().unwrap()), c),
                                 Err(_) => (0, 0),
                             };

@@ -63,6 +63,8 @@ pub(crate) struct PluginInfo {
 }
 
 pub(crate) struct HostState {
+    /// A process-unique id of this VM (never 0), for shared-data writers.
+    pub(crate) instance: u64,
     pub(crate) memory: Option<Memory>,
     pub(crate) alloc: Option<TypedFunc<i32, i32>>,
     pub(crate) plugin: PluginInfo,

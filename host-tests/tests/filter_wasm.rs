@@ -314,3 +314,29 @@ fn a_trap_would_be_reported_not_hidden() {
     assert!(!vm.failed());
     assert!(!matches!(vm.request(&api("/")), Err(HostError::VmFailed)));
 }
+
+#[test]
+fn the_first_insert_race_can_be_forced_and_admits_exactly_the_limit() {
+    // `solo` has 2 requests/minute on `partners`. VM A creates the bucket; VM B
+    // is made to see it missing and takes the creation path too. A filter that
+    // inserted with CAS 0 would replace A's bucket and admit 3.
+    let shared = SharedData::new();
+    let opts = VmOptions {
+        plugin_config: bundle(),
+        shared: shared.clone(),
+        ..VmOptions::default()
+    };
+    let mut a = filter_host()
+        .configured_vm(opts.clone())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut b = filter_host().configured_vm(opts).unwrap_or_else(|e| panic!("{e}"));
+    let request = api("/v1/flights").header("x-api-key", keys::SOLO);
+    let mut admitted = usize::from(run(&mut a, &request).forwarded);
+    shared.stale_reads(1);
+    admitted += usize::from(run(&mut b, &request).forwarded);
+    assert_eq!(shared.pending_stale_reads(), 0, "B's read of A's bucket was stale");
+    admitted += usize::from(run(&mut a, &request).forwarded);
+    admitted += usize::from(run(&mut b, &request).forwarded);
+    admitted += usize::from(run(&mut a, &request).forwarded);
+    assert_eq!(admitted, 2);
+}

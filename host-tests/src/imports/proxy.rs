@@ -232,7 +232,7 @@ pub(super) fn define(d: &mut Defs<'_>) -> wasmtime::Result<()> {
                 let key = read(&c, kp, ks)?;
                 check(&c, cas_ptr, 4)?;
                 let s = c.data();
-                let (value, cas) = s.shared.guest_get(&s.plugin.vm_id, &key)?;
+                let (value, cas) = s.shared.guest_get(s.instance, &s.plugin.vm_id, &key)?;
                 copy_out(&mut c, &value, vpp, vsp)?;
                 write_u32(&mut c, cas_ptr, cas)
             })();
@@ -247,7 +247,8 @@ pub(super) fn define(d: &mut Defs<'_>) -> wasmtime::Result<()> {
                 let key = read(&c, kp, ks)?;
                 let value = read(&c, vp, vs)?;
                 let s = c.data();
-                s.shared.set(&s.plugin.vm_id, &key, &value, cas as u32)?;
+                s.shared
+                    .guest_set(s.instance, &s.plugin.vm_id, &key, &value, cas as u32)?;
                 Ok(())
             })();
             proxy_status(r)
