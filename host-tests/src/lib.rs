@@ -170,7 +170,8 @@ fn workspace_root() -> PathBuf {
 
 /// Where the filter's `.wasm` is: `$ACEPACK_FILTER_WASM` when set, else the
 /// contract's `target/wasm32-wasip1/release/acepack_filter.wasm` in the
-/// workspace.
+/// workspace — or, when `$CARGO_TARGET_DIR` is set and holds a newer build,
+/// `$CARGO_TARGET_DIR/wasm32-wasip1/release/acepack_filter.wasm`.
 ///
 /// Errors — so that a test never passes silently without the filter — when
 /// the file is missing ([`HostError::WasmNotFound`]) or, without the variable,
@@ -188,10 +189,18 @@ pub fn filter_wasm_path() -> Result<PathBuf, HostError> {
         return Ok(path);
     }
     let root = workspace_root();
-    let path = root.join("target/wasm32-wasip1/release/acepack_filter.wasm");
-    let Ok(built) = std::fs::metadata(&path).and_then(|m| m.modified()) else {
+    const BUILT: &str = "wasm32-wasip1/release/acepack_filter.wasm";
+    let default = root.join("target").join(BUILT);
+    let candidates = std::env::var_os("CARGO_TARGET_DIR")
+        .map(|dir| PathBuf::from(dir).join(BUILT))
+        .into_iter()
+        .chain([default.clone()]);
+    let Some((built, path)) = candidates
+        .filter_map(|p| Some((std::fs::metadata(&p).ok()?.modified().ok()?, p)))
+        .max_by_key(|(t, _)| *t)
+    else {
         return Err(HostError::WasmNotFound {
-            path,
+            path: default,
             hint: format!("{FILTER_BUILD_HINT} (or set {FILTER_WASM_ENV})"),
         });
     };

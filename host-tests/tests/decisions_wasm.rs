@@ -20,11 +20,15 @@ fn vm_for(bundle: &acepack_filter::bundle::Bundle, shared: &SharedData, clock: &
         metrics: metrics.clone(),
         ..VmOptions::default()
     };
-    filter_host().configured_vm(opts).expect("the fixture bundle configures")
+    filter_host()
+        .configured_vm(opts)
+        .expect("the fixture bundle configures")
 }
 
 fn request(case: &Case) -> Request {
-    let mut r = Request::new(case.method, case.path).authority(case.authority).source(&format!("{}:41000", case.client_ip));
+    let mut r = Request::new(case.method, case.path)
+        .authority(case.authority)
+        .source(&format!("{}:41000", case.client_ip));
     for (k, v) in case.headers {
         r = r.header(&k.to_ascii_lowercase(), v.as_bytes().to_vec());
     }
@@ -44,11 +48,22 @@ fn check(case: &Case, out: &Outcome, sent: &Request) {
             assert_eq!(out.request_header_str("x-ace-operation-id"), Some(op), "{name}");
             assert_eq!(out.request_header_str("x-ace-application"), Some(app), "{name}");
             assert_eq!(out.request_header_str("x-ace-package"), pkg, "{name}");
-            let spoofed = out.request_headers.iter().filter(|(k, _)| k.starts_with("x-ace-")).count();
-            assert_eq!(spoofed, 2 + usize::from(pkg.is_some()), "{name}: only the filter's x-ace headers");
+            let spoofed = out
+                .request_headers
+                .iter()
+                .filter(|(k, _)| k.starts_with("x-ace-"))
+                .count();
+            assert_eq!(
+                spoofed,
+                2 + usize::from(pkg.is_some()),
+                "{name}: only the filter's x-ace headers"
+            );
         }
         status => {
-            let local = out.local_response.as_ref().unwrap_or_else(|| panic!("{name}: expected a local {status}"));
+            let local = out
+                .local_response
+                .as_ref()
+                .unwrap_or_else(|| panic!("{name}: expected a local {status}"));
             assert_eq!(u32::from(status), local.status, "{name}: {} {}", case.method, case.path);
             assert_eq!(local.header_str("content-type"), Some("application/json"), "{name}");
             let body: serde_json::Value = serde_json::from_str(&local.body_str()).expect("JSON body");
@@ -58,7 +73,11 @@ fn check(case: &Case, out: &Outcome, sent: &Request) {
         }
     }
     for (header, value) in case.response_headers {
-        assert_eq!(out.response_header_str(header), Some(*value), "{name}: response header {header}");
+        assert_eq!(
+            out.response_header_str(header),
+            Some(*value),
+            "{name}: response header {header}"
+        );
     }
 }
 
@@ -102,11 +121,19 @@ fn hidden_credentials_do_not_reach_the_upstream() {
     b.enforcement.hide_credentials = true;
     let (shared, clock, metrics) = (SharedData::new(), Clock::new(), Metrics::new());
     let mut vm = vm_for(&b, &shared, &clock, &metrics);
-    let out = vm.request(&Request::get("/v1/flights").header("x-api-key", keys::ACME).header("accept", "*/*")).unwrap();
+    let out = vm
+        .request(
+            &Request::get("/v1/flights")
+                .header("x-api-key", keys::ACME)
+                .header("accept", "*/*"),
+        )
+        .unwrap();
     assert!(out.forwarded);
     assert_eq!(out.request_header("x-api-key"), None);
     assert_eq!(out.request_header_str("accept"), Some("*/*"));
-    let out = vm.request(&Request::get("/v1/flights?x=1&apikey=acme-live-7f3a9c")).unwrap();
+    let out = vm
+        .request(&Request::get("/v1/flights?x=1&apikey=acme-live-7f3a9c"))
+        .unwrap();
     assert!(out.forwarded);
     assert_eq!(out.request_header_str(":path"), Some("/v1/flights?x=1"));
 }
@@ -121,7 +148,11 @@ fn buckets_are_shared_by_vms_and_survive_a_reload() {
     let req = Request::get("/v1/flights").header("apikey", keys::SOLO);
     assert!(a.request(&req).unwrap().forwarded);
     assert!(c.request(&req).unwrap().forwarded);
-    assert_eq!(a.request(&req).unwrap().status(), Some(429), "partners is 2/minute across both VMs");
+    assert_eq!(
+        a.request(&req).unwrap().status(),
+        Some(429),
+        "partners is 2/minute across both VMs"
+    );
     // A reconfigured VM (new bundle bytes, same ids) keeps counting in the same bucket.
     let mut renamed = b.clone();
     renamed.packages[0].name = "Partners, renamed".into();

@@ -16,7 +16,10 @@ const REPETITIONS: usize = 20;
 #[test]
 fn bursts_across_four_vms_stay_within_the_bucket() {
     let mut bundle = fixture::bundle();
-    bundle.packages[0].limits = vec![Limit { count: N, window_seconds: 60 }];
+    bundle.packages[0].limits = vec![Limit {
+        count: N,
+        window_seconds: 60,
+    }];
     let config = bundle.encode().unwrap();
     let per_vm = (10 * N) as usize / VMS;
     for rep in 0..REPETITIONS {
@@ -66,6 +69,9 @@ fn bursts_across_four_vms_stay_within_the_bucket() {
             10 * N
         );
         assert_eq!(metrics.counter("acepack.requests_allowed"), admitted);
-        assert_eq!(metrics.counter("acepack.requests_denied.rate_limited"), 10 * N - admitted);
+        assert_eq!(
+            metrics.counter("acepack.requests_denied.rate_limited"),
+            10 * N - admitted
+        );
     }
 }
