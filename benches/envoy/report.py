@@ -129,12 +129,10 @@ def chart(out, results, order, trivial, budget, doc):
     hi = [results[c]["added_us"]["max"] - m for c, m in zip(shown, med)]
     colors = {"native": "#7f7f7f", "trivial": "#1f77b4", "demo": "#ff7f0e", "scale": "#d62728"}
     fig, ax = plt.subplots(figsize=(8, 5), dpi=110)
-    bars = ax.bar([results[c]["label"] for c in shown], med, yerr=[lo, hi], capsize=6,
-                  color=[colors.get(c, "#2ca02c") for c in shown])
-    for b, m, c in zip(bars, med, shown):
-        ratio = results[c]["ratio_vs_trivial"]
-        ax.annotate("%.1f µs\n%.2f× (c)" % (m, ratio or 0), (b.get_x() + b.get_width() / 2, m),
-                    xytext=(0, 8), textcoords="offset points", ha="center", va="bottom", fontsize=9)
+    # The values go under the bars' names, clear of the min–max whiskers.
+    names = ["%s\n+%.1f µs, %.2f× (c)" % (results[c]["label"], m, results[c]["ratio_vs_trivial"] or 0)
+             for c, m in zip(shown, med)]
+    ax.bar(names, med, yerr=[lo, hi], capsize=6, color=[colors.get(c, "#2ca02c") for c in shown])
     ax.axhline(budget, color="#d62728", linestyle="--", linewidth=1)
     ax.text(-0.45, budget, "P2 budget: 1.25 × (c) = %.1f µs" % budget, color="#d62728", ha="left", va="bottom",
             fontsize=9, bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.8, "pad": 1})
