@@ -13,7 +13,6 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-use base64::Engine as _;
 
 /// The acepack wasm filter entry of `http_filters`.
 #[derive(Debug, Clone)]
@@ -31,28 +30,11 @@ pub struct WasmFilter {
 impl WasmFilter {
     /// The filter entry as YAML (a `- name: ...` list item, not indented).
     pub fn to_yaml(&self) -> String {
-        let b64 = base64::engine::general_purpose::STANDARD.encode(&self.configuration);
-        format!(
-            r#"- name: envoy.filters.http.wasm
-  typed_config:
-    "@type": type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm
-    config:
-      name: {name}
-      root_id: ""
-      fail_open: false
-      vm_config:
-        vm_id: {vm}
-        runtime: envoy.wasm.runtime.v8
-        code:
-          local:
-            filename: {wasm}
-      configuration:
-        "@type": type.googleapis.com/google.protobuf.BytesValue
-        value: "{b64}"
-"#,
-            name = yaml_str(&self.plugin_name),
-            vm = yaml_str(&self.vm_id),
-            wasm = yaml_str(&self.wasm.display().to_string()),
+        acepack_compiler::envoy_filter::filter_yaml(
+            &self.configuration,
+            &self.wasm.display().to_string(),
+            &self.vm_id,
+            &self.plugin_name,
         )
     }
 }

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use base64::Engine as _;
+use acepack_compiler::envoy_filter::filter_yaml;
 
 use super::{read_bundle, Exit};
 
@@ -13,34 +13,6 @@ pub fn run(bundle: &Path, wasm: &Path, vm_id: &str) -> Exit {
         Ok(b) => b,
         Err(exit) => return exit,
     };
-    print!("{}", filter_entry(&bytes, &wasm.display().to_string(), vm_id));
+    print!("{}", filter_yaml(&bytes, &wasm.display().to_string(), vm_id, "acepack"));
     Exit::Ok
-}
-
-/// The YAML of one `http_filters` entry. `fail_open: false`: if the VM fails, requests are refused
-/// rather than let through unchecked.
-pub fn filter_entry(bundle: &[u8], wasm: &str, vm_id: &str) -> String {
-    let b64 = base64::engine::general_purpose::STANDARD.encode(bundle);
-    let q = |s: &str| serde_json::to_string(s).unwrap_or_default();
-    format!(
-        r#"- name: envoy.filters.http.wasm
-  typed_config:
-    "@type": type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm
-    config:
-      name: acepack
-      root_id: acepack
-      fail_open: false
-      vm_config:
-        vm_id: {vm}
-        runtime: envoy.wasm.runtime.v8
-        code:
-          local:
-            filename: {wasm}
-      configuration:
-        "@type": type.googleapis.com/google.protobuf.BytesValue
-        value: {b64}
-"#,
-        vm = q(vm_id),
-        wasm = q(wasm),
-    )
 }
