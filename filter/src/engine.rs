@@ -2,6 +2,7 @@
 //! a loaded bundle, a request and a bucket store. No proxy-wasm types: the filter, `acepack
 //! explain`, the benches and the tests all run this code.
 
+use hashbrown::HashMap;
 use sha2::{Digest, Sha256};
 use smallvec::SmallVec;
 
@@ -111,6 +112,8 @@ impl Reason {
 pub struct Charge {
     /// The package the bucket belongs to.
     pub package: u32,
+    /// The bucket's scope (see [`Engine::policy`]).
+    pub scope: u32,
     /// The operation override, if the bucket is per operation.
     pub operation_override: bool,
     /// The bucket's state after the decision.
@@ -201,11 +204,64 @@ struct Membership {
     is_override: bool,
 }
 
-/// A bucket scope: stable id part of the key, and its limits.
+/// A bucket scope: stable id part of the key, its limits, and its `RateLimit-Policy` value
+/// (rendered once at load so responses need no formatting of constants).
 #[derive(Debug, Clone)]
 struct Scope {
     key_part: [u8; 11],
     limits: SmallVec<[Limit; 2]>,
+    policy: String,
+}
+
+impl Scope {
+    fn new(package_id: &str, operation_id: Option<&str>, limits: &[Limit]) -> Scope {
+        let mut policy = String::new();
+        for (i, l) in limits.iter().enumerate() {
+            if i > 0 {
+                policy.push_str(", ");
+            }
+            policy.push('"');
+            policy.push_str(package_id);
+            policy.push_str("\";q=");
+            crate::headers::push_u64(&mut policy, l.count);
+            policy.push_str(";w=");
+            crate::headers::push_u64(&mut policy, u64::from(l.window_seconds));
+        }
+        Scope {
+            key_part: scope_key(package_id, operation_id),
+            limits: limits.iter().copied().collect(),
+            policy,
+        }
+    }
+}
+
+/// Most credentials a [`KeyCache`] remembers before it starts over.
+pub const KEY_CACHE_CAPACITY: usize = 4096;
+
+/// A per-VM memo of registered credentials: raw secret → (application, digest), so repeat callers
+/// skip SHA-256. Only credentials found in the bundle are remembered (unknown keys cannot grow
+/// it), and it is bounded: when full it starts over. It holds raw keys in the VM's memory, which
+/// already sees every request's key.
+#[derive(Debug, Default)]
+pub struct KeyCache {
+    map: HashMap<Box<[u8]>, (u32, [u8; DIGEST_LEN])>,
+}
+
+impl KeyCache {
+    /// An empty cache (allocates on first insert).
+    pub fn new() -> KeyCache {
+        KeyCache::default()
+    }
+
+    /// Number of remembered credentials.
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    /// Whether nothing is remembered.
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
 }
 
 /// A loaded bundle, ready to decide.
@@ -293,20 +349,14 @@ impl Engine {
         let mut scopes = Vec::new();
         for (p, package) in bundle.packages.iter().enumerate() {
             let package_scope = scopes.len() as u32;
-            scopes.push(Scope {
-                key_part: scope_key(&package.id, None),
-                limits: package.limits.iter().copied().collect(),
-            });
+            scopes.push(Scope::new(&package.id, None, &package.limits));
             for po in &package.operations {
                 let Some(op) = bundle.operations.get(po.operation as usize) else {
                     continue;
                 };
                 let (scope, is_override) = match &po.limits {
                     Some(limits) => {
-                        scopes.push(Scope {
-                            key_part: scope_key(&package.id, Some(&op.id)),
-                            limits: limits.iter().copied().collect(),
-                        });
+                        scopes.push(Scope::new(&package.id, Some(&op.id), limits));
                         (scopes.len() as u32 - 1, true)
                     }
                     None => (package_scope, false),
@@ -350,11 +400,27 @@ impl Engine {
         &self.bundle
     }
 
+    /// The `RateLimit-Policy` value of a bucket scope (see [`Charge::scope`]).
+    pub fn policy(&self, scope: u32) -> &str {
+        self.scopes.get(scope as usize).map_or("", |s| s.policy.as_str())
+    }
+
     /// Decides one request. `now_us` is the host's wall clock in microseconds.
     pub fn decide<H: Headers + ?Sized, S: Store + ?Sized>(
         &self,
         req: &Request<'_, H>,
         store: &mut S,
+        now_us: u64,
+    ) -> Decision {
+        self.decide_cached(req, store, None, now_us)
+    }
+
+    /// [`Engine::decide`] with a per-VM [`KeyCache`] that spares repeat callers the key's SHA-256.
+    pub fn decide_cached<H: Headers + ?Sized, S: Store + ?Sized>(
+        &self,
+        req: &Request<'_, H>,
+        store: &mut S,
+        mut cache: Option<&mut KeyCache>,
         now_us: u64,
     ) -> Decision {
         let enforcement = &self.bundle.enforcement;
@@ -394,8 +460,22 @@ impl Engine {
                     None => continue,
                 },
             };
-            let digest = credential_digest(secret.as_bytes());
-            let app = self.credential(&digest).filter(|app| {
+            let known = cache.as_deref().and_then(|c| c.map.get(secret.as_bytes()).copied());
+            let (found, digest) = match known {
+                Some((app, digest)) => (Some(app), digest),
+                None => {
+                    let digest = credential_digest(secret.as_bytes());
+                    let found = self.credential(&digest);
+                    if let (Some(app), Some(c)) = (found, cache.as_deref_mut()) {
+                        if c.map.len() >= KEY_CACHE_CAPACITY {
+                            c.map.clear();
+                        }
+                        c.map.insert(Box::from(secret.as_bytes()), (app, digest));
+                    }
+                    (found, digest)
+                }
+            };
+            let app = found.filter(|app| {
                 self.bundle
                     .applications
                     .get(*app as usize)
@@ -487,6 +567,7 @@ impl Engine {
                 Ok(outcome) if outcome.admitted => {
                     let charge = Charge {
                         package: p,
+                        scope: m.scope,
                         operation_override: m.is_override,
                         outcome,
                     };
@@ -505,6 +586,7 @@ impl Engine {
                     {
                         best_denial = Some(Charge {
                             package: p,
+                            scope: m.scope,
                             operation_override: m.is_override,
                             outcome,
                         });

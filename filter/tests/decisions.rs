@@ -3,7 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 
 use acepack_filter::bundle::Bundle;
-use acepack_filter::engine::{Decision, Engine, Request};
+use acepack_filter::engine::{Decision, Engine, KeyCache, Request};
 use acepack_filter::fixture::{self, keys, Case};
 use acepack_filter::headers::{allow_response_headers, deny_headers};
 use acepack_filter::limiter::MemoryStore;
@@ -23,7 +23,7 @@ fn status(d: &Decision) -> u16 {
     }
 }
 
-fn run(case: &Case) {
+fn run(case: &Case, cache: &mut KeyCache) {
     let e = engine(&case.setup.bundle());
     let mut store = MemoryStore::new();
     let req = Request {
@@ -34,9 +34,9 @@ fn run(case: &Case) {
         client_ip: Some(case.client_ip),
     };
     for _ in 0..case.warmup {
-        e.decide(&req, &mut store, NOW);
+        e.decide_cached(&req, &mut store, Some(cache), NOW);
     }
-    let d = e.decide(&req, &mut store, NOW);
+    let d = e.decide_cached(&req, &mut store, Some(cache), NOW);
     let b = e.bundle();
     let (reason, headers) = match &d {
         Decision::Pass => (None, Default::default()),
@@ -50,9 +50,9 @@ fn run(case: &Case) {
                 "{}: forwarded headers",
                 case.name
             );
-            (None, allow_response_headers(b, a))
+            (None, allow_response_headers(&e, a))
         }
-        Decision::Deny(x) => (Some(x.reason.as_str()), deny_headers(b, x)),
+        Decision::Deny(x) => (Some(x.reason.as_str()), deny_headers(&e, x)),
     };
     assert_eq!(
         (status(&d), reason),
@@ -72,9 +72,17 @@ fn run(case: &Case) {
 fn decision_table() {
     let cases = fixture::cases();
     assert!(cases.len() >= 50, "the table lost cases: {}", cases.len());
-    for case in &cases {
-        run(case);
+    // One key cache across the table, as one VM keeps it across requests: cached and uncached
+    // lookups must decide alike (every case runs twice).
+    let mut cache = KeyCache::new();
+    for case in cases.iter().chain(&cases) {
+        run(case, &mut cache);
     }
+    assert!(
+        !cache.is_empty() && cache.len() <= 4,
+        "only registered keys are cached: {}",
+        cache.len()
+    );
 }
 
 #[test]

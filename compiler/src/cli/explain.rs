@@ -129,7 +129,7 @@ fn render(engine: &Engine, d: &Decision) -> String {
                 }
                 _ => charge(&mut s, a.charge.as_ref()),
             }
-            for (k, v) in allow_response_headers(b, a) {
+            for (k, v) in allow_response_headers(engine, a) {
                 let _ = writeln!(s, "response:    {k}: {v}");
             }
         }
@@ -142,7 +142,7 @@ fn render(engine: &Engine, d: &Decision) -> String {
                 let _ = writeln!(s, "application: {a}");
             }
             charge(&mut s, x.charge.as_ref());
-            for (k, v) in deny_headers(b, x) {
+            for (k, v) in deny_headers(engine, x) {
                 let _ = writeln!(s, "response:    {k}: {v}");
             }
             let _ = writeln!(s, "body:        {}", x.reason.body());

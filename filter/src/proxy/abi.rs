@@ -31,6 +31,7 @@ extern "C" {
     fn proxy_get_current_time_nanoseconds(return_time: *mut u64) -> u32;
     fn proxy_get_buffer_bytes(kind: u32, start: usize, max: usize, data: *mut *mut u8, size: *mut usize) -> u32;
     fn proxy_get_header_map_pairs(map: u32, data: *mut *mut u8, size: *mut usize) -> u32;
+    fn proxy_add_header_map_value(map: u32, k: *const u8, ks: usize, v: *const u8, vs: usize) -> u32;
     fn proxy_replace_header_map_value(map: u32, k: *const u8, ks: usize, v: *const u8, vs: usize) -> u32;
     fn proxy_remove_header_map_value(map: u32, k: *const u8, ks: usize) -> u32;
     fn proxy_get_property(path: *const u8, path_size: usize, data: *mut *mut u8, size: *mut usize) -> u32;
@@ -103,35 +104,34 @@ pub fn header_map(map: Map) -> Result<Vec<u8>, Status> {
     Ok(owned(data, size))
 }
 
-/// Parses a serialized header map: `u32 count`, `count × (u32 name_len, u32 value_len)`, then each
-/// name and value followed by a NUL. Malformed input yields the pairs read so far.
-pub fn pairs(buf: &[u8]) -> Vec<(&[u8], &[u8])> {
-    let mut r = crate::bytes::Reader::new(buf);
-    let Ok(n) = r.count(8, "pairs") else {
-        return Vec::new();
-    };
-    let mut sizes = Vec::with_capacity(n);
+/// Parses a serialized header map into `out`: `u32 count`, `count × (u32 name_len, u32 value_len)`,
+/// then each name and value followed by a NUL. One pass, no allocation beyond `out`; malformed
+/// input yields the pairs read so far.
+pub fn pairs<'a, const N: usize>(buf: &'a [u8], out: &mut smallvec::SmallVec<[(&'a [u8], &'a [u8]); N]>) {
+    let mut sizes = crate::bytes::Reader::new(buf);
+    let Ok(n) = sizes.count(8, "pairs") else { return };
+    let Some(data) = buf.get(4 + 8 * n..) else { return };
+    let mut data = crate::bytes::Reader::new(data);
     for _ in 0..n {
-        match (r.u32("name size"), r.u32("value size")) {
-            (Ok(k), Ok(v)) => sizes.push((k as usize, v as usize)),
-            _ => return Vec::new(),
-        }
-    }
-    let mut out = Vec::with_capacity(n);
-    for (k, v) in sizes {
-        let Ok(name) = r.bytes(k, "name") else { break };
-        if r.bytes(1, "nul").is_err() {
-            break;
-        }
-        let Ok(value) = r.bytes(v, "value") else {
-            break;
+        let (Ok(k), Ok(v)) = (sizes.u32("name size"), sizes.u32("value size")) else {
+            return;
         };
-        if r.bytes(1, "nul").is_err() {
-            break;
-        }
+        let Ok(name) = data.bytes(k as usize, "name") else {
+            return;
+        };
+        let _ = data.bytes(1, "nul");
+        let Ok(value) = data.bytes(v as usize, "value") else {
+            return;
+        };
+        let _ = data.bytes(1, "nul");
         out.push((name, value));
     }
-    out
+}
+
+/// Adds a header value (keeps existing ones).
+pub fn add_header(map: Map, name: &str, value: &str) -> Result<(), Status> {
+    // SAFETY: pointers and lengths describe live `&str`s.
+    check(unsafe { proxy_add_header_map_value(map as u32, name.as_ptr(), name.len(), value.as_ptr(), value.len()) })
 }
 
 /// Serializes header pairs in the ABI's format.

@@ -5,13 +5,14 @@
 mod abi;
 
 use std::borrow::Cow;
+use std::cell::RefCell;
 use std::rc::Rc;
 
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
 use proxy_wasm::types::{Action, ContextType, LogLevel};
 use smallvec::SmallVec;
 
-use crate::engine::{Allow, Decision, Deny, Engine, Hide, Reason, Request};
+use crate::engine::{Allow, Decision, Deny, Engine, Headers, Hide, KeyCache, Reason, Request};
 use crate::headers::{allow_response_headers, deny_headers, HeaderList};
 use crate::limiter::{SetResult, Store, StoreError, Stored};
 use abi::Map;
@@ -55,6 +56,8 @@ impl Metrics {
 struct Shared {
     engine: Engine,
     metrics: Metrics,
+    /// Registered keys seen by this VM (spares their SHA-256); one VM runs one stream at a time.
+    keys: RefCell<KeyCache>,
 }
 
 #[derive(Default)]
@@ -95,7 +98,11 @@ impl RootContext for Root {
                     .as_ref()
                     .map(|s| s.metrics.clone())
                     .unwrap_or_else(Metrics::define);
-                self.shared = Some(Rc::new(Shared { engine, metrics }));
+                self.shared = Some(Rc::new(Shared {
+                    engine,
+                    metrics,
+                    keys: RefCell::new(KeyCache::new()),
+                }));
                 true
             }
             Err(e) => {
@@ -152,6 +159,19 @@ impl Store for SharedData {
     }
 }
 
+/// Request headers as the host serialized them. Values are checked for UTF-8 only when the engine
+/// asks for them; a value that is not UTF-8 reads as U+FFFD, which no registered key is.
+struct RawHeaders<'a>(&'a [(&'a [u8], &'a [u8])]);
+
+impl Headers for RawHeaders<'_> {
+    fn get(&self, lower_name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(lower_name.as_bytes()))
+            .map(|(_, v)| std::str::from_utf8(v).unwrap_or("\u{fffd}"))
+    }
+}
+
 /// Header bytes as text: valid UTF-8 as is, anything else with the offending bytes
 /// percent-encoded (so a non-UTF-8 path still canonicalizes the way an upstream would see it).
 fn text(bytes: &[u8]) -> Cow<'_, str> {
@@ -185,7 +205,7 @@ fn client_ip() -> Option<String> {
 impl Stream {
     fn deny(&mut self, shared: &Shared, d: &Deny) {
         shared.metrics.denied(d.reason);
-        let headers = deny_headers(shared.engine.bundle(), d);
+        let headers = deny_headers(&shared.engine, d);
         let pairs: SmallVec<[(&str, &str); 5]> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
         if abi::send_response(d.status, &pairs, d.reason.body().as_bytes()).is_err() {
             abi::log(4, "acepack: the host refused a local response");
@@ -195,20 +215,20 @@ impl Stream {
     fn allow(&mut self, shared: &Shared, a: &Allow, request: &[(&[u8], &[u8])]) {
         abi::increment(shared.metrics.allowed, 1);
         let b = shared.engine.bundle();
-        // Spoofed x-ace-* headers first, then ours.
+        // Spoofed x-ace-* headers first, then ours (added: no copy is left to replace).
         for (name, _) in request {
             if name.len() >= 6 && name.get(..6).is_some_and(|p| p.eq_ignore_ascii_case(b"x-ace-")) {
                 let _ = abi::remove_header(Map::RequestHeaders, name);
             }
         }
         if let Some(op) = b.operations.get(a.operation as usize) {
-            let _ = abi::set_header(Map::RequestHeaders, "x-ace-operation-id", &op.id);
+            let _ = abi::add_header(Map::RequestHeaders, "x-ace-operation-id", &op.id);
         }
         if let Some(app) = b.applications.get(a.application as usize) {
-            let _ = abi::set_header(Map::RequestHeaders, "x-ace-application", &app.name);
+            let _ = abi::add_header(Map::RequestHeaders, "x-ace-application", &app.name);
         }
         if let Some(p) = a.package.and_then(|p| b.packages.get(p as usize)) {
-            let _ = abi::set_header(Map::RequestHeaders, "x-ace-package", &p.id);
+            let _ = abi::add_header(Map::RequestHeaders, "x-ace-package", &p.id);
         }
         match &a.hide {
             Some(Hide::Header(name)) => {
@@ -219,7 +239,7 @@ impl Stream {
             }
             None => {}
         }
-        self.response_headers = allow_response_headers(b, a);
+        self.response_headers = allow_response_headers(&shared.engine, a);
     }
 }
 
@@ -252,24 +272,30 @@ impl HttpContext for Stream {
                 return Action::Pause;
             }
         };
-        let pairs = abi::pairs(&raw);
-        let text_pairs: SmallVec<[(Cow<'_, str>, Cow<'_, str>); 16]> =
-            pairs.iter().map(|(k, v)| (text(k), text(v))).collect();
-        let find = |name: &str| text_pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_ref());
-        let method = find(":method").unwrap_or("");
-        let path = find(":path").unwrap_or("");
-        let authority = find(":authority").or_else(|| find("host")).unwrap_or("");
+        let mut pairs: SmallVec<[(&[u8], &[u8]); 24]> = SmallVec::new();
+        abi::pairs(&raw, &mut pairs);
+        let headers = RawHeaders(&pairs);
+        let method = headers.get(":method").unwrap_or("");
+        let authority = headers.get(":authority").or_else(|| headers.get("host")).unwrap_or("");
+        let raw_path = pairs.iter().find(|(k, _)| *k == b":path").map_or(&b""[..], |(_, v)| *v);
+        let path = text(raw_path);
         let anonymous = shared.engine.bundle().enforcement.anonymous.is_some();
         let ip = if anonymous { client_ip() } else { None };
         let request = Request {
             method,
-            path,
+            path: &path,
             authority,
-            headers: text_pairs.as_slice(),
+            headers: &headers,
             client_ip: ip.as_deref(),
         };
         let now = abi::now_us().unwrap_or(0);
-        match shared.engine.decide(&request, &mut SharedData, now) {
+        let decision = match shared.keys.try_borrow_mut() {
+            Ok(mut keys) => shared
+                .engine
+                .decide_cached(&request, &mut SharedData, Some(&mut keys), now),
+            Err(_) => shared.engine.decide(&request, &mut SharedData, now),
+        };
+        match decision {
             Decision::Pass => {
                 abi::increment(shared.metrics.passed, 1);
                 Action::Continue
