@@ -326,14 +326,24 @@ fn scope_key(package_id: &str, operation_id: Option<&str>) -> [u8; 11] {
 
 /// The shared-data key of a bucket: `ak` + 16 chars of credential digest + 11 chars of scope.
 /// Stable across reloads (derived from the credential, package id and operation id only).
-fn bucket_key(credential: &[u8; DIGEST_LEN], scope: &Scope, out: &mut String) {
-    out.clear();
-    out.push_str("ak");
-    b64(credential.get(..12).unwrap_or_default(), out);
-    for &c in &scope.key_part {
-        out.push(char::from(c));
+fn bucket_key(credential: &[u8; DIGEST_LEN], scope: &Scope) -> [u8; BUCKET_KEY_LEN] {
+    let mut key = [b'A'; BUCKET_KEY_LEN];
+    let (head, rest) = key.split_at_mut(2);
+    head.copy_from_slice(b"ak");
+    let (cred, tail) = rest.split_at_mut(16);
+    // 12 bytes → 16 base64url characters, 3 bytes → 4 characters at a time.
+    for (out, chunk) in cred.chunks_exact_mut(4).zip(credential.chunks_exact(3)) {
+        let n = chunk.iter().fold(0u32, |n, b| (n << 8) | u32::from(*b));
+        for (i, o) in out.iter_mut().enumerate() {
+            *o = B64.get(((n >> (18 - 6 * i)) & 63) as usize).copied().unwrap_or(b'A');
+        }
     }
+    tail.copy_from_slice(&scope.key_part);
+    key
 }
+
+/// Length of a bucket key: `ak`, 16 characters of credential, 11 of scope.
+const BUCKET_KEY_LEN: usize = 29;
 
 impl Engine {
     /// Decodes a bundle and builds the lookup structures.
@@ -541,7 +551,6 @@ impl Engine {
             .get(operation as usize)
             .map(|m| m.as_slice())
             .unwrap_or_default();
-        let mut key = String::new();
         let mut best_denial: Option<Charge> = None;
         let mut granted = false;
         for grant in &app.grants {
@@ -562,8 +571,10 @@ impl Engine {
                     hide,
                 });
             }
-            bucket_key(&digest, scope, &mut key);
-            match limiter::take(store, &key, &scope.limits, now_us) {
+            let key = bucket_key(&digest, scope);
+            // Base64url and ASCII only, so always UTF-8.
+            let key = std::str::from_utf8(&key).unwrap_or("ak");
+            match limiter::take(store, key, &scope.limits, now_us) {
                 Ok(outcome) if outcome.admitted => {
                     let charge = Charge {
                         package: p,
