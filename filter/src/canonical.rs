@@ -34,12 +34,18 @@ fn push_hex(out: &mut Vec<u8>, b: u8) {
 
 /// Splits `raw` (a `:path` value) into canonical path and query. O(len), one allocation at most.
 pub fn canonicalize(raw: &str) -> CanonicalPath<'_> {
-    let (path, query) = match raw.find(['?', '#']) {
+    // A byte scan: `?` and `#` are ASCII, so the split lands on a character boundary.
+    let split = raw.bytes().position(|b| b == b'?' || b == b'#');
+    let (path, query) = match split {
         Some(i) => {
-            let (p, rest) = raw.split_at(i);
+            let p = raw.get(..i).unwrap_or("");
+            let rest = raw.get(i..).unwrap_or("");
             let q = rest.strip_prefix('?').unwrap_or("");
             // A fragment never reaches the upstream; drop it from the query too.
-            let q = q.split('#').next().unwrap_or("");
+            let q = match q.bytes().position(|b| b == b'#') {
+                Some(j) => q.get(..j).unwrap_or(""),
+                None => q,
+            };
             (p, q)
         }
         None => (raw, ""),
