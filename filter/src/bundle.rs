@@ -2,8 +2,9 @@
 //!
 //! # Layout (format 1.0)
 //!
-//! All integers are little-endian. `str` is a `u32` byte length followed by UTF-8 bytes; `list<T>`
-//! is a `u32` count followed by the items.
+//! Fixed-width integers are little-endian. `var` is an unsigned LEB128 integer of at most 32 bits
+//! (1–5 bytes, no overlong forms); every count, length and index inside sections is a `var`. `str`
+//! is a `var` byte length followed by UTF-8 bytes; `list<T>` is a `var` count followed by the items.
 //!
 //! ```text
 //! header (24 bytes)
@@ -20,19 +21,19 @@
 //! 2 ENFORCEMENT   u8 match_policy (0 required, 1 if_present)
 //!                 u8 rate_limit_headers (0 ietf, 1 draft03, 2 none)
 //!                 u8 hide_credentials (0/1), u8 cors_preflight (0 pass, 1 enforce)
-//!                 u32 anonymous application index, 0xFFFF_FFFF for none
+//!                 u32 anonymous application index (fixed width), 0xFFFF_FFFF for none
 //! 3 STRATEGIES    list{ u8 kind (0 key_auth, 1 header), str name, list<str> names }
 //!                 key_auth: the key names; header: exactly one (lower-case) header name
 //! 4 APIS          list{ str name, str version, str base_path, list<str> hosts }
-//! 5 OPERATIONS    list{ u32 api, str method, str path, str id }
+//! 5 OPERATIONS    list{ var api, str method, str path, str id }
 //!                 path: normalized template, parameters written "{}", e.g. "/v1/a/{}.json"
 //! 6 PACKAGES      list{ str id, str name, str version, u8 published, limits,
-//!                       list{ u32 operation, u8 has_override, [limits if has_override] } }
+//!                       list{ var operation, u8 has_override, [limits if has_override] } }
 //!                 limits = list{ u64 count, u32 window_seconds (1, 60, 3600 or 86400) },
 //!                 windows strictly ascending
-//! 7 APPLICATIONS  list{ str name, u32 strategy, list{ u8 kind (0 api, 1 package), u32 index } }
+//! 7 APPLICATIONS  list{ str name, var strategy, list{ u8 kind (0 api, 1 package), var index } }
 //!                 grants: active grants only, in catalog order
-//! 8 CREDENTIALS   list{ [u8; 16] digest, u32 application }, strictly ascending by digest;
+//! 8 CREDENTIALS   list{ [u8; 16] digest, var application }, strictly ascending by digest;
 //!                 digest = the first 16 bytes of SHA-256(key) or SHA-256(header identity)
 //! ```
 //!
@@ -350,7 +351,7 @@ impl<'a> Section<'a> {
         self.r.str(what).map(str::to_owned).map_err(|e| self.fail(e))
     }
     fn index(&mut self, len: usize, what: &'static str) -> Result<u32, BundleError> {
-        let i = self.u32(what)?;
+        let i = self.r.varint(what).map_err(|e| self.fail(e))?;
         if (i as usize) < len {
             Ok(i)
         } else {
@@ -358,7 +359,7 @@ impl<'a> Section<'a> {
         }
     }
     fn strings(&mut self, what: &'static str) -> Result<Vec<String>, BundleError> {
-        let n = self.count(4, what)?;
+        let n = self.count(1, what)?;
         (0..n).map(|_| self.string(what)).collect()
     }
     fn limits(&mut self) -> Result<Vec<Limit>, BundleError> {
@@ -479,7 +480,7 @@ impl Bundle {
         s.end()?;
 
         let mut s = get(tag::STRATEGIES, "STRATEGIES")?;
-        let n = s.count(9, "strategy count")?;
+        let n = s.count(3, "strategy count")?;
         let mut strategies = Vec::with_capacity(n);
         for _ in 0..n {
             let kind = s.u8("strategy kind")?;
@@ -495,7 +496,7 @@ impl Bundle {
         s.end()?;
 
         let mut s = get(tag::APIS, "APIS")?;
-        let n = s.count(16, "api count")?;
+        let n = s.count(4, "api count")?;
         let mut apis = Vec::with_capacity(n);
         for _ in 0..n {
             apis.push(Api {
@@ -508,7 +509,7 @@ impl Bundle {
         s.end()?;
 
         let mut s = get(tag::OPERATIONS, "OPERATIONS")?;
-        let n = s.count(16, "operation count")?;
+        let n = s.count(4, "operation count")?;
         let mut operations = Vec::with_capacity(n);
         for _ in 0..n {
             let api = s.index(apis.len(), "operation api")?;
@@ -526,7 +527,7 @@ impl Bundle {
         s.end()?;
 
         let mut s = get(tag::PACKAGES, "PACKAGES")?;
-        let n = s.count(21, "package count")?;
+        let n = s.count(6, "package count")?;
         let mut packages = Vec::with_capacity(n);
         for _ in 0..n {
             let id = s.string("package id")?;
@@ -534,7 +535,7 @@ impl Bundle {
             let version = s.string("package version")?;
             let published = s.u8("package published")? != 0;
             let limits = s.limits()?;
-            let m = s.count(5, "package operation count")?;
+            let m = s.count(2, "package operation count")?;
             let mut ops = Vec::with_capacity(m);
             for _ in 0..m {
                 let operation = s.index(operations.len(), "package operation")?;
@@ -557,12 +558,12 @@ impl Bundle {
         s.end()?;
 
         let mut s = get(tag::APPLICATIONS, "APPLICATIONS")?;
-        let n = s.count(12, "application count")?;
+        let n = s.count(3, "application count")?;
         let mut applications = Vec::with_capacity(n);
         for _ in 0..n {
             let name = s.string("application name")?;
             let strategy = s.index(strategies.len(), "application strategy")?;
-            let m = s.count(5, "grant count")?;
+            let m = s.count(2, "grant count")?;
             let mut grants = Vec::with_capacity(m);
             for _ in 0..m {
                 let grant = match s.u8("grant kind")? {
@@ -577,7 +578,7 @@ impl Bundle {
         s.end()?;
 
         let mut s = get(tag::CREDENTIALS, "CREDENTIALS")?;
-        let n = s.count(DIGEST_LEN + 4, "credential count")?;
+        let n = s.count(DIGEST_LEN + 1, "credential count")?;
         let mut credentials: Vec<Credential> = Vec::with_capacity(n);
         for _ in 0..n {
             let digest = s.r.array::<DIGEST_LEN>("credential digest").map_err(|e| s.fail(e))?;
@@ -675,7 +676,7 @@ impl Bundle {
     pub fn encode(&self) -> Result<Vec<u8>, EncodeError> {
         use crate::bytes::Writer;
         fn limits(w: &mut Writer, limits: &[Limit]) -> Result<(), EncodeError> {
-            w.len(limits.len())?;
+            w.var(limits.len())?;
             for l in limits {
                 w.u64(l.count);
                 w.u32(l.window_seconds);
@@ -706,7 +707,7 @@ impl Bundle {
         sections.push((tag::ENFORCEMENT, w));
 
         let mut w = Writer::default();
-        w.len(self.strategies.len())?;
+        w.var(self.strategies.len())?;
         for s in &self.strategies {
             let (kind, names): (u8, &[String]) = match &s.kind {
                 StrategyKind::KeyAuth(names) => (0, names),
@@ -714,7 +715,7 @@ impl Bundle {
             };
             w.u8(kind);
             w.str(&s.name)?;
-            w.len(names.len())?;
+            w.var(names.len())?;
             for n in names {
                 w.str(n)?;
             }
@@ -722,12 +723,12 @@ impl Bundle {
         sections.push((tag::STRATEGIES, w));
 
         let mut w = Writer::default();
-        w.len(self.apis.len())?;
+        w.var(self.apis.len())?;
         for a in &self.apis {
             w.str(&a.name)?;
             w.str(&a.version)?;
             w.str(&a.base_path)?;
-            w.len(a.hosts.len())?;
+            w.var(a.hosts.len())?;
             for h in &a.hosts {
                 w.str(h)?;
             }
@@ -735,9 +736,9 @@ impl Bundle {
         sections.push((tag::APIS, w));
 
         let mut w = Writer::default();
-        w.len(self.operations.len())?;
+        w.var(self.operations.len())?;
         for o in &self.operations {
-            w.u32(o.api);
+            w.var(o.api as usize)?;
             w.str(&o.method)?;
             w.str(&o.path)?;
             w.str(&o.id)?;
@@ -745,16 +746,16 @@ impl Bundle {
         sections.push((tag::OPERATIONS, w));
 
         let mut w = Writer::default();
-        w.len(self.packages.len())?;
+        w.var(self.packages.len())?;
         for p in &self.packages {
             w.str(&p.id)?;
             w.str(&p.name)?;
             w.str(&p.version)?;
             w.u8(u8::from(p.published));
             limits(&mut w, &p.limits)?;
-            w.len(p.operations.len())?;
+            w.var(p.operations.len())?;
             for po in &p.operations {
-                w.u32(po.operation);
+                w.var(po.operation as usize)?;
                 match &po.limits {
                     None => w.u8(0),
                     Some(l) => {
@@ -767,20 +768,20 @@ impl Bundle {
         sections.push((tag::PACKAGES, w));
 
         let mut w = Writer::default();
-        w.len(self.applications.len())?;
+        w.var(self.applications.len())?;
         for a in &self.applications {
             w.str(&a.name)?;
-            w.u32(a.strategy);
-            w.len(a.grants.len())?;
+            w.var(a.strategy as usize)?;
+            w.var(a.grants.len())?;
             for g in &a.grants {
                 match *g {
                     Grant::Api(i) => {
                         w.u8(0);
-                        w.u32(i);
+                        w.var(i as usize)?;
                     }
                     Grant::Package(i) => {
                         w.u8(1);
-                        w.u32(i);
+                        w.var(i as usize)?;
                     }
                 }
             }
@@ -788,10 +789,10 @@ impl Bundle {
         sections.push((tag::APPLICATIONS, w));
 
         let mut w = Writer::default();
-        w.len(self.credentials.len())?;
+        w.var(self.credentials.len())?;
         for c in &self.credentials {
             w.bytes(&c.digest);
-            w.u32(c.application);
+            w.var(c.application as usize)?;
         }
         sections.push((tag::CREDENTIALS, w));
 

@@ -73,10 +73,30 @@ impl<'a> Reader<'a> {
         Ok(u64::from_le_bytes(self.array(what)?))
     }
 
-    /// A `u32` element count for items of at least `min_item_size` bytes each. Rejects counts that
-    /// the remaining input cannot hold, so a corrupt count never drives a huge allocation.
+    /// An unsigned LEB128 integer of at most 32 bits (1 to 5 bytes, canonical: no overlong forms).
+    pub fn varint(&mut self, what: &'static str) -> Result<u32, ReadError> {
+        let mut value = 0u32;
+        for i in 0..5 {
+            let b = self.u8(what)?;
+            let bits = u32::from(b & 0x7f);
+            if i == 4 && bits > 0x0f {
+                return Err(self.err(what));
+            }
+            value |= bits << (7 * i);
+            if b & 0x80 == 0 {
+                if i > 0 && b == 0 {
+                    return Err(self.err(what));
+                }
+                return Ok(value);
+            }
+        }
+        Err(self.err(what))
+    }
+
+    /// A varint element count for items of at least `min_item_size` bytes each. Rejects counts
+    /// that the remaining input cannot hold, so a corrupt count never drives a huge allocation.
     pub fn count(&mut self, min_item_size: usize, what: &'static str) -> Result<usize, ReadError> {
-        let n = self.u32(what)? as usize;
+        let n = self.varint(what)? as usize;
         let needed = n.checked_mul(min_item_size.max(1)).ok_or_else(|| self.err(what))?;
         if needed > self.remaining() {
             return Err(self.err(what));
@@ -84,9 +104,9 @@ impl<'a> Reader<'a> {
         Ok(n)
     }
 
-    /// A string: `u32` byte length, then UTF-8 bytes.
+    /// A string: varint byte length, then UTF-8 bytes.
     pub fn str(&mut self, what: &'static str) -> Result<&'a str, ReadError> {
-        let len = self.u32(what)? as usize;
+        let len = self.varint(what)? as usize;
         let bytes = self.bytes(len, what)?;
         std::str::from_utf8(bytes).map_err(|_| self.err(what))
     }
@@ -120,14 +140,27 @@ impl Writer {
     pub fn bytes(&mut self, v: &[u8]) {
         self.buf.extend_from_slice(v);
     }
-    /// A count or index that must fit the format's `u32`.
+    /// A fixed-width `u32` length (header and section framing).
     pub fn len(&mut self, n: usize) -> Result<(), TooLarge> {
         self.u32(u32::try_from(n).map_err(|_| TooLarge)?);
         Ok(())
     }
-    /// A string (`u32` length + UTF-8).
+    /// A count, length or index as an unsigned LEB128 varint (at most 32 bits).
+    pub fn var(&mut self, n: usize) -> Result<(), TooLarge> {
+        let mut v = u32::try_from(n).map_err(|_| TooLarge)?;
+        loop {
+            let byte = (v & 0x7f) as u8;
+            v >>= 7;
+            if v == 0 {
+                self.u8(byte);
+                return Ok(());
+            }
+            self.u8(byte | 0x80);
+        }
+    }
+    /// A string (varint length + UTF-8).
     pub fn str(&mut self, s: &str) -> Result<(), TooLarge> {
-        self.len(s.len())?;
+        self.var(s.len())?;
         self.bytes(s.as_bytes());
         Ok(())
     }
@@ -143,18 +176,33 @@ mod tests {
 
     #[test]
     fn reads_stop_at_the_end() {
-        let mut r = Reader::new(&[1, 0, 0, 0, b'a']);
+        let mut r = Reader::new(&[1, b'a']);
         assert_eq!(r.str("s"), Ok("a"));
         assert!(r.u8("x").is_err());
-        let mut r = Reader::new(&[9, 0, 0, 0, b'a']);
+        let mut r = Reader::new(&[9, b'a']);
         assert!(r.str("s").is_err());
     }
 
     #[test]
     fn counts_larger_than_the_input_are_rejected() {
-        let mut r = Reader::new(&[0xff, 0xff, 0xff, 0xff, 0, 0]);
+        let mut r = Reader::new(&[0xff, 0xff, 0xff, 0xff, 0x0f, 0, 0]);
         assert!(r.count(1, "n").is_err());
-        let mut r = Reader::new(&[2, 0, 0, 0, 0, 0]);
+        let mut r = Reader::new(&[2, 0, 0]);
         assert_eq!(r.count(1, "n"), Ok(2));
+    }
+
+    #[test]
+    fn varints_round_trip_and_reject_bad_forms() {
+        for v in [0usize, 1, 127, 128, 300, 16_383, 16_384, u32::MAX as usize] {
+            let mut w = Writer::default();
+            w.var(v).unwrap();
+            let mut r = Reader::new(&w.buf);
+            assert_eq!(r.varint("v"), Ok(v as u32));
+            assert_eq!(r.remaining(), 0);
+        }
+        assert!(Writer::default().var(u32::MAX as usize + 1).is_err());
+        assert!(Reader::new(&[0x80, 0x00]).varint("overlong").is_err());
+        assert!(Reader::new(&[0xff, 0xff, 0xff, 0xff, 0x10]).varint("too big").is_err());
+        assert!(Reader::new(&[0x80, 0x80]).varint("unterminated").is_err());
     }
 }
