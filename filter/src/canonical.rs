@@ -70,31 +70,34 @@ pub fn canonicalize(raw: &str) -> CanonicalPath<'_> {
     }
 }
 
-/// Fast check: a path that needs no rewriting at all (the common case).
+/// Bytes that always send a path to the general case: `%`, `\`, controls, DEL and non-ASCII.
+// Indexing is evaluated at compile time with `i < 256`.
+#[allow(clippy::indexing_slicing)]
+const SPECIAL: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < 256 {
+        t[i] = i < 0x20 || i >= 0x7f || i == b'%' as usize || i == b'\\' as usize;
+        i += 1;
+    }
+    t
+};
+
+/// Fast check: a path that needs no rewriting at all (the common case). Conservative: any `//` or
+/// `/.` (including `/.well-known`) takes the general path, which handles every case.
 fn is_plain(path: &str) -> bool {
     let b = path.as_bytes();
     if b.first() != Some(&b'/') {
         return false;
     }
     let mut prev = 0u8;
-    let mut seg_start = 0usize;
-    for (i, &c) in b.iter().enumerate() {
-        if c == b'%' || c == b'\\' || !(0x20..0x7f).contains(&c) || (c == b'/' && prev == b'/') {
+    for &c in b {
+        if SPECIAL.get(usize::from(c)).copied().unwrap_or(true) || (prev == b'/' && (c == b'/' || c == b'.')) {
             return false;
-        }
-        if c == b'/' {
-            if is_dot_segment(b.get(seg_start..i).unwrap_or_default()) {
-                return false;
-            }
-            seg_start = i + 1;
         }
         prev = c;
     }
-    !is_dot_segment(b.get(seg_start..).unwrap_or_default())
-}
-
-fn is_dot_segment(seg: &[u8]) -> bool {
-    seg == b"." || seg == b".."
+    true
 }
 
 fn hex(c: u8) -> Option<u8> {
