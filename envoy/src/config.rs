@@ -13,7 +13,6 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-
 /// The acepack wasm filter entry of `http_filters`.
 #[derive(Debug, Clone)]
 pub struct WasmFilter {

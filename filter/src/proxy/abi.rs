@@ -109,7 +109,12 @@ pub fn header_map(map: Map) -> Result<Vec<u8>, Status> {
 /// input yields the pairs read so far.
 pub fn pairs<'a, const N: usize>(buf: &'a [u8], out: &mut smallvec::SmallVec<[(&'a [u8], &'a [u8]); N]>) {
     let mut sizes = crate::bytes::Reader::new(buf);
-    let Ok(n) = sizes.count(8, "pairs") else { return };
+    // The ABI's count is a fixed-width u32 (not the bundle's varint).
+    let Ok(n) = sizes.u32("pairs") else { return };
+    let n = n as usize;
+    if n.checked_mul(8).is_none_or(|bytes| bytes > sizes.remaining()) {
+        return;
+    }
     let Some(data) = buf.get(4 + 8 * n..) else { return };
     let mut data = crate::bytes::Reader::new(data);
     for _ in 0..n {

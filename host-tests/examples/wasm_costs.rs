@@ -1,0 +1,110 @@
+//! P4 and the per-request cost of the real `.wasm` in the wasmtime host, measured (not asserted):
+//!
+//! ```text
+//! cargo run --release -p acepack-host-tests --example wasm_costs -- [BUNDLE] [APIKEY PATH]
+//! ```
+//!
+//! BUNDLE defaults to `target/scale/scale.bundle` (written by `cargo bench -p acepack-benches` or
+//! `scripts/gen-scale-catalog --compile`). Prints the median `on_configure` time over several
+//! reconfigurations of one VM, and the median time of one allowed request through the filter.
+//! Without APIKEY/PATH, the request part uses the fixture bundle.
+
+use std::time::{Duration, Instant};
+
+use acepack_filter::fixture::{self, keys};
+use acepack_host_tests::{filter_host, filter_wasm_path, Host, HostOptions, Request, VmOptions};
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v.get(v.len() / 2).copied().unwrap_or_default()
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let path = args
+        .first()
+        .cloned()
+        .unwrap_or_else(|| "target/scale/scale.bundle".into());
+    let host = filter_host();
+    match std::fs::read(&path) {
+        Ok(bundle) => {
+            let mut vm = host
+                .configured_vm(VmOptions::with_config(bundle.clone()))
+                .expect("the bundle configures");
+            let times: Vec<Duration> = (0..9)
+                .map(|_| {
+                    let t = Instant::now();
+                    assert!(vm.reconfigure(bundle.clone()).expect("no trap"), "configures");
+                    t.elapsed()
+                })
+                .collect();
+            println!(
+                "P4 on_configure, {} ({} bytes): median {:.1} ms over {} runs (min {:.1}, max {:.1})",
+                path,
+                bundle.len(),
+                median(times.clone()).as_secs_f64() * 1e3,
+                times.len(),
+                times.iter().min().copied().unwrap_or_default().as_secs_f64() * 1e3,
+                times.iter().max().copied().unwrap_or_default().as_secs_f64() * 1e3,
+            );
+        }
+        Err(e) => println!("P4 skipped: {path}: {e} (generate it with scripts/gen-scale-catalog --compile)"),
+    }
+    let (config, key, req_path) = match (args.get(1), args.get(2)) {
+        (Some(k), Some(p)) => (std::fs::read(&path).unwrap_or_default(), k.clone(), p.clone()),
+        _ => {
+            let mut b = fixture::bundle();
+            b.packages[0].limits[0].count = 1_000_000_000;
+            (
+                b.encode().expect("encodes"),
+                keys::SOLO.to_owned(),
+                "/v1/flights/1".to_owned(),
+            )
+        }
+    };
+    let mut vm = host
+        .configured_vm(VmOptions::with_config(config.clone()))
+        .expect("configures");
+    let req = Request::get(req_path.as_bytes())
+        .header("apikey", key.into_bytes())
+        .header("user-agent", "bench");
+    let first = vm.request(&req).expect("no trap");
+    assert_eq!(
+        first.status(),
+        Some(200),
+        "the measured request must be allowed: {:?}",
+        first.local_response
+    );
+    let mut samples = Vec::new();
+    for _ in 0..20 {
+        let t = Instant::now();
+        for _ in 0..500 {
+            vm.request(&req).expect("no trap");
+        }
+        samples.push(t.elapsed() / 500);
+    }
+    println!(
+        "allowed + charged request through the wasm in the wasmtime host: median {:.2} µs (host included; \
+         a debug build of the host is dominated by the host itself)",
+        median(samples).as_secs_f64() * 1e6
+    );
+    // Fuel ≈ wasm instructions executed by the guest: repeatable whatever the machine is doing.
+    let metered = Host::load_with(
+        filter_wasm_path().expect("the filter wasm"),
+        HostOptions {
+            fuel: Some(u64::MAX / 4),
+            ..HostOptions::default()
+        },
+    )
+    .expect("compiles");
+    let mut vm = metered
+        .configured_vm(VmOptions::with_config(config))
+        .expect("configures");
+    let fuel: Vec<u64> = (0..5)
+        .filter_map(|_| vm.request(&req).expect("no trap").fuel_consumed)
+        .collect();
+    println!(
+        "guest work per allowed + charged request: {:?} wasm instructions (fuel), first = cold caches",
+        fuel
+    );
+}
