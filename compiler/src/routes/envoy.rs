@@ -734,28 +734,16 @@ impl Parser {
 
     /// The value matcher of a HeaderMatcher, and how to show it.
     fn header_value_match(&mut self, h: &Node<'_>) -> Option<(StringMatch, String)> {
-        let plain = |key: &str| h.get(key).and_then(|v| v.as_str().map(str::to_string));
-        if let Some(v) = plain("exact_match") {
-            return Some((StringMatch::Exact(v.clone(), false), v));
-        }
-        if let Some(v) = plain("prefix_match") {
-            return Some((StringMatch::Prefix(v.clone(), false), format!("prefix {v}")));
-        }
-        if let Some(v) = plain("suffix_match") {
-            return Some((StringMatch::Suffix(v.clone(), false), format!("suffix {v}")));
-        }
-        if let Some(v) = plain("contains_match") {
-            return Some((StringMatch::Contains(v.clone(), false), format!("contains {v}")));
-        }
-        if let Some(node) = h.get("safe_regex_match") {
-            let re = self.diags.string(&node, "regex")?;
-            let compiled = compile_regex(
-                &format!("^(?:{re})$"),
-                &re,
-                &format!("{}.regex", node.place),
-                &mut self.diags,
-            )?;
-            return Some((StringMatch::Regex(compiled), format!("~{re}")));
+        // The deprecated `*_match` fields and `string_match` share one reader.
+        let legacy = [
+            "exact_match",
+            "prefix_match",
+            "suffix_match",
+            "contains_match",
+            "safe_regex_match",
+        ];
+        if let Some(found) = self.string_matcher(h, legacy, false) {
+            return found;
         }
         if let Some(node) = h.get("present_match") {
             let present = node.as_bool().unwrap_or(true);
@@ -766,28 +754,8 @@ impl Parser {
         }
         if let Some(sm) = h.get("string_match") {
             let ic = self.diags.opt_bool(&sm, "ignore_case").unwrap_or(false);
-            let text = |key: &str| sm.get(key).and_then(|v| v.as_str().map(str::to_string));
-            if let Some(v) = text("exact") {
-                return Some((StringMatch::Exact(v.clone(), ic), v));
-            }
-            if let Some(v) = text("prefix") {
-                return Some((StringMatch::Prefix(v.clone(), ic), format!("prefix {v}")));
-            }
-            if let Some(v) = text("suffix") {
-                return Some((StringMatch::Suffix(v.clone(), ic), format!("suffix {v}")));
-            }
-            if let Some(v) = text("contains") {
-                return Some((StringMatch::Contains(v.clone(), ic), format!("contains {v}")));
-            }
-            if let Some(node) = sm.get("safe_regex") {
-                let re = self.diags.string(&node, "regex")?;
-                let compiled = compile_regex(
-                    &format!("^(?:{re})$"),
-                    &re,
-                    &format!("{}.regex", node.place),
-                    &mut self.diags,
-                )?;
-                return Some((StringMatch::Regex(compiled), format!("~{re}")));
+            if let Some(found) = self.string_matcher(&sm, ["exact", "prefix", "suffix", "contains", "safe_regex"], ic) {
+                return found;
             }
             self.diags.error(
                 &sm.place,
@@ -797,6 +765,37 @@ impl Parser {
         }
         // No value matcher: Envoy matches on the header's presence.
         Some((StringMatch::Present(true), "present".to_string()))
+    }
+
+    /// Reads a string matcher whose fields are named `keys` = [exact, prefix, suffix, contains,
+    /// safe_regex]. `None`: none of them is set; `Some(None)`: one is set but invalid (reported).
+    fn string_matcher(&mut self, node: &Node<'_>, keys: [&str; 5], ic: bool) -> Option<Option<(StringMatch, String)>> {
+        let [exact, prefix, suffix, contains, regex] = keys;
+        let text = |key: &str| node.get(key).and_then(|v| v.as_str().map(str::to_string));
+        if let Some(v) = text(exact) {
+            return Some(Some((StringMatch::Exact(v.clone(), ic), v)));
+        }
+        if let Some(v) = text(prefix) {
+            return Some(Some((StringMatch::Prefix(v.clone(), ic), format!("prefix {v}"))));
+        }
+        if let Some(v) = text(suffix) {
+            return Some(Some((StringMatch::Suffix(v.clone(), ic), format!("suffix {v}"))));
+        }
+        if let Some(v) = text(contains) {
+            return Some(Some((StringMatch::Contains(v.clone(), ic), format!("contains {v}"))));
+        }
+        let re_node = node.get(regex)?;
+        let compiled = (|| {
+            let re = self.diags.string(&re_node, "regex")?;
+            let compiled = compile_regex(
+                &format!("^(?:{re})$"),
+                &re,
+                &format!("{}.regex", re_node.place),
+                &mut self.diags,
+            )?;
+            Some((StringMatch::Regex(compiled), format!("~{re}")))
+        })();
+        Some(compiled)
     }
 
     /// What a route does: its target text and kind of action.
