@@ -152,7 +152,7 @@ fn bench_parts(c: &mut Criterion, engine: &Engine, probe: &Probe) {
             window_seconds: 86_400,
         },
     ];
-    let bucket_key = "akABCDEFGHIJKLMNOPabcdefghijk";
+    let bucket_key: &[u8] = b"akABCDEFGHIJKLMNOPabcdefghijk";
     let value = limiter::step(None, &limits, T0).1.expect("a fresh bucket admits");
     group.bench_function("bucket_step_pure", |b| {
         let mut now = T0;
@@ -163,7 +163,7 @@ fn bench_parts(c: &mut Criterion, engine: &Engine, probe: &Probe) {
     });
     let mut store = MemoryStore::new();
     for i in 0..4096 {
-        let _ = store.set(&format!("ak{i:016}ABCDEFGHIJK"), &value, 0);
+        let _ = store.set(format!("ak{i:016}ABCDEFGHIJK").as_bytes(), &value, 0);
     }
     group.bench_function("memory_store_get_set", |b| {
         b.iter(|| {
@@ -176,13 +176,6 @@ fn bench_parts(c: &mut Criterion, engine: &Engine, probe: &Probe) {
         b.iter(|| {
             now += 1_000_000;
             black_box(limiter::take(&mut store, black_box(bucket_key), &limits, now).ok())
-        })
-    });
-    group.bench_function("key_string_alloc_29b", |b| {
-        b.iter(|| {
-            let mut s = String::new();
-            s.push_str(black_box(bucket_key));
-            black_box(s)
         })
     });
 

@@ -34,23 +34,9 @@ fn push_hex(out: &mut Vec<u8>, b: u8) {
 
 /// Splits `raw` (a `:path` value) into canonical path and query. O(len), one allocation at most.
 pub fn canonicalize(raw: &str) -> CanonicalPath<'_> {
-    // A byte scan: `?` and `#` are ASCII, so the split lands on a character boundary.
-    let split = raw.bytes().position(|b| b == b'?' || b == b'#');
-    let (path, query) = match split {
-        Some(i) => {
-            let p = raw.get(..i).unwrap_or("");
-            let rest = raw.get(i..).unwrap_or("");
-            let q = rest.strip_prefix('?').unwrap_or("");
-            // A fragment never reaches the upstream; drop it from the query too.
-            let q = match q.bytes().position(|b| b == b'#') {
-                Some(j) => q.get(..j).unwrap_or(""),
-                None => q,
-            };
-            (p, q)
-        }
-        None => (raw, ""),
-    };
-    if is_plain(path) {
+    if let Some(end) = plain_end(raw.as_bytes()) {
+        // `end` is at `?`, `#` or the end: ASCII, so on a character boundary.
+        let path = raw.get(..end).unwrap_or("");
         let trimmed = if path.len() > 1 {
             path.strip_suffix('/').unwrap_or(path)
         } else {
@@ -59,45 +45,98 @@ pub fn canonicalize(raw: &str) -> CanonicalPath<'_> {
         return CanonicalPath {
             path: Cow::Borrowed(trimmed),
             canonical: true,
-            query,
+            query: query_of(raw.get(end..).unwrap_or("")),
         };
     }
+    // A byte scan: `?` and `#` are ASCII, so the split lands on a character boundary.
+    let split = raw.bytes().position(|b| b == b'?' || b == b'#');
+    let (path, rest) = match split {
+        Some(i) => (raw.get(..i).unwrap_or(""), raw.get(i..).unwrap_or("")),
+        None => (raw, ""),
+    };
     let (path, canonical) = slow_path(path);
     CanonicalPath {
         path: Cow::Owned(path),
         canonical,
-        query,
+        query: query_of(rest),
     }
 }
 
-/// Bytes that always send a path to the general case: `%`, `\`, controls, DEL and non-ASCII.
-// Indexing is evaluated at compile time with `i < 256`.
-#[allow(clippy::indexing_slicing)]
-const SPECIAL: [bool; 256] = {
-    let mut t = [false; 256];
-    let mut i = 0;
-    while i < 256 {
-        t[i] = i < 0x20 || i >= 0x7f || i == b'%' as usize || i == b'\\' as usize;
-        i += 1;
+/// The query of what follows the path (`?query#fragment`, `#fragment` or nothing): a fragment never
+/// reaches the upstream, so it is dropped from the query too.
+fn query_of(rest: &str) -> &str {
+    let q = rest.strip_prefix('?').unwrap_or("");
+    match q.bytes().position(|b| b == b'#') {
+        Some(j) => q.get(..j).unwrap_or(""),
+        None => q,
     }
-    t
-};
+}
 
-/// Fast check: a path that needs no rewriting at all (the common case). Conservative: any `//` or
-/// `/.` (including `/.well-known`) takes the general path, which handles every case.
-fn is_plain(path: &str) -> bool {
-    let b = path.as_bytes();
-    if b.first() != Some(&b'/') {
-        return false;
+const ONES: u64 = 0x0101_0101_0101_0101;
+const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+const HIGH: u64 = 0x8080_8080_8080_8080;
+
+/// The high bit of every byte of `w` that is zero, and no other bit (exact, no borrow between bytes).
+fn zero_bytes(w: u64) -> u64 {
+    !(((w & LOW7).wrapping_add(LOW7)) | w | LOW7)
+}
+
+/// The high bit of every byte of `w` equal to `b`.
+fn bytes_eq(w: u64, b: u8) -> u64 {
+    zero_bytes(w ^ (ONES * u64::from(b)))
+}
+
+/// Where the path part of `raw` ends (the first `?` or `#`, else the length) when that part needs no
+/// rewriting at all — the common case —, else `None`. Eight bytes at a time: a path is plain when it
+/// starts with `/` and has no `%`, `\`, control, DEL or non-ASCII byte and no `//` or `/.` (the
+/// latter is conservative: `/.well-known` takes the general path, which handles every case).
+fn plain_end(raw: &[u8]) -> Option<usize> {
+    if raw.first() != Some(&b'/') {
+        return None;
     }
-    let mut prev = 0u8;
-    for &c in b {
-        if SPECIAL.get(usize::from(c)).copied().unwrap_or(true) || (prev == b'/' && (c == b'/' || c == b'.')) {
-            return false;
+    let mut offset = 0;
+    // The previous chunk ended with `/`: a `/` or `.` first in this chunk makes a pair.
+    let mut carry = false;
+    while offset < raw.len() {
+        let chunk = raw.get(offset..).unwrap_or_default();
+        let w = if let Some(bytes) = chunk.first_chunk::<8>() {
+            u64::from_le_bytes(*bytes)
+        } else {
+            // Pad the tail with an ordinary byte.
+            let mut bytes = [b'a'; 8];
+            for (b, c) in bytes.iter_mut().zip(chunk) {
+                *b = *c;
+            }
+            u64::from_le_bytes(bytes)
+        };
+        let special = (w & HIGH)
+            | (!((w & LOW7).wrapping_add(ONES * (0x80 - 0x20))) & HIGH) // below 0x20
+            | bytes_eq(w, 0x7f)
+            | bytes_eq(w, b'%')
+            | bytes_eq(w, b'\\');
+        let next = w >> 8; // byte i + 1 at position i (the top byte becomes 0: no match)
+        let pair = bytes_eq(w, b'/') & (bytes_eq(next, b'/') | bytes_eq(next, b'.'));
+        let first = w & 0xff;
+        let carried = if carry && (first == u64::from(b'/') || first == u64::from(b'.')) {
+            0x80
+        } else {
+            0
+        };
+        let bad = special | pair | carried;
+        let stop = bytes_eq(w, b'?') | bytes_eq(w, b'#');
+        if stop != 0 {
+            // Only bytes before the terminator count.
+            let at = stop.trailing_zeros() as usize / 8;
+            let before = (1u64 << (at * 8)).wrapping_sub(1);
+            return (bad & before == 0).then_some(offset + at);
         }
-        prev = c;
+        if bad != 0 {
+            return None;
+        }
+        carry = (w >> 56) == u64::from(b'/');
+        offset += 8;
     }
-    true
+    Some(raw.len())
 }
 
 fn hex(c: u8) -> Option<u8> {
@@ -390,5 +429,62 @@ mod tests {
         let raw = "/..".repeat(20_000) + &"%2F".repeat(20_000);
         let c = canonicalize(&raw);
         assert!(!c.canonical);
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::indexing_slicing, clippy::unwrap_used)]
+mod fast_path {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// What the eight-bytes-at-a-time scan must agree with: split, then the general case.
+    fn general(raw: &str) -> (String, bool, &str) {
+        let split = raw.bytes().position(|b| b == b'?' || b == b'#');
+        let (path, rest) = match split {
+            Some(i) => (&raw[..i], &raw[i..]),
+            None => (raw, ""),
+        };
+        let (path, canonical) = slow_path(path);
+        (path, canonical, query_of(rest))
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(4000))]
+        /// Paths built from the bytes that matter (separators, dots, escapes, terminators, controls,
+        /// DEL, non-ASCII), at every length and alignment: the fast path answers exactly like the
+        /// general case whenever it answers.
+        #[test]
+        fn fast_path_agrees_with_the_general_case(
+            parts in proptest::collection::vec(
+                prop_oneof![
+                    Just("/"), Just("."), Just("a"), Just("%2F"), Just("%41"), Just("\\\\"), Just("?"),
+                    Just("#"), Just("\u{1}"), Just("\u{7f}"), Just("é"), Just("-"), Just("~"),
+                ],
+                0..40,
+            ),
+            lead_slash in any::<bool>(),
+        ) {
+            let raw = format!("{}{}", if lead_slash { "/" } else { "" }, parts.concat());
+            let got = canonicalize(&raw);
+            let want = general(&raw);
+            prop_assert_eq!((got.path.as_ref(), got.canonical, got.query), (want.0.as_str(), want.1, want.2), "{:?}", raw);
+            if let Some(end) = plain_end(raw.as_bytes()) {
+                prop_assert!(got.canonical && matches!(got.path, Cow::Borrowed(_)), "{:?} at {}", raw, end);
+            }
+        }
+    }
+
+    #[test]
+    fn pairs_across_chunk_boundaries_take_the_general_case() {
+        for pad in 0..16 {
+            let a = "a".repeat(pad);
+            for tail in ["//x", "/./x", "/../x", "/.well-known"] {
+                let raw = format!("/{a}{tail}");
+                assert_eq!(plain_end(raw.as_bytes()), None, "{raw}");
+            }
+            let raw = format!("/x{a}/b?q=//./");
+            assert_eq!(plain_end(raw.as_bytes()), Some(raw.find('?').unwrap()), "{raw}");
+        }
     }
 }

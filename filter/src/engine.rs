@@ -572,9 +572,7 @@ impl Engine {
                 });
             }
             let key = bucket_key(&digest, scope);
-            // Base64url and ASCII only, so always UTF-8.
-            let key = std::str::from_utf8(&key).unwrap_or("ak");
-            match limiter::take(store, key, &scope.limits, now_us) {
+            match limiter::take(store, &key, &scope.limits, now_us) {
                 Ok(outcome) if outcome.admitted => {
                     let charge = Charge {
                         package: p,

@@ -44,13 +44,13 @@ pub enum SetResult {
 /// A compare-and-swap key-value store with Envoy's shared-data semantics.
 pub trait Store {
     /// The value and CAS of `key`, or `None` if it does not exist.
-    fn get(&mut self, key: &str) -> Result<Option<Stored>, StoreError>;
+    fn get(&mut self, key: &[u8]) -> Result<Option<Stored>, StoreError>;
     /// Writes `value` if `cas` is 0, the key does not exist, or the key's CAS equals `cas`.
-    fn set(&mut self, key: &str, value: &[u8], cas: u32) -> Result<SetResult, StoreError>;
+    fn set(&mut self, key: &[u8], value: &[u8], cas: u32) -> Result<SetResult, StoreError>;
 }
 
 /// The scratch key whose CAS makes first inserts conditional (see the module docs).
-pub const SEQUENCE_KEY: &str = "acepack:seq";
+pub const SEQUENCE_KEY: &[u8] = b"acepack:seq";
 
 /// How many get/set rounds one request may spend on one bucket before giving up (503).
 pub const MAX_ATTEMPTS: usize = 64;
@@ -92,20 +92,26 @@ fn capacity(l: &Limit) -> u64 {
     l.count.saturating_mul(window_us(l))
 }
 
+/// Most windows a bucket keeps inline (more are fine: they spill to the heap).
+const INLINE_WINDOWS: usize = 4;
+
 /// Decoded levels; `None` if the stored bytes do not fit these limits (then the bucket starts full).
-fn decode(bytes: &[u8], limits: &[Limit]) -> Option<(u64, smallvec::SmallVec<[u64; 2]>)> {
+fn decode(bytes: &[u8], limits: &[Limit]) -> Option<(u64, smallvec::SmallVec<[u64; INLINE_WINDOWS]>)> {
     if bytes.len() != 8 + 8 * limits.len() {
         return None;
     }
-    let mut words = bytes.chunks_exact(8).map(|c| {
-        let mut w = [0u8; 8];
-        w.copy_from_slice(c);
-        u64::from_le_bytes(w)
-    });
-    let last = words.next()?;
+    let (last, rest) = bytes.split_first_chunk::<8>()?;
     // A changed limit (after a reload) keeps the level but never above the new capacity.
-    let levels = words.zip(limits).map(|(lv, l)| lv.min(capacity(l))).collect();
-    Some((last, levels))
+    let levels = rest
+        .chunks_exact(8)
+        .zip(limits)
+        .map(|(c, l)| {
+            c.first_chunk::<8>()
+                .map_or(0, |w| u64::from_le_bytes(*w))
+                .min(capacity(l))
+        })
+        .collect();
+    Some((u64::from_le_bytes(*last), levels))
 }
 
 /// Pure token-bucket step: refill to `now_us`, then try to take one token from every window.
@@ -117,36 +123,33 @@ pub fn step(stored: Option<&[u8]>, limits: &[Limit], now_us: u64) -> (Outcome, O
     };
     // A clock that goes backwards refills nothing and never moves `last` back.
     let elapsed = now_us.saturating_sub(last);
-    let new_last = last.max(now_us);
+    let mut admitted = true;
     for (lv, l) in levels.iter_mut().zip(limits) {
         let refill = elapsed.min(window_us(l)).saturating_mul(l.count);
         *lv = lv.saturating_add(refill).min(capacity(l));
+        admitted &= *lv >= window_us(l);
     }
-    let admitted = levels.iter().zip(limits).all(|(lv, l)| *lv >= window_us(l));
     let mut retry_after = 0;
-    if admitted {
-        for (lv, l) in levels.iter_mut().zip(limits) {
-            *lv -= window_us(l);
+    let mut windows = smallvec::SmallVec::with_capacity(limits.len());
+    for (lv, l) in levels.iter_mut().zip(limits) {
+        let w = window_us(l);
+        if admitted {
+            *lv -= w;
+        } else {
+            // Microseconds until the window holds a whole token, in whole seconds, at least 1.
+            let wait = w.saturating_sub(*lv).div_ceil(l.count.saturating_mul(1_000_000).max(1));
+            retry_after = retry_after.max(wait.max(1));
         }
-    } else {
-        for (lv, l) in levels.iter().zip(limits) {
-            let missing = window_us(l).saturating_sub(*lv);
-            let wait_us = missing.div_ceil(l.count);
-            retry_after = retry_after.max(wait_us.div_ceil(1_000_000).max(1));
-        }
-    }
-    let windows = levels
-        .iter()
-        .zip(limits)
-        .map(|(lv, l)| WindowState {
+        windows.push(WindowState {
             limit: *l,
-            remaining: lv / window_us(l),
-            reset_seconds: (capacity(l) - lv).div_ceil(l.count).div_ceil(1_000_000),
-        })
-        .collect();
+            remaining: *lv / w.max(1),
+            // ⌈⌈missing / count⌉ / 10⁶⌉ = ⌈missing / (count × 10⁶)⌉: one division.
+            reset_seconds: (capacity(l) - *lv).div_ceil(l.count.saturating_mul(1_000_000).max(1)),
+        });
+    }
     let value = admitted.then(|| {
         let mut v = smallvec::SmallVec::new();
-        v.extend_from_slice(&new_last.to_le_bytes());
+        v.extend_from_slice(&last.max(now_us).to_le_bytes());
         for lv in &levels {
             v.extend_from_slice(&lv.to_le_bytes());
         }
@@ -172,7 +175,12 @@ pub enum LimitError {
 }
 
 /// Takes one token from the bucket at `key`, exactly, against concurrent writers.
-pub fn take<S: Store + ?Sized>(store: &mut S, key: &str, limits: &[Limit], now_us: u64) -> Result<Outcome, LimitError> {
+pub fn take<S: Store + ?Sized>(
+    store: &mut S,
+    key: &[u8],
+    limits: &[Limit],
+    now_us: u64,
+) -> Result<Outcome, LimitError> {
     for _ in 0..MAX_ATTEMPTS {
         let current = store.get(key).map_err(|_| LimitError::Store)?;
         let (outcome, value) = step(current.as_ref().map(|(v, _)| v.as_slice()), limits, now_us);
@@ -205,7 +213,7 @@ fn insert_cas<S: Store + ?Sized>(store: &mut S) -> Result<u32, LimitError> {
 /// for existing keys), for `explain`, benches and tests.
 #[derive(Debug, Default, Clone)]
 pub struct MemoryStore {
-    map: hashbrown::HashMap<String, (Vec<u8>, u32)>,
+    map: hashbrown::HashMap<Box<[u8]>, (Vec<u8>, u32)>,
     next_cas: u32,
 }
 
@@ -240,27 +248,30 @@ impl MemoryStore {
     }
 
     /// All keys.
-    pub fn keys(&self) -> impl Iterator<Item = &str> {
-        self.map.keys().map(String::as_str)
+    pub fn keys(&self) -> impl Iterator<Item = &[u8]> {
+        self.map.keys().map(|k| &**k)
     }
 }
 
 impl Store for MemoryStore {
-    fn get(&mut self, key: &str) -> Result<Option<Stored>, StoreError> {
+    fn get(&mut self, key: &[u8]) -> Result<Option<Stored>, StoreError> {
         Ok(self.map.get(key).map(|(v, c)| (smallvec::SmallVec::from_slice(v), *c)))
     }
 
-    fn set(&mut self, key: &str, value: &[u8], cas: u32) -> Result<SetResult, StoreError> {
+    fn set(&mut self, key: &[u8], value: &[u8], cas: u32) -> Result<SetResult, StoreError> {
         let next = self.next();
         match self.map.get_mut(key) {
             Some(entry) => {
                 if cas != 0 && cas != entry.1 {
                     return Ok(SetResult::CasMismatch);
                 }
-                *entry = (value.to_vec(), next);
+                // In place: a bucket's value keeps its size.
+                entry.0.clear();
+                entry.0.extend_from_slice(value);
+                entry.1 = next;
             }
             None => {
-                self.map.insert(key.to_owned(), (value.to_vec(), next));
+                self.map.insert(Box::from(key), (value.to_vec(), next));
             }
         }
         Ok(SetResult::Ok)
@@ -278,7 +289,7 @@ mod tests {
     }
 
     fn run(store: &mut MemoryStore, limits: &[Limit], now: u64) -> Outcome {
-        take(store, "k", limits, now).unwrap()
+        take(store, b"k", limits, now).unwrap()
     }
 
     #[test]
@@ -391,8 +402,8 @@ mod tests {
         let (_, v2) = step(None, &lim, now);
         let cas1 = insert_cas(&mut s).unwrap();
         let cas2 = insert_cas(&mut s).unwrap();
-        assert_eq!(s.set("k", &v1.unwrap(), cas1).unwrap(), SetResult::Ok);
-        assert_eq!(s.set("k", &v2.unwrap(), cas2).unwrap(), SetResult::CasMismatch);
+        assert_eq!(s.set(b"k", &v1.unwrap(), cas1).unwrap(), SetResult::Ok);
+        assert_eq!(s.set(b"k", &v2.unwrap(), cas2).unwrap(), SetResult::CasMismatch);
         assert!(!run(&mut s, &lim, now).admitted);
     }
 
@@ -400,20 +411,20 @@ mod tests {
     fn store_failures_surface() {
         struct Broken;
         impl Store for Broken {
-            fn get(&mut self, _: &str) -> Result<Option<Stored>, StoreError> {
+            fn get(&mut self, _: &[u8]) -> Result<Option<Stored>, StoreError> {
                 Err(StoreError)
             }
-            fn set(&mut self, _: &str, _: &[u8], _: u32) -> Result<SetResult, StoreError> {
+            fn set(&mut self, _: &[u8], _: &[u8], _: u32) -> Result<SetResult, StoreError> {
                 Err(StoreError)
             }
         }
-        assert_eq!(take(&mut Broken, "k", &[l(1, 1)], 0), Err(LimitError::Store));
+        assert_eq!(take(&mut Broken, b"k", &[l(1, 1)], 0), Err(LimitError::Store));
         struct AlwaysMismatch(MemoryStore);
         impl Store for AlwaysMismatch {
-            fn get(&mut self, k: &str) -> Result<Option<Stored>, StoreError> {
+            fn get(&mut self, k: &[u8]) -> Result<Option<Stored>, StoreError> {
                 self.0.get(k)
             }
-            fn set(&mut self, k: &str, v: &[u8], cas: u32) -> Result<SetResult, StoreError> {
+            fn set(&mut self, k: &[u8], v: &[u8], cas: u32) -> Result<SetResult, StoreError> {
                 if k == SEQUENCE_KEY {
                     return self.0.set(k, v, cas);
                 }
@@ -421,7 +432,7 @@ mod tests {
             }
         }
         assert_eq!(
-            take(&mut AlwaysMismatch(MemoryStore::new()), "k", &[l(1, 1)], 0),
+            take(&mut AlwaysMismatch(MemoryStore::new()), b"k", &[l(1, 1)], 0),
             Err(LimitError::Contention)
         );
     }

@@ -188,7 +188,7 @@ fn buckets_survive_a_reload_and_unknown_keys_create_none() {
     }
     assert_eq!(store.len(), keys_before, "unknown credentials never create keys");
     // P5: key + value bytes per bucket (the sequence key is shared by all buckets).
-    let buckets: Vec<_> = store.keys().filter(|k| k.starts_with("ak")).collect();
+    let buckets: Vec<_> = store.keys().filter(|k| k.starts_with(b"ak")).collect();
     assert_eq!(buckets.len(), 1);
     assert!(store.bytes() <= 96 + "acepack:seq".len(), "{} bytes", store.bytes());
 }

@@ -186,9 +186,9 @@ pub fn property(path: &[&str]) -> Result<Option<Vec<u8>>, Status> {
 }
 
 /// Shared data: value and CAS, or `None` when the key does not exist.
-pub fn get_shared(key: &str) -> Result<Option<(Vec<u8>, u32)>, Status> {
+pub fn get_shared(key: &[u8]) -> Result<Option<(Vec<u8>, u32)>, Status> {
     let (mut data, mut size, mut cas) = (null_mut(), 0usize, 0u32);
-    // SAFETY: pointer/length of a live `&str`; out-pointers to live locals.
+    // SAFETY: pointer/length of a live slice; out-pointers to live locals.
     match unsafe { proxy_get_shared_data(key.as_ptr(), key.len(), &mut data, &mut size, &mut cas) } {
         OK => Ok(Some((owned(data, size), cas))),
         NOT_FOUND => Ok(None),
@@ -197,7 +197,7 @@ pub fn get_shared(key: &str) -> Result<Option<(Vec<u8>, u32)>, Status> {
 }
 
 /// Shared data: conditional set (`cas` 0 = unconditional).
-pub fn set_shared(key: &str, value: &[u8], cas: u32) -> Result<(), Status> {
+pub fn set_shared(key: &[u8], value: &[u8], cas: u32) -> Result<(), Status> {
     // SAFETY: pointers and lengths describe live slices.
     check(unsafe { proxy_set_shared_data(key.as_ptr(), key.len(), value.as_ptr(), value.len(), cas) })
 }

@@ -142,7 +142,7 @@ impl Context for Stream {}
 struct SharedData;
 
 impl Store for SharedData {
-    fn get(&mut self, key: &str) -> Result<Option<Stored>, StoreError> {
+    fn get(&mut self, key: &[u8]) -> Result<Option<Stored>, StoreError> {
         match abi::get_shared(key) {
             Ok(Some((value, cas))) => Ok(Some((SmallVec::from_vec(value), cas))),
             Ok(None) => Ok(None),
@@ -150,7 +150,7 @@ impl Store for SharedData {
         }
     }
 
-    fn set(&mut self, key: &str, value: &[u8], cas: u32) -> Result<SetResult, StoreError> {
+    fn set(&mut self, key: &[u8], value: &[u8], cas: u32) -> Result<SetResult, StoreError> {
         match abi::set_shared(key, value, cas) {
             Ok(()) => Ok(SetResult::Ok),
             Err(abi::Status(abi::CAS_MISMATCH)) => Ok(SetResult::CasMismatch),
