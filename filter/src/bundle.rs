@@ -321,6 +321,7 @@ struct Section<'a> {
 }
 
 impl<'a> Section<'a> {
+    #[cold]
     fn fail(&self, e: ReadError) -> BundleError {
         BundleError::Malformed {
             section: self.name,
@@ -328,6 +329,7 @@ impl<'a> Section<'a> {
             offset: e.offset,
         }
     }
+    #[cold]
     fn bad(&self, what: &'static str) -> BundleError {
         BundleError::Malformed {
             section: self.name,
@@ -335,27 +337,32 @@ impl<'a> Section<'a> {
             offset: self.r.offset(),
         }
     }
+    #[inline]
     fn u8(&mut self, what: &'static str) -> Result<u8, BundleError> {
         self.r.u8(what).map_err(|e| self.fail(e))
     }
+    #[inline]
     fn u32(&mut self, what: &'static str) -> Result<u32, BundleError> {
         self.r.u32(what).map_err(|e| self.fail(e))
     }
+    #[inline]
     fn u64(&mut self, what: &'static str) -> Result<u64, BundleError> {
         self.r.u64(what).map_err(|e| self.fail(e))
     }
+    #[inline]
     fn count(&mut self, min: usize, what: &'static str) -> Result<usize, BundleError> {
         self.r.count(min, what).map_err(|e| self.fail(e))
     }
+    #[inline]
     fn string(&mut self, what: &'static str) -> Result<String, BundleError> {
         self.r.str(what).map(str::to_owned).map_err(|e| self.fail(e))
     }
+    #[inline(always)]
     fn index(&mut self, len: usize, what: &'static str) -> Result<u32, BundleError> {
-        let i = self.r.varint(what).map_err(|e| self.fail(e))?;
-        if (i as usize) < len {
-            Ok(i)
-        } else {
-            Err(self.bad(what))
+        match self.r.varint(what) {
+            Ok(i) if (i as usize) < len => Ok(i),
+            Ok(_) => Err(self.bad(what)),
+            Err(e) => Err(self.fail(e)),
         }
     }
     fn strings(&mut self, what: &'static str) -> Result<Vec<String>, BundleError> {

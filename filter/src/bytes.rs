@@ -24,20 +24,24 @@ impl<'a> Reader<'a> {
     }
 
     /// Bytes not yet read.
+    #[inline]
     pub fn remaining(&self) -> usize {
         self.data.len().saturating_sub(self.pos)
     }
 
     /// Current offset.
+    #[inline]
     pub fn offset(&self) -> usize {
         self.pos
     }
 
+    #[cold]
     fn err(&self, what: &'static str) -> ReadError {
         ReadError { what, offset: self.pos }
     }
 
     /// The next `len` bytes.
+    #[inline]
     pub fn bytes(&mut self, len: usize, what: &'static str) -> Result<&'a [u8], ReadError> {
         let end = self.pos.checked_add(len).ok_or_else(|| self.err(what))?;
         let out = self.data.get(self.pos..end).ok_or_else(|| self.err(what))?;
@@ -46,6 +50,7 @@ impl<'a> Reader<'a> {
     }
 
     /// A fixed-size array.
+    #[inline]
     pub fn array<const N: usize>(&mut self, what: &'static str) -> Result<[u8; N], ReadError> {
         let bytes = self.bytes(N, what)?;
         let mut out = [0u8; N];
@@ -54,39 +59,73 @@ impl<'a> Reader<'a> {
     }
 
     /// A `u8`.
+    #[inline]
     pub fn u8(&mut self, what: &'static str) -> Result<u8, ReadError> {
-        Ok(self.array::<1>(what)?[0])
+        match self.data.get(self.pos) {
+            Some(&b) => {
+                self.pos += 1;
+                Ok(b)
+            }
+            None => Err(self.err(what)),
+        }
     }
 
     /// A little-endian `u16`.
+    #[inline]
     pub fn u16(&mut self, what: &'static str) -> Result<u16, ReadError> {
         Ok(u16::from_le_bytes(self.array(what)?))
     }
 
     /// A little-endian `u32`.
+    #[inline]
     pub fn u32(&mut self, what: &'static str) -> Result<u32, ReadError> {
         Ok(u32::from_le_bytes(self.array(what)?))
     }
 
     /// A little-endian `u64`.
+    #[inline]
     pub fn u64(&mut self, what: &'static str) -> Result<u64, ReadError> {
         Ok(u64::from_le_bytes(self.array(what)?))
     }
 
     /// An unsigned LEB128 integer of at most 32 bits (1 to 5 bytes, canonical: no overlong forms).
+    #[inline(always)]
     pub fn varint(&mut self, what: &'static str) -> Result<u32, ReadError> {
+        // Fast paths for the canonical 1-, 2- and 3-byte forms (every count, length and index
+        // below 2^21); longer or invalid forms go the careful way.
+        match *self.data.get(self.pos..).unwrap_or_default() {
+            [b0, ..] if b0 < 0x80 => {
+                self.pos += 1;
+                return Ok(u32::from(b0));
+            }
+            [b0, b1, ..] if b1 < 0x80 && b1 != 0 => {
+                self.pos += 2;
+                return Ok(u32::from(b0 & 0x7f) | u32::from(b1) << 7);
+            }
+            [b0, b1, b2, ..] if b1 >= 0x80 && b2 < 0x80 && b2 != 0 => {
+                self.pos += 3;
+                return Ok(u32::from(b0 & 0x7f) | u32::from(b1 & 0x7f) << 7 | u32::from(b2) << 14);
+            }
+            _ => {}
+        }
+        self.varint_slow(what)
+    }
+
+    #[inline(never)]
+    fn varint_slow(&mut self, what: &'static str) -> Result<u32, ReadError> {
+        let rest = self.data.get(self.pos..).unwrap_or_default();
         let mut value = 0u32;
-        for i in 0..5 {
-            let b = self.u8(what)?;
+        for (i, &b) in rest.iter().take(5).enumerate() {
             let bits = u32::from(b & 0x7f);
             if i == 4 && bits > 0x0f {
-                return Err(self.err(what));
+                break;
             }
             value |= bits << (7 * i);
             if b & 0x80 == 0 {
                 if i > 0 && b == 0 {
-                    return Err(self.err(what));
+                    break;
                 }
+                self.pos += i + 1;
                 return Ok(value);
             }
         }
@@ -95,6 +134,7 @@ impl<'a> Reader<'a> {
 
     /// A varint element count for items of at least `min_item_size` bytes each. Rejects counts
     /// that the remaining input cannot hold, so a corrupt count never drives a huge allocation.
+    #[inline]
     pub fn count(&mut self, min_item_size: usize, what: &'static str) -> Result<usize, ReadError> {
         let n = self.varint(what)? as usize;
         let needed = n.checked_mul(min_item_size.max(1)).ok_or_else(|| self.err(what))?;
@@ -105,6 +145,7 @@ impl<'a> Reader<'a> {
     }
 
     /// A string: varint byte length, then UTF-8 bytes.
+    #[inline]
     pub fn str(&mut self, what: &'static str) -> Result<&'a str, ReadError> {
         let len = self.varint(what)? as usize;
         let bytes = self.bytes(len, what)?;

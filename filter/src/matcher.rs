@@ -128,70 +128,91 @@ pub enum Match {
     None,
 }
 
-/// Converts a normalized template (`/a/{}.json`) into matchit syntax (`/a/{p0}.json`).
-fn router_template(path: &str) -> String {
+/// The most parameters one template may have: the router names them `a` to `z` (and would
+/// panic on a 27th).
+const MAX_PARAMS: u8 = 26;
+
+/// Converts a normalized template (`/a/{}.json`) into matchit syntax (`/a/{a}.json`), or `None`
+/// with more than [`MAX_PARAMS`] parameters. The names are the router's own normalized ones.
+fn router_template(path: &str) -> Option<String> {
     let mut out = String::with_capacity(path.len() + 8);
-    let mut n = 0;
-    let mut rest = path;
-    while let Some(i) = rest.find("{}") {
-        out.push_str(rest.get(..i).unwrap_or_default());
-        out.push_str("{p");
-        out.push_str(&n.to_string());
-        out.push('}');
-        n += 1;
-        rest = rest.get(i + 2..).unwrap_or_default();
+    let mut name = b'a';
+    let mut copied = 0;
+    let mut prev = 0u8;
+    for (i, b) in path.bytes().enumerate() {
+        if prev == b'{' && b == b'}' {
+            if name > b'a' + (MAX_PARAMS - 1) {
+                return None;
+            }
+            // `{` and `}` are ASCII, so `copied..=i` is on character boundaries.
+            out.push_str(path.get(copied..i).unwrap_or_default());
+            out.push(char::from(name));
+            name += 1;
+            copied = i;
+            prev = 0;
+        } else {
+            prev = b;
+        }
     }
-    out.push_str(rest);
-    out
+    out.push_str(path.get(copied..).unwrap_or_default());
+    Some(out)
+}
+
+/// One template of a host group while the table is built: its operations and the first of them.
+struct Template<'a> {
+    path: &'a str,
+    first_op: u32,
+    entry: PathEntry,
 }
 
 impl OperationTable {
     /// Builds the routers. Fails on templates the router would confuse; the compiler runs this
     /// very code so such a catalog never becomes a bundle.
     pub fn build(bundle: &Bundle) -> Result<OperationTable, MatchConflict> {
-        let mut group_of_hosts: HashMap<Vec<String>, u32> = HashMap::new();
+        let mut group_of_hosts: HashMap<Vec<&str>, u32> = HashMap::new();
         let mut api_group = Vec::with_capacity(bundle.apis.len());
         for api in &bundle.apis {
-            let mut hosts = api.hosts.clone();
-            hosts.sort();
+            let mut hosts: Vec<&str> = api.hosts.iter().map(String::as_str).collect();
+            hosts.sort_unstable();
             let next = group_of_hosts.len() as u32;
             api_group.push(*group_of_hosts.entry(hosts).or_insert(next));
         }
-        // Collect entries per group and template first, then insert each template once.
-        let mut per_group: Vec<HashMap<String, PathEntry>> =
-            (0..group_of_hosts.len()).map(|_| HashMap::new()).collect();
-        let mut order: Vec<Vec<(String, u32)>> = vec![Vec::new(); group_of_hosts.len()];
+        // Collect the templates per group (in order of first appearance, borrowing the paths),
+        // then insert each template once.
+        let mut per_group: Vec<Vec<Template<'_>>> = (0..group_of_hosts.len()).map(|_| Vec::new()).collect();
+        let mut index: Vec<HashMap<&str, usize>> = (0..group_of_hosts.len()).map(|_| HashMap::new()).collect();
         for (i, op) in bundle.operations.iter().enumerate() {
             let i = i as u32;
-            let g = *api_group
-                .get(op.api as usize)
-                .ok_or(MatchConflict::BadTemplate { operation: i })?;
-            let method = Method::parse(&op.method).ok_or(MatchConflict::BadTemplate { operation: i })?;
-            let map = per_group
-                .get_mut(g as usize)
-                .ok_or(MatchConflict::BadTemplate { operation: i })?;
-            let entry = map.entry(op.path.clone()).or_insert_with(|| {
-                if let Some(o) = order.get_mut(g as usize) {
-                    o.push((op.path.clone(), i));
-                }
-                PathEntry::default()
+            let bad = MatchConflict::BadTemplate { operation: i };
+            let g = *api_group.get(op.api as usize).ok_or(bad.clone())? as usize;
+            let method = Method::parse(&op.method).ok_or(bad.clone())?;
+            let (Some(templates), Some(index)) = (per_group.get_mut(g), index.get_mut(g)) else {
+                return Err(bad);
+            };
+            let at = *index.entry(op.path.as_str()).or_insert_with(|| {
+                templates.push(Template {
+                    path: &op.path,
+                    first_op: i,
+                    entry: PathEntry::default(),
+                });
+                templates.len() - 1
             });
+            let entry = &mut templates.get_mut(at).ok_or(bad)?.entry;
             if let Some(first) = entry.find(method) {
                 return Err(MatchConflict::Duplicate { first, second: i });
             }
             entry.methods.push((method, i));
         }
+        drop(index);
         let mut groups = Vec::with_capacity(per_group.len());
-        for (mut map, order) in per_group.into_iter().zip(order) {
+        for templates in per_group {
             let mut router = matchit::Router::new();
-            for (path, first_op) in order {
-                let entry = map.remove(&path).unwrap_or_default();
-                router
-                    .insert(router_template(&path), entry)
-                    .map_err(|e| MatchConflict::Ambiguous {
-                        operation: first_op,
-                        detail: e.to_string(),
-                    })?;
+            for t in templates {
+                let template = router_template(t.path).ok_or(MatchConflict::BadTemplate { operation: t.first_op })?;
+                router.insert(template, t.entry).map_err(|e| MatchConflict::Ambiguous {
+                    operation: t.first_op,
+                    detail: e.to_string(),
+                })?;
             }
             groups.push(HostGroup { router });
         }
@@ -205,7 +226,7 @@ impl OperationTable {
             for h in hosts {
                 match h.strip_prefix('*') {
                     Some(suffix) => wildcard.push((Box::from(suffix), *g)),
-                    None => exact.entry(Box::from(h.as_str())).or_default().push(*g),
+                    None => exact.entry(Box::from(*h)).or_default().push(*g),
                 }
             }
         }
@@ -386,6 +407,23 @@ mod tests {
         assert!(matches!(
             OperationTable::build(&b),
             Err(MatchConflict::Ambiguous { .. })
+        ));
+    }
+
+    #[test]
+    fn templates_get_router_names() {
+        assert_eq!(router_template("/").as_deref(), Some("/"));
+        assert_eq!(router_template("/a/{}.json").as_deref(), Some("/a/{a}.json"));
+        assert_eq!(router_template("/{}/{}x{}").as_deref(), Some("/{a}/{b}x{c}"));
+        assert_eq!(router_template("/{}}{").as_deref(), Some("/{a}}{"));
+        let many = "/{}".repeat(26);
+        assert!(router_template(&many).is_some());
+        assert!(router_template(&format!("{many}/{{}}")).is_none());
+        // More parameters than the router can name: refused, not a panic.
+        let b = bundle_with(&[("a", &[])], &[(0, "GET", &"/{}".repeat(27))]);
+        assert!(matches!(
+            OperationTable::build(&b),
+            Err(MatchConflict::BadTemplate { operation: 0 })
         ));
     }
 
