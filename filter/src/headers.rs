@@ -4,7 +4,7 @@ use smallvec::SmallVec;
 
 use crate::bundle::RateLimitHeaders;
 use crate::engine::{Allow, Charge, Deny, Engine};
-use crate::limiter::Outcome;
+use crate::limiter::{Outcome, WindowState};
 
 /// Header name/value pairs to add to a response.
 pub type HeaderList = SmallVec<[(&'static str, String); 5]>;
@@ -34,44 +34,100 @@ fn number(v: u64) -> String {
     s
 }
 
-/// The rate-limit headers for a response charged to `package_id`'s bucket; `policy` is the
-/// bucket's precomputed `RateLimit-Policy` value ([`Engine::policy`]).
-pub fn rate_limit_headers(style: RateLimitHeaders, package_id: &str, policy: &str, outcome: &Outcome) -> HeaderList {
-    let mut out = HeaderList::new();
-    let Some(binding) = outcome.binding() else { return out };
+/// Calls `emit(name, value)` for each rate-limit header of a response charged to `package_id`'s
+/// bucket, whose binding window is `binding`; `policy` is the bucket's precomputed
+/// `RateLimit-Policy` value ([`Engine::policy`]). Values are formatted in `scratch`, which a caller
+/// can keep and reuse (no allocation once it has grown).
+pub fn emit_rate_limit_headers(
+    style: RateLimitHeaders,
+    package_id: &str,
+    policy: &str,
+    binding: &WindowState,
+    scratch: &mut String,
+    mut emit: impl FnMut(&'static str, &str),
+) {
     match style {
         RateLimitHeaders::None => {}
         RateLimitHeaders::Ietf => {
-            out.push(("ratelimit-policy", policy.to_owned()));
-            let mut v = String::with_capacity(package_id.len() + 24);
-            v.push('"');
-            v.push_str(package_id);
-            v.push_str("\";r=");
-            push_u64(&mut v, binding.remaining);
-            v.push_str(";t=");
-            push_u64(&mut v, binding.reset_seconds);
-            out.push(("ratelimit", v));
+            emit("ratelimit-policy", policy);
+            scratch.clear();
+            scratch.push('"');
+            scratch.push_str(package_id);
+            scratch.push_str("\";r=");
+            push_u64(scratch, binding.remaining);
+            scratch.push_str(";t=");
+            push_u64(scratch, binding.reset_seconds);
+            emit("ratelimit", scratch);
         }
         RateLimitHeaders::Draft03 => {
-            out.push(("ratelimit-limit", number(binding.limit.count)));
-            out.push(("ratelimit-remaining", number(binding.remaining)));
-            out.push(("ratelimit-reset", number(binding.reset_seconds)));
+            for (name, v) in [
+                ("ratelimit-limit", binding.limit.count),
+                ("ratelimit-remaining", binding.remaining),
+                ("ratelimit-reset", binding.reset_seconds),
+            ] {
+                scratch.clear();
+                push_u64(scratch, v);
+                emit(name, scratch);
+            }
         }
+    }
+}
+
+/// The rate-limit headers for a response charged to `package_id`'s bucket, as a list (see
+/// [`emit_rate_limit_headers`]).
+pub fn rate_limit_headers(style: RateLimitHeaders, package_id: &str, policy: &str, outcome: &Outcome) -> HeaderList {
+    let mut out = HeaderList::new();
+    if let Some(binding) = outcome.binding() {
+        let mut scratch = String::new();
+        emit_rate_limit_headers(style, package_id, policy, binding, &mut scratch, |k, v| {
+            out.push((k, v.to_owned()))
+        });
     }
     out
 }
 
-fn charged(engine: &Engine, charge: Option<&Charge>, out: &mut HeaderList) {
-    let bundle = engine.bundle();
-    if let Some(c) = charge {
-        if let Some(p) = bundle.packages.get(c.package as usize) {
-            out.extend(rate_limit_headers(
+/// What a charged response's rate-limit headers are made of: small and `Copy`, so a stream keeps
+/// it from the request phase to the response phase and formats the headers only then.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimitState {
+    /// The charged package.
+    pub package: u32,
+    /// The bucket's scope ([`Engine::policy`]).
+    pub scope: u32,
+    /// The binding window after the decision.
+    pub binding: WindowState,
+}
+
+impl RateLimitState {
+    /// The state of a charge, if it has a window.
+    pub fn of(charge: &Charge) -> Option<RateLimitState> {
+        Some(RateLimitState {
+            package: charge.package,
+            scope: charge.scope,
+            binding: *charge.outcome.binding()?,
+        })
+    }
+
+    /// Emits the headers (see [`emit_rate_limit_headers`]).
+    pub fn emit(&self, engine: &Engine, scratch: &mut String, emit: impl FnMut(&'static str, &str)) {
+        let bundle = engine.bundle();
+        if let Some(p) = bundle.packages.get(self.package as usize) {
+            emit_rate_limit_headers(
                 bundle.enforcement.rate_limit_headers,
                 &p.id,
-                engine.policy(c.scope),
-                &c.outcome,
-            ));
+                engine.policy(self.scope),
+                &self.binding,
+                scratch,
+                emit,
+            );
         }
+    }
+}
+
+fn charged(engine: &Engine, charge: Option<&Charge>, out: &mut HeaderList) {
+    if let Some(state) = charge.and_then(RateLimitState::of) {
+        let mut scratch = String::new();
+        state.emit(engine, &mut scratch, |k, v| out.push((k, v.to_owned())));
     }
 }
 
@@ -101,7 +157,6 @@ pub fn allow_response_headers(engine: &Engine, a: &Allow) -> HeaderList {
 mod tests {
     use super::*;
     use crate::bundle::Limit;
-    use crate::limiter::WindowState;
 
     fn outcome() -> Outcome {
         Outcome {
