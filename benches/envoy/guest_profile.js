@@ -249,9 +249,9 @@ function stream() {
   X.proxy_on_context_create(id, ROOT);
   X.proxy_on_request_headers(id, req.length, 1);
   X.proxy_on_response_headers(id, resp.length, 1);
-  X.proxy_on_done(id);
-  X.proxy_on_log(id);
-  X.proxy_on_delete(id);
+  if (X.proxy_on_done) X.proxy_on_done(id);
+  if (X.proxy_on_log) X.proxy_on_log(id);
+  if (X.proxy_on_delete) X.proxy_on_delete(id);
 }
 
 const N = opts.streams;

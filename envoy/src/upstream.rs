@@ -2,7 +2,9 @@
 //! `{"method": "...", "path": "...", "headers": [["name", "value"], ...], "body": "..."}`.
 //!
 //! It also records every request, so a test can assert that a denied request never reached the
-//! upstream, or inspect a HEAD request (whose response has no body). It binds `127.0.0.1:0`, serves
+//! upstream, or inspect a HEAD request (whose response has no body). A request carrying
+//! `x-test-delay-ms: N` is answered N milliseconds late (at most 5 s), so that several streams are
+//! in flight in one Envoy worker at once and their responses come back out of order. It binds `127.0.0.1:0`, serves
 //! keep-alive connections (Envoy pools them) on one thread each, and stops on drop.
 
 use std::io::{self, BufRead, BufReader, Read, Write};
@@ -161,6 +163,9 @@ fn serve(conn: TcpStream, stop: &AtomicBool, log: &Mutex<Vec<Echoed>>) {
     loop {
         match read_request(&mut reader, stop) {
             Ok(Some(req)) => {
+                if let Some(ms) = req.header("x-test-delay-ms").and_then(|v| v.parse::<u64>().ok()) {
+                    std::thread::sleep(Duration::from_millis(ms.min(5_000)));
+                }
                 let body = req.to_json().to_string();
                 if let Ok(mut l) = log.lock() {
                     l.push(req.clone());

@@ -1,26 +1,31 @@
-//! The proxy-wasm glue: a root context that loads the bundle into an [`Engine`], and per-request
-//! contexts that read the request headers once, ask the engine, and apply the decision. All policy
-//! lives in the engine; this module only moves bytes between the host and it.
+//! The proxy-wasm glue: the ABI 0.2.1 exports Envoy calls, a per-VM [`Filter`] that loads the
+//! bundle into an [`Engine`], and per-request handling that reads the request headers once, asks
+//! the engine, and applies the decision. All policy lives in the engine; this module only moves
+//! bytes between the host and it.
+//!
+//! The exports are written out here rather than taken from the proxy-wasm SDK's dispatcher: the
+//! SDK boxes a context per stream in a SipHash map and exports every callback (body, trailers,
+//! log…), each of which Envoy then calls; measured in Envoy (V8), that framework alone cost about
+//! 7 µs of CPU per request (`scripts/bench`-style A/B, README "Benchmarks"), more than our whole
+//! decision. A stream here costs nothing until it is charged: only charged streams keep state
+//! (their rate-limit headers, until the response).
 
 mod abi;
 
 use std::borrow::Cow;
 use std::cell::RefCell;
-use std::rc::Rc;
 
-use proxy_wasm::traits::{Context, HttpContext, RootContext};
-use proxy_wasm::types::{Action, ContextType, LogLevel};
+use hashbrown::HashMap;
 use smallvec::SmallVec;
 
 use crate::engine::{Allow, Decision, Deny, Engine, Headers, Hide, KeyCache, Reason, Request};
-use crate::headers::{allow_response_headers, deny_headers, HeaderList};
+use crate::headers::{deny_headers, RateLimitState};
 use crate::limiter::{SetResult, Store, StoreError, Stored};
 use abi::Map;
 
-proxy_wasm::main! {{
-    proxy_wasm::set_log_level(LogLevel::Info);
-    proxy_wasm::set_root_context(|_| -> Box<dyn RootContext> { Box::new(Root::default()) });
-}}
+/// `proxy_on_request_headers` / `proxy_on_response_headers` results.
+const CONTINUE: u32 = 0;
+const PAUSE: u32 = 1;
 
 /// Metric ids, defined once per VM.
 #[derive(Debug, Default, Clone)]
@@ -53,90 +58,75 @@ impl Metrics {
     }
 }
 
-struct Shared {
-    engine: Engine,
-    metrics: Metrics,
-    /// Registered keys seen by this VM (spares their SHA-256); one VM runs one stream at a time.
-    keys: RefCell<KeyCache>,
-}
-
+/// Everything one VM keeps. A VM runs on one worker thread and one callback at a time.
 #[derive(Default)]
-struct Root {
-    shared: Option<Rc<Shared>>,
+struct Filter {
+    engine: Option<Engine>,
+    metrics: Option<Metrics>,
+    /// Registered keys seen by this VM (spares their SHA-256).
+    keys: KeyCache,
+    /// Charged streams waiting for their response headers, by context id (removed at the response
+    /// or when the stream is deleted, so bounded by the streams in flight).
+    pending: HashMap<u32, RateLimitState>,
+    /// Where response header values are formatted (kept: no allocation per response).
+    scratch: String,
 }
 
-impl Context for Root {}
-
-impl RootContext for Root {
-    fn on_configure(&mut self, _size: usize) -> bool {
-        let config = match abi::plugin_configuration() {
-            Ok(c) => c,
-            Err(s) => {
-                abi::log(
-                    4,
-                    &format!("acepack: cannot read the plugin configuration (host status {})", s.0),
-                );
-                return false;
-            }
-        };
-        match Engine::load(&config) {
-            Ok(engine) => {
-                let b = engine.bundle();
-                abi::log(
-                    2,
-                    &format!(
-                        "acepack: loaded bundle of {} ({} operations, {} packages, {} applications, {} credentials)",
-                        b.catalog,
-                        b.operations.len(),
-                        b.packages.len(),
-                        b.applications.len(),
-                        b.credentials.len()
-                    ),
-                );
-                let metrics = self
-                    .shared
-                    .as_ref()
-                    .map(|s| s.metrics.clone())
-                    .unwrap_or_else(Metrics::define);
-                self.shared = Some(Rc::new(Shared {
-                    engine,
-                    metrics,
-                    keys: RefCell::new(KeyCache::new()),
-                }));
-                true
-            }
-            Err(e) => {
-                abi::log(
-                    4,
-                    &format!(
-                        "acepack: invalid bundle in plugin configuration ({} bytes): {e}",
-                        config.len()
-                    ),
-                );
-                false
-            }
-        }
-    }
-
-    fn create_http_context(&self, _id: u32) -> Option<Box<dyn HttpContext>> {
-        Some(Box::new(Stream {
-            shared: self.shared.clone(),
-            response_headers: HeaderList::new(),
-        }))
-    }
-
-    fn get_type(&self) -> Option<ContextType> {
-        Some(ContextType::HttpContext)
-    }
+thread_local! {
+    static FILTER: RefCell<Filter> = RefCell::new(Filter::default());
 }
 
-struct Stream {
-    shared: Option<Rc<Shared>>,
-    /// Rate-limit headers to add to the upstream's response.
-    response_headers: HeaderList,
+/// Runs `f` on this VM's [`Filter`]; `None` if it is already in use (a re-entrant callback).
+fn with_filter<T>(f: impl FnOnce(&mut Filter) -> T) -> Option<T> {
+    FILTER.with(|cell| cell.try_borrow_mut().ok().map(|mut filter| f(&mut filter)))
 }
 
-impl Context for Stream {}
+#[no_mangle]
+pub extern "C" fn _initialize() {}
+
+#[no_mangle]
+pub extern "C" fn proxy_abi_version_0_2_1() {}
+
+/// Memory for the host to copy into; taken back by [`abi`] as a `Vec` of exactly `size` bytes.
+#[no_mangle]
+pub extern "C" fn proxy_on_memory_allocate(size: usize) -> *mut u8 {
+    let mut buf = std::mem::ManuallyDrop::new(Vec::<u8>::with_capacity(size));
+    buf.as_mut_ptr()
+}
+
+#[no_mangle]
+pub extern "C" fn proxy_on_context_create(_context_id: u32, _parent_id: u32) {}
+
+#[no_mangle]
+pub extern "C" fn proxy_on_vm_start(_root_id: u32, _size: usize) -> bool {
+    true
+}
+
+#[no_mangle]
+pub extern "C" fn proxy_on_configure(_root_id: u32, _size: usize) -> bool {
+    with_filter(Filter::configure).unwrap_or(false)
+}
+
+#[no_mangle]
+pub extern "C" fn proxy_on_request_headers(context_id: u32, _headers: usize, _end_of_stream: bool) -> u32 {
+    with_filter(|f| f.request_headers(context_id)).unwrap_or(CONTINUE)
+}
+
+#[no_mangle]
+pub extern "C" fn proxy_on_response_headers(context_id: u32, _headers: usize, _end_of_stream: bool) -> u32 {
+    with_filter(|f| f.response_headers(context_id));
+    CONTINUE
+}
+
+#[no_mangle]
+pub extern "C" fn proxy_on_done(_context_id: u32) -> bool {
+    true
+}
+
+#[no_mangle]
+pub extern "C" fn proxy_on_delete(context_id: u32) {
+    with_filter(|f| f.pending.remove(&context_id));
+}
 
 /// Proxy-wasm shared data as the limiter's store.
 struct SharedData;
@@ -202,74 +192,122 @@ fn client_ip() -> Option<String> {
     Some(ip)
 }
 
-impl Stream {
-    fn deny(&mut self, shared: &Shared, d: &Deny) {
-        shared.metrics.denied(d.reason);
-        let headers = deny_headers(&shared.engine, d);
-        let pairs: SmallVec<[(&str, &str); 5]> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        if abi::send_response(d.status, &pairs, d.reason.body().as_bytes()).is_err() {
-            abi::log(4, "acepack: the host refused a local response");
-        }
+fn deny(engine: &Engine, metrics: Option<&Metrics>, d: &Deny) {
+    if let Some(m) = metrics {
+        m.denied(d.reason);
     }
-
-    fn allow(&mut self, shared: &Shared, a: &Allow, request: &[(&[u8], &[u8])]) {
-        abi::increment(shared.metrics.allowed, 1);
-        let b = shared.engine.bundle();
-        // Spoofed x-ace-* headers first, then ours (added: no copy is left to replace).
-        for (name, _) in request {
-            if name.len() >= 6 && name.get(..6).is_some_and(|p| p.eq_ignore_ascii_case(b"x-ace-")) {
-                let _ = abi::remove_header(Map::RequestHeaders, name);
-            }
-        }
-        if let Some(op) = b.operations.get(a.operation as usize) {
-            let _ = abi::add_header(Map::RequestHeaders, "x-ace-operation-id", &op.id);
-        }
-        if let Some(app) = b.applications.get(a.application as usize) {
-            let _ = abi::add_header(Map::RequestHeaders, "x-ace-application", &app.name);
-        }
-        if let Some(p) = a.package.and_then(|p| b.packages.get(p as usize)) {
-            let _ = abi::add_header(Map::RequestHeaders, "x-ace-package", &p.id);
-        }
-        match &a.hide {
-            Some(Hide::Header(name)) => {
-                let _ = abi::remove_header(Map::RequestHeaders, name.as_bytes());
-            }
-            Some(Hide::Path(path)) => {
-                let _ = abi::set_header(Map::RequestHeaders, ":path", path);
-            }
-            None => {}
-        }
-        self.response_headers = allow_response_headers(&shared.engine, a);
+    let headers = deny_headers(engine, d);
+    let pairs: SmallVec<[(&str, &str); 5]> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    if abi::send_response(d.status, &pairs, d.reason.body().as_bytes()).is_err() {
+        abi::log(4, "acepack: the host refused a local response");
     }
 }
 
-impl HttpContext for Stream {
-    fn on_http_request_headers(&mut self, _n: usize, _end_of_stream: bool) -> Action {
-        let Some(shared) = self.shared.clone() else {
+/// Applies an allow: `x-ace-*` request headers (spoofed ones removed first) and credential hiding.
+fn allow(engine: &Engine, a: &Allow, request: &[(&[u8], &[u8])]) {
+    let b = engine.bundle();
+    // Spoofed x-ace-* headers first, then ours (added: no copy is left to replace).
+    for (name, _) in request {
+        if name.len() >= 6 && name.get(..6).is_some_and(|p| p.eq_ignore_ascii_case(b"x-ace-")) {
+            let _ = abi::remove_header(Map::RequestHeaders, name);
+        }
+    }
+    if let Some(op) = b.operations.get(a.operation as usize) {
+        let _ = abi::add_header(Map::RequestHeaders, "x-ace-operation-id", &op.id);
+    }
+    if let Some(app) = b.applications.get(a.application as usize) {
+        let _ = abi::add_header(Map::RequestHeaders, "x-ace-application", &app.name);
+    }
+    if let Some(p) = a.package.and_then(|p| b.packages.get(p as usize)) {
+        let _ = abi::add_header(Map::RequestHeaders, "x-ace-package", &p.id);
+    }
+    match &a.hide {
+        Some(Hide::Header(name)) => {
+            let _ = abi::remove_header(Map::RequestHeaders, name.as_bytes());
+        }
+        Some(Hide::Path(path)) => {
+            let _ = abi::set_header(Map::RequestHeaders, ":path", path);
+        }
+        None => {}
+    }
+}
+
+impl Filter {
+    /// Loads the plugin configuration (the bundle). A failure keeps the previous engine, if any,
+    /// and makes Envoy reject the configuration.
+    fn configure(&mut self) -> bool {
+        let started = abi::now_us().unwrap_or(0);
+        let config = match abi::plugin_configuration() {
+            Ok(c) => c,
+            Err(s) => {
+                abi::log(
+                    4,
+                    &format!("acepack: cannot read the plugin configuration (host status {})", s.0),
+                );
+                return false;
+            }
+        };
+        match Engine::load(&config) {
+            Ok(engine) => {
+                let b = engine.bundle();
+                abi::log(
+                    2,
+                    &format!(
+                        "acepack: loaded bundle of {} ({} operations, {} packages, {} applications, {} credentials) in {} ms",
+                        b.catalog,
+                        b.operations.len(),
+                        b.packages.len(),
+                        b.applications.len(),
+                        b.credentials.len(),
+                        abi::now_us().unwrap_or(0).saturating_sub(started) / 1_000
+                    ),
+                );
+                if self.metrics.is_none() {
+                    self.metrics = Some(Metrics::define());
+                }
+                self.engine = Some(engine);
+                // Credentials of the previous bundle may be gone.
+                self.keys = KeyCache::new();
+                true
+            }
+            Err(e) => {
+                abi::log(
+                    4,
+                    &format!(
+                        "acepack: invalid bundle in plugin configuration ({} bytes): {e}",
+                        config.len()
+                    ),
+                );
+                false
+            }
+        }
+    }
+
+    fn request_headers(&mut self, context_id: u32) -> u32 {
+        let Some(engine) = &self.engine else {
             // Never configured: fail closed.
             let _ = abi::send_response(
                 503,
                 &[("content-type", "application/json")],
                 Reason::LimiterUnavailable.body().as_bytes(),
             );
-            return Action::Pause;
+            return PAUSE;
         };
+        let metrics = self.metrics.as_ref();
         let raw = match abi::header_map(Map::RequestHeaders) {
             Ok(raw) => raw,
             Err(_) => {
-                self.deny(
-                    &shared,
-                    &Deny {
-                        status: 503,
-                        reason: Reason::LimiterUnavailable,
-                        retry_after: None,
-                        www_authenticate: false,
-                        operation: None,
-                        application: None,
-                        charge: None,
-                    },
-                );
-                return Action::Pause;
+                let d = Deny {
+                    status: 503,
+                    reason: Reason::LimiterUnavailable,
+                    retry_after: None,
+                    www_authenticate: false,
+                    operation: None,
+                    application: None,
+                    charge: None,
+                };
+                deny(engine, metrics, &d);
+                return PAUSE;
             }
         };
         let mut pairs: SmallVec<[(&[u8], &[u8]); 24]> = SmallVec::new();
@@ -279,7 +317,7 @@ impl HttpContext for Stream {
         let authority = headers.get(":authority").or_else(|| headers.get("host")).unwrap_or("");
         let raw_path = pairs.iter().find(|(k, _)| *k == b":path").map_or(&b""[..], |(_, v)| *v);
         let path = text(raw_path);
-        let anonymous = shared.engine.bundle().enforcement.anonymous.is_some();
+        let anonymous = engine.bundle().enforcement.anonymous.is_some();
         let ip = if anonymous { client_ip() } else { None };
         let request = Request {
             method,
@@ -289,32 +327,37 @@ impl HttpContext for Stream {
             client_ip: ip.as_deref(),
         };
         let now = abi::now_us().unwrap_or(0);
-        let decision = match shared.keys.try_borrow_mut() {
-            Ok(mut keys) => shared
-                .engine
-                .decide_cached(&request, &mut SharedData, Some(&mut keys), now),
-            Err(_) => shared.engine.decide(&request, &mut SharedData, now),
-        };
-        match decision {
+        match engine.decide_cached(&request, &mut SharedData, Some(&mut self.keys), now) {
             Decision::Pass => {
-                abi::increment(shared.metrics.passed, 1);
-                Action::Continue
+                if let Some(m) = metrics {
+                    abi::increment(m.passed, 1);
+                }
+                CONTINUE
             }
             Decision::Allow(a) => {
-                self.allow(&shared, &a, &pairs);
-                Action::Continue
+                if let Some(m) = metrics {
+                    abi::increment(m.allowed, 1);
+                }
+                allow(engine, &a, &pairs);
+                if let Some(state) = a.charge.as_ref().and_then(RateLimitState::of) {
+                    self.pending.insert(context_id, state);
+                }
+                CONTINUE
             }
             Decision::Deny(d) => {
-                self.deny(&shared, &d);
-                Action::Pause
+                deny(engine, metrics, &d);
+                PAUSE
             }
         }
     }
 
-    fn on_http_response_headers(&mut self, _n: usize, _end_of_stream: bool) -> Action {
-        for (name, value) in self.response_headers.drain(..) {
-            let _ = abi::set_header(Map::ResponseHeaders, name, &value);
-        }
-        Action::Continue
+    /// Adds the rate-limit headers of a charged stream to the upstream's response.
+    fn response_headers(&mut self, context_id: u32) {
+        let (Some(state), Some(engine)) = (self.pending.remove(&context_id), &self.engine) else {
+            return;
+        };
+        state.emit(engine, &mut self.scratch, |name, value| {
+            let _ = abi::set_header(Map::ResponseHeaders, name, value);
+        });
     }
 }
