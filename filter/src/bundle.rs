@@ -262,8 +262,9 @@ pub struct Application {
     pub name: String,
     /// Its auth strategy.
     pub strategy: u32,
-    /// Active grants in catalog order.
-    pub grants: Vec<Grant>,
+    /// Active grants in catalog order (inline up to two: most applications have one or two, and a
+    /// heap allocation per application is a large part of loading 100,000 of them).
+    pub grants: smallvec::SmallVec<[Grant; 2]>,
 }
 
 /// A credential: digest prefix and owner.
@@ -571,7 +572,7 @@ impl Bundle {
             let name = s.string("application name")?;
             let strategy = s.index(strategies.len(), "application strategy")?;
             let m = s.count(2, "grant count")?;
-            let mut grants = Vec::with_capacity(m);
+            let mut grants = smallvec::SmallVec::with_capacity(m);
             for _ in 0..m {
                 let grant = match s.u8("grant kind")? {
                     0 => Grant::Api(s.index(apis.len(), "grant api")?),

@@ -174,27 +174,27 @@ pub fn bundle() -> Bundle {
             Application {
                 name: "acme".into(),
                 strategy: 0,
-                grants: vec![Grant::Package(0), Grant::Package(1)],
+                grants: smallvec::smallvec![Grant::Package(0), Grant::Package(1)],
             },
             Application {
                 name: "solo".into(),
                 strategy: 0,
-                grants: vec![Grant::Package(0)],
+                grants: smallvec::smallvec![Grant::Package(0)],
             },
             Application {
                 name: "idle".into(),
                 strategy: 0,
-                grants: vec![],
+                grants: smallvec::smallvec![],
             },
             Application {
                 name: "ops".into(),
                 strategy: 1,
-                grants: vec![Grant::Api(2), Grant::Package(2)],
+                grants: smallvec::smallvec![Grant::Api(2), Grant::Package(2)],
             },
             Application {
                 name: "visitor".into(),
                 strategy: 0,
-                grants: vec![Grant::Package(0)],
+                grants: smallvec::smallvec![Grant::Package(0)],
             },
         ],
         credentials,
