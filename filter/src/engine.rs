@@ -208,13 +208,17 @@ struct Membership {
 /// (rendered once at load so responses need no formatting of constants).
 #[derive(Debug, Clone)]
 struct Scope {
-    key_part: [u8; 11],
+    /// The package, and the operation of an override: what the key part is derived from.
+    package: u32,
+    operation: Option<u32>,
+    /// Derived on first use (a SHA-256 each: thousands of scopes would cost P4 a few ms).
+    key_part: std::sync::OnceLock<[u8; 11]>,
     limits: SmallVec<[Limit; 2]>,
     policy: String,
 }
 
 impl Scope {
-    fn new(package_id: &str, operation_id: Option<&str>, limits: &[Limit]) -> Scope {
+    fn new(package: u32, package_id: &str, operation: Option<u32>, limits: &[Limit]) -> Scope {
         let mut policy = String::new();
         for (i, l) in limits.iter().enumerate() {
             if i > 0 {
@@ -228,10 +232,23 @@ impl Scope {
             crate::headers::push_u64(&mut policy, u64::from(l.window_seconds));
         }
         Scope {
-            key_part: scope_key(package_id, operation_id),
+            package,
+            operation,
+            key_part: std::sync::OnceLock::new(),
             limits: limits.iter().copied().collect(),
             policy,
         }
+    }
+
+    /// The scope's part of bucket keys.
+    fn key_part(&self, bundle: &Bundle) -> [u8; 11] {
+        *self.key_part.get_or_init(|| {
+            let package_id = bundle.packages.get(self.package as usize).map_or("", |p| p.id.as_str());
+            let operation_id = self
+                .operation
+                .map(|o| bundle.operations.get(o as usize).map_or("", |op| op.id.as_str()));
+            scope_key(package_id, operation_id)
+        })
     }
 }
 
@@ -268,8 +285,11 @@ impl KeyCache {
 pub struct Engine {
     bundle: Bundle,
     table: OperationTable,
-    /// Per operation: the packages containing it, ascending by package index.
-    memberships: Vec<SmallVec<[Membership; 2]>>,
+    /// Per operation: the packages containing it, ascending by package index — operation `o`'s are
+    /// `memberships[membership_index[o]..membership_index[o + 1]]` (one allocation, not one per
+    /// operation).
+    memberships: Vec<Membership>,
+    membership_index: Vec<u32>,
     scopes: Vec<Scope>,
     /// Credentials by the top `index_bits` bits of their digest: `credentials[index[p]..index[p + 1]]`
     /// are those with prefix `p` (the table is sorted), so a lookup is one or two probes.
@@ -326,7 +346,7 @@ fn scope_key(package_id: &str, operation_id: Option<&str>) -> [u8; 11] {
 
 /// The shared-data key of a bucket: `ak` + 16 chars of credential digest + 11 chars of scope.
 /// Stable across reloads (derived from the credential, package id and operation id only).
-fn bucket_key(credential: &[u8; DIGEST_LEN], scope: &Scope) -> [u8; BUCKET_KEY_LEN] {
+fn bucket_key(credential: &[u8; DIGEST_LEN], scope_part: &[u8; 11]) -> [u8; BUCKET_KEY_LEN] {
     let mut key = [b'A'; BUCKET_KEY_LEN];
     let (head, rest) = key.split_at_mut(2);
     head.copy_from_slice(b"ak");
@@ -338,7 +358,7 @@ fn bucket_key(credential: &[u8; DIGEST_LEN], scope: &Scope) -> [u8; BUCKET_KEY_L
             *o = B64.get(((n >> (18 - 6 * i)) & 63) as usize).copied().unwrap_or(b'A');
         }
     }
-    tail.copy_from_slice(&scope.key_part);
+    tail.copy_from_slice(scope_part);
     key
 }
 
@@ -355,28 +375,52 @@ impl Engine {
     /// Builds an engine over an already decoded bundle.
     pub fn new(bundle: Bundle) -> Result<Engine, LoadError> {
         let table = OperationTable::build(&bundle).map_err(LoadError::Routes)?;
-        let mut memberships: Vec<SmallVec<[Membership; 2]>> = vec![SmallVec::new(); bundle.operations.len()];
+        // Count per operation, then fill in package order (so each operation's slice is ascending).
+        let ops = bundle.operations.len();
+        let mut membership_index = vec![0u32; ops + 1];
+        for po in bundle.packages.iter().flat_map(|p| &p.operations) {
+            if let Some(n) = membership_index.get_mut(po.operation as usize + 1) {
+                *n += 1;
+            }
+        }
+        for i in 1..membership_index.len() {
+            let before = membership_index.get(i - 1).copied().unwrap_or(0);
+            if let Some(n) = membership_index.get_mut(i) {
+                *n += before;
+            }
+        }
+        let mut next: Vec<u32> = membership_index.clone();
+        let placeholder = Membership {
+            package: 0,
+            scope: 0,
+            is_override: false,
+        };
+        let mut memberships = vec![placeholder; membership_index.last().copied().unwrap_or(0) as usize];
         let mut scopes = Vec::new();
         for (p, package) in bundle.packages.iter().enumerate() {
             let package_scope = scopes.len() as u32;
-            scopes.push(Scope::new(&package.id, None, &package.limits));
+            scopes.push(Scope::new(p as u32, &package.id, None, &package.limits));
             for po in &package.operations {
-                let Some(op) = bundle.operations.get(po.operation as usize) else {
+                if po.operation as usize >= ops {
                     continue;
-                };
+                }
                 let (scope, is_override) = match &po.limits {
                     Some(limits) => {
-                        scopes.push(Scope::new(&package.id, Some(&op.id), limits));
+                        scopes.push(Scope::new(p as u32, &package.id, Some(po.operation), limits));
                         (scopes.len() as u32 - 1, true)
                     }
                     None => (package_scope, false),
                 };
-                if let Some(m) = memberships.get_mut(po.operation as usize) {
-                    m.push(Membership {
-                        package: p as u32,
-                        scope,
-                        is_override,
-                    });
+                let slot = next.get_mut(po.operation as usize);
+                if let Some(at) = slot {
+                    if let Some(m) = memberships.get_mut(*at as usize) {
+                        *m = Membership {
+                            package: p as u32,
+                            scope,
+                            is_override,
+                        };
+                    }
+                    *at += 1;
                 }
             }
         }
@@ -389,6 +433,7 @@ impl Engine {
             bundle,
             table,
             memberships,
+            membership_index,
             scopes,
             cred_index,
             index_bits,
@@ -408,6 +453,16 @@ impl Engine {
     /// The loaded bundle.
     pub fn bundle(&self) -> &Bundle {
         &self.bundle
+    }
+
+    /// The packages containing `operation`, ascending by package index.
+    fn memberships(&self, operation: u32) -> &[Membership] {
+        let o = operation as usize;
+        let (start, end) = (self.membership_index.get(o), self.membership_index.get(o + 1));
+        match (start, end) {
+            (Some(&s), Some(&e)) => self.memberships.get(s as usize..e as usize).unwrap_or_default(),
+            _ => &[],
+        }
     }
 
     /// The `RateLimit-Policy` value of a bucket scope (see [`Charge::scope`]).
@@ -546,11 +601,7 @@ impl Engine {
                 hide,
             });
         }
-        let memberships = self
-            .memberships
-            .get(operation as usize)
-            .map(|m| m.as_slice())
-            .unwrap_or_default();
+        let memberships = self.memberships(operation);
         let mut best_denial: Option<Charge> = None;
         let mut granted = false;
         for grant in &app.grants {
@@ -571,7 +622,7 @@ impl Engine {
                     hide,
                 });
             }
-            let key = bucket_key(&digest, scope);
+            let key = bucket_key(&digest, &scope.key_part(&self.bundle));
             match limiter::take(store, &key, &scope.limits, now_us) {
                 Ok(outcome) if outcome.admitted => {
                     let charge = Charge {
