@@ -7,8 +7,8 @@ use std::io::Write;
 use std::path::Path;
 
 use acepack_filter::bundle::{
-    Api, Application, Bundle, Credential, Enforcement, Grant, Limit, MatchPolicy, Operation, Package, PackageOperation,
-    RateLimitHeaders, Strategy, StrategyKind, DIGEST_LEN, MAJOR, MINOR,
+    Api, Application, Bundle, Credential, Enforcement, Grant, Limit, MatchPolicy, NameRef, Operation, Package,
+    PackageOperation, RateLimitHeaders, Strategy, StrategyKind, DIGEST_LEN, MAJOR, MINOR,
 };
 use acepack_filter::engine::{Engine, LoadError};
 use acepack_filter::matcher::MatchConflict;
@@ -108,11 +108,12 @@ pub fn build(model: &Model) -> Result<Bundle, Vec<Diagnostic>> {
                 .collect(),
         })
         .collect();
+    let mut names = String::new();
     let applications = model
         .applications
         .iter()
         .map(|a| Application {
-            name: a.name.clone(),
+            name: NameRef::push(&mut names, &a.name),
             strategy: index(a.auth_strategy),
             grants: a
                 .grants
@@ -166,6 +167,7 @@ pub fn build(model: &Model) -> Result<Bundle, Vec<Diagnostic>> {
         packages,
         applications,
         credentials: credentials.into_iter().map(|(c, _)| c).collect(),
+        names,
     };
     if let Err(e) = Engine::new(bundle.clone()) {
         errors.push(route_error(model, &e));

@@ -113,7 +113,7 @@ fn corrupted_bundle_is_refused() {
 fn unknown_major_version_is_refused() {
     let dir = WorkDir::new("fault-major-src");
     let mut b = valid_bundle(&dir);
-    // Bundle format 1.x (filter/src/bundle.rs): magic "ACEPACK\0", then the major as u16 LE.
+    // Bundle layout (filter/src/bundle.rs): magic "ACEPACK\0", then the major as u16 LE.
     assert_eq!(&b[..8], b"ACEPACK\0", "bundle layout changed: update this test");
     b[8..10].copy_from_slice(&0xfffeu16.to_le_bytes());
     assert_refused("fault-major", b);

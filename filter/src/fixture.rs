@@ -42,6 +42,7 @@ fn op(api: u32, method: &str, path: &str, id: &str) -> Operation {
 /// | 5 | internal (host internal.example.com) | GET /admin | adminStatus | — |
 /// | 6 | billing | GET /billing/{}.json | getInvoiceJson | partners |
 pub fn bundle() -> Bundle {
+    let mut names = String::new();
     let mut credentials = vec![
         Credential {
             digest: credential_digest(keys::ACME.as_bytes()),
@@ -172,32 +173,33 @@ pub fn bundle() -> Bundle {
         ],
         applications: vec![
             Application {
-                name: "acme".into(),
+                name: NameRef::push(&mut names, "acme"),
                 strategy: 0,
                 grants: smallvec::smallvec![Grant::Package(0), Grant::Package(1)],
             },
             Application {
-                name: "solo".into(),
+                name: NameRef::push(&mut names, "solo"),
                 strategy: 0,
                 grants: smallvec::smallvec![Grant::Package(0)],
             },
             Application {
-                name: "idle".into(),
+                name: NameRef::push(&mut names, "idle"),
                 strategy: 0,
                 grants: smallvec::smallvec![],
             },
             Application {
-                name: "ops".into(),
+                name: NameRef::push(&mut names, "ops"),
                 strategy: 1,
                 grants: smallvec::smallvec![Grant::Api(2), Grant::Package(2)],
             },
             Application {
-                name: "visitor".into(),
+                name: NameRef::push(&mut names, "visitor"),
                 strategy: 0,
                 grants: smallvec::smallvec![Grant::Package(0)],
             },
         ],
         credentials,
+        names,
     }
 }
 

@@ -344,6 +344,7 @@ mod tests {
             packages: vec![],
             applications: vec![],
             credentials: vec![],
+            names: String::new(),
         }
     }
 

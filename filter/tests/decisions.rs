@@ -42,10 +42,10 @@ fn run(case: &Case, cache: &mut KeyCache) {
         Decision::Pass => (None, Default::default()),
         Decision::Allow(a) => {
             let op = &b.operations[a.operation as usize].id;
-            let app = &b.applications[a.application as usize].name;
+            let app = b.application_name(a.application);
             let pkg = a.package.map(|p| b.packages[p as usize].id.as_str());
             assert_eq!(
-                Some((op.as_str(), app.as_str(), pkg)),
+                Some((op.as_str(), app, pkg)),
                 case.forwarded,
                 "{}: forwarded headers",
                 case.name

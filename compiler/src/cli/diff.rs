@@ -111,7 +111,12 @@ pub fn compare(old: &Bundle, new: &Bundle) -> Changes {
         }
     }
     c.packages_added = np.keys().filter(|k| !op.contains_key(*k)).cloned().collect();
-    let names = |b: &Bundle| b.applications.iter().map(|a| a.name.clone()).collect::<BTreeSet<_>>();
+    let names = |b: &Bundle| {
+        b.applications
+            .iter()
+            .map(|a| b.name(a.name).to_owned())
+            .collect::<BTreeSet<_>>()
+    };
     let (oa, na) = (names(old), names(new));
     c.applications_added = na.difference(&oa).cloned().collect();
     c.applications_removed = oa.difference(&na).cloned().collect();

@@ -84,7 +84,10 @@ fn render(engine: &Engine, d: &Decision) -> String {
             format!("{} ({api}: {} {})", o.id, o.method, o.path)
         })
     };
-    let app = |i: Option<u32>| i.and_then(|i| b.applications.get(i as usize)).map(|a| a.name.clone());
+    let app = |i: Option<u32>| {
+        i.and_then(|i| b.applications.get(i as usize))
+            .map(|a| b.name(a.name).to_owned())
+    };
     let charge = |s: &mut String, c: Option<&Charge>| {
         if let Some(c) = c {
             let pkg = b.packages.get(c.package as usize).map_or("?", |p| p.id.as_str());

@@ -58,7 +58,7 @@ pub fn to_json(b: &Bundle, size: usize) -> Value {
             "rate_limit_headers": match e.rate_limit_headers { RateLimitHeaders::Ietf => "ietf", RateLimitHeaders::Draft03 => "draft03", RateLimitHeaders::None => "none" },
             "hide_credentials": e.hide_credentials,
             "cors_preflight": if e.cors_preflight_pass { "pass" } else { "enforce" },
-            "anonymous": e.anonymous.and_then(|i| b.applications.get(i as usize)).map(|a| a.name.as_str()),
+            "anonymous": e.anonymous.and_then(|i| b.applications.get(i as usize)).map(|a| b.name(a.name)),
         },
         "auth_strategies": b.strategies.iter().map(|s| match &s.kind {
             StrategyKind::KeyAuth(names) => json!({ "name": s.name, "type": "key_auth", "key_names": names }),
@@ -87,7 +87,7 @@ pub fn to_json(b: &Bundle, size: usize) -> Value {
             }).collect::<Vec<_>>(),
         })).collect::<Vec<_>>(),
         "applications": b.applications.iter().enumerate().map(|(i, a)| json!({
-            "name": a.name,
+            "name": b.name(a.name),
             "auth_strategy": b.strategies.get(a.strategy as usize).map(|s| s.name.as_str()),
             "grants": a.grants.iter().map(|g| grant(b, g)).collect::<Vec<_>>(),
             "credentials": b.credentials.iter().filter(|c| c.application as usize == i).count(),

@@ -216,7 +216,7 @@ fn allow(engine: &Engine, a: &Allow, request: &[(&[u8], &[u8])]) {
         let _ = abi::add_header(Map::RequestHeaders, "x-ace-operation-id", &op.id);
     }
     if let Some(app) = b.applications.get(a.application as usize) {
-        let _ = abi::add_header(Map::RequestHeaders, "x-ace-application", &app.name);
+        let _ = abi::add_header(Map::RequestHeaders, "x-ace-application", b.name(app.name));
     }
     if let Some(p) = a.package.and_then(|p| b.packages.get(p as usize)) {
         let _ = abi::add_header(Map::RequestHeaders, "x-ace-package", &p.id);
