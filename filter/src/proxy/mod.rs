@@ -5,9 +5,9 @@
 //!
 //! The exports are written out here rather than taken from the proxy-wasm SDK's dispatcher: the
 //! SDK boxes a context per stream in a SipHash map and exports every callback (body, trailers,
-//! log…), each of which Envoy then calls; measured in Envoy (V8), that framework alone cost about
-//! 7 µs of CPU per request (`scripts/bench`-style A/B, README "Benchmarks"), more than our whole
-//! decision. A stream here costs nothing until it is charged: only charged streams keep state
+//! log…), each of which Envoy then calls; measured in Envoy (V8), that framework cost about
+//! 4–7 µs of CPU per request (A/B runs of otherwise identical builds, README "Benchmarks"), more than
+//! a warm decision. A stream here costs nothing until it is charged: only charged streams keep state
 //! (their rate-limit headers, until the response).
 
 mod abi;
