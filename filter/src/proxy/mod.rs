@@ -109,7 +109,18 @@ pub extern "C" fn proxy_on_configure(_root_id: u32, _size: usize) -> bool {
 
 #[no_mangle]
 pub extern "C" fn proxy_on_request_headers(context_id: u32, _headers: usize, _end_of_stream: bool) -> u32 {
-    with_filter(|f| f.request_headers(context_id)).unwrap_or(CONTINUE)
+    // A request the filter cannot look at (a re-entrant call, which Envoy does not make) is refused.
+    with_filter(|f| f.request_headers(context_id)).unwrap_or_else(fail_closed)
+}
+
+/// Refuses a request with 503 `limiter_unavailable` when there is no engine to ask.
+fn fail_closed() -> u32 {
+    let _ = abi::send_response(
+        503,
+        &[("content-type", "application/json")],
+        Reason::LimiterUnavailable.body().as_bytes(),
+    );
+    PAUSE
 }
 
 #[no_mangle]
@@ -285,13 +296,8 @@ impl Filter {
 
     fn request_headers(&mut self, context_id: u32) -> u32 {
         let Some(engine) = &self.engine else {
-            // Never configured: fail closed.
-            let _ = abi::send_response(
-                503,
-                &[("content-type", "application/json")],
-                Reason::LimiterUnavailable.body().as_bytes(),
-            );
-            return PAUSE;
+            // Never configured.
+            return fail_closed();
         };
         let metrics = self.metrics.as_ref();
         let raw = match abi::header_map(Map::RequestHeaders) {
