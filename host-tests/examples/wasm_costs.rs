@@ -14,6 +14,17 @@ use std::time::{Duration, Instant};
 use acepack_filter::fixture::{self, keys};
 use acepack_host_tests::{filter_host, filter_wasm_path, Host, HostOptions, Request, VmOptions};
 
+/// `median M ms (min A, max B)` of samples.
+fn ms_summary(samples: &[Duration]) -> String {
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    format!(
+        "median {:.1} ms (min {:.1}, max {:.1})",
+        ms(median(samples.to_vec())),
+        ms(samples.iter().min().copied().unwrap_or_default()),
+        ms(samples.iter().max().copied().unwrap_or_default()),
+    )
+}
+
 fn median(mut v: Vec<Duration>) -> Duration {
     v.sort();
     v.get(v.len() / 2).copied().unwrap_or_default()
@@ -39,13 +50,11 @@ fn main() {
                 })
                 .collect();
             println!(
-                "P4 on_configure, {} ({} bytes), fresh VM: median {:.1} ms over {} VMs (min {:.1}, max {:.1})",
+                "P4 on_configure, {} ({} bytes), first of {} fresh VMs: {}",
                 path,
                 bundle.len(),
-                median(first.clone()).as_secs_f64() * 1e3,
                 first.len(),
-                first.iter().min().copied().unwrap_or_default().as_secs_f64() * 1e3,
-                first.iter().max().copied().unwrap_or_default().as_secs_f64() * 1e3,
+                ms_summary(&first)
             );
             // A reload on a running VM also frees the previous engine.
             let mut vm = host
@@ -63,10 +72,8 @@ fn main() {
                 })
                 .collect();
             println!(
-                "   reconfigure of a running VM (drops the previous engine too): median {:.1} ms (min {:.1}, max {:.1})",
-                median(times.clone()).as_secs_f64() * 1e3,
-                times.iter().min().copied().unwrap_or_default().as_secs_f64() * 1e3,
-                times.iter().max().copied().unwrap_or_default().as_secs_f64() * 1e3,
+                "   reconfigure of a running VM (drops the previous engine too): {}",
+                ms_summary(&times)
             );
         }
         Err(e) => println!("P4 skipped: {path}: {e} (generate it with scripts/gen-scale-catalog --compile)"),
