@@ -7,7 +7,7 @@ use std::io::Write;
 use std::path::Path;
 
 use acepack_filter::bundle::{
-    Api, Application, Bundle, Credential, Enforcement, Grant, Limit, MatchPolicy, NameRef, Operation, Package,
+    Api, Application, Bundle, Credential, Enforcement, Grant, Limit, MatchPolicy, Method, NameRef, Operation, Package,
     PackageOperation, RateLimitHeaders, Strategy, StrategyKind, DIGEST_LEN, MAJOR, MINOR,
 };
 use acepack_filter::engine::{Engine, LoadError};
@@ -79,16 +79,27 @@ pub fn build(model: &Model) -> Result<Bundle, Vec<Diagnostic>> {
             hosts: a.hosts.clone(),
         })
         .collect();
-    let operations = model
-        .operations
-        .iter()
-        .map(|o| Operation {
+    let mut errors = Vec::new();
+    // Operation paths and ids first, then application names: the order the decoder reads them.
+    let mut names = String::new();
+    let mut operations = Vec::with_capacity(model.operations.len());
+    for o in &model.operations {
+        let Some(method) = Method::parse(&o.method) else {
+            // The catalog and OpenAPI readers only produce the methods of §3.1.
+            errors.push(Diagnostic::error(
+                file,
+                "apis",
+                format!("operation \"{}\" has an unknown method \"{}\"", o.id, o.method),
+            ));
+            continue;
+        };
+        operations.push(Operation {
             api: index(o.api),
-            method: o.method.clone(),
-            path: o.path.clone(),
-            id: o.id.clone(),
-        })
-        .collect();
+            method,
+            path: NameRef::push(&mut names, &o.path),
+            id: NameRef::push(&mut names, &o.id),
+        });
+    }
     let packages = model
         .packages
         .iter()
@@ -108,7 +119,6 @@ pub fn build(model: &Model) -> Result<Bundle, Vec<Diagnostic>> {
                 .collect(),
         })
         .collect();
-    let mut names = String::new();
     let applications = model
         .applications
         .iter()
@@ -140,7 +150,6 @@ pub fn build(model: &Model) -> Result<Bundle, Vec<Diagnostic>> {
         }
     }
     credentials.sort_by_key(|c| c.0.digest);
-    let mut errors = Vec::new();
     for pair in credentials.windows(2) {
         if pair[0].0.digest == pair[1].0.digest {
             errors.push(Diagnostic::error(
@@ -169,6 +178,9 @@ pub fn build(model: &Model) -> Result<Bundle, Vec<Diagnostic>> {
         credentials: credentials.into_iter().map(|(c, _)| c).collect(),
         names,
     };
+    if !errors.is_empty() {
+        return Err(errors);
+    }
     if let Err(e) = Engine::new(bundle.clone()) {
         errors.push(route_error(model, &e));
     }

@@ -244,9 +244,7 @@ impl Scope {
     fn key_part(&self, bundle: &Bundle) -> [u8; 11] {
         *self.key_part.get_or_init(|| {
             let package_id = bundle.packages.get(self.package as usize).map_or("", |p| p.id.as_str());
-            let operation_id = self
-                .operation
-                .map(|o| bundle.operations.get(o as usize).map_or("", |op| op.id.as_str()));
+            let operation_id = self.operation.map(|o| bundle.operation_id(o));
             scope_key(package_id, operation_id)
         })
     }

@@ -21,12 +21,12 @@ fn limit(count: u64, window_seconds: u32) -> Limit {
     Limit { count, window_seconds }
 }
 
-fn op(api: u32, method: &str, path: &str, id: &str) -> Operation {
+fn op(names: &mut String, api: u32, method: Method, path: &str, id: &str) -> Operation {
     Operation {
         api,
-        method: method.into(),
-        path: path.into(),
-        id: id.into(),
+        method,
+        path: NameRef::push(names, path),
+        id: NameRef::push(names, id),
     }
 }
 
@@ -62,6 +62,15 @@ pub fn bundle() -> Bundle {
         },
     ];
     credentials.sort();
+    let operations = vec![
+        op(&mut names, 0, Method::Get, "/v1/flights", "getFlights"),
+        op(&mut names, 0, Method::Get, "/v1/flights/{}", "getFlight"),
+        op(&mut names, 0, Method::Post, "/v1/flights", "createFlight"),
+        op(&mut names, 1, Method::Get, "/billing", "GET /billing"),
+        op(&mut names, 1, Method::Post, "/billing/invoices", "createInvoice"),
+        op(&mut names, 2, Method::Get, "/admin", "adminStatus"),
+        op(&mut names, 1, Method::Get, "/billing/{}.json", "getInvoiceJson"),
+    ];
     Bundle {
         version: (MAJOR, MINOR),
         compiler: "fixture".into(),
@@ -103,15 +112,7 @@ pub fn bundle() -> Bundle {
                 hosts: vec!["internal.example.com".into()],
             },
         ],
-        operations: vec![
-            op(0, "GET", "/v1/flights", "getFlights"),
-            op(0, "GET", "/v1/flights/{}", "getFlight"),
-            op(0, "POST", "/v1/flights", "createFlight"),
-            op(1, "GET", "/billing", "GET /billing"),
-            op(1, "POST", "/billing/invoices", "createInvoice"),
-            op(2, "GET", "/admin", "adminStatus"),
-            op(1, "GET", "/billing/{}.json", "getInvoiceJson"),
-        ],
+        operations,
         packages: vec![
             Package {
                 id: "partners".into(),

@@ -6,47 +6,7 @@ use smallvec::SmallVec;
 
 use crate::bundle::Bundle;
 
-/// Methods are matched case-sensitively, as sent.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[repr(u8)]
-pub enum Method {
-    /// GET
-    Get,
-    /// PUT
-    Put,
-    /// POST
-    Post,
-    /// DELETE
-    Delete,
-    /// OPTIONS
-    Options,
-    /// HEAD
-    Head,
-    /// PATCH
-    Patch,
-    /// TRACE
-    Trace,
-    /// QUERY (OpenAPI 3.2)
-    Query,
-}
-
-impl Method {
-    /// Parses an upper-case method; anything else (including `get`) is not a method we route.
-    pub fn parse(s: &str) -> Option<Method> {
-        Some(match s {
-            "GET" => Method::Get,
-            "PUT" => Method::Put,
-            "POST" => Method::Post,
-            "DELETE" => Method::Delete,
-            "OPTIONS" => Method::Options,
-            "HEAD" => Method::Head,
-            "PATCH" => Method::Patch,
-            "TRACE" => Method::Trace,
-            "QUERY" => Method::Query,
-            _ => return None,
-        })
-    }
-}
+pub use crate::bundle::Method;
 
 /// The operations at one path template, by method.
 #[derive(Debug, Default, Clone)]
@@ -185,13 +145,14 @@ impl OperationTable {
             let i = i as u32;
             let bad = MatchConflict::BadTemplate { operation: i };
             let g = *api_group.get(op.api as usize).ok_or(bad.clone())? as usize;
-            let method = Method::parse(&op.method).ok_or(bad.clone())?;
+            let method = op.method;
+            let path = bundle.name(op.path);
             let (Some(templates), Some(index)) = (per_group.get_mut(g), index.get_mut(g)) else {
                 return Err(bad);
             };
-            let at = *index.entry(op.path.as_str()).or_insert_with(|| {
+            let at = *index.entry(path).or_insert_with(|| {
                 templates.push(Template {
-                    path: &op.path,
+                    path,
                     first_op: i,
                     entry: PathEntry::default(),
                 });
@@ -308,10 +269,10 @@ use std::borrow::Cow;
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bundle::{Api, Enforcement, MatchPolicy, Operation, RateLimitHeaders};
+    use crate::bundle::{Api, Enforcement, MatchPolicy, RateLimitHeaders};
 
     pub(crate) fn bundle_with(apis: &[(&str, &[&str])], ops: &[(u32, &str, &str)]) -> Bundle {
-        Bundle {
+        let mut b = Bundle {
             version: (1, 0),
             compiler: String::new(),
             catalog: String::new(),
@@ -332,20 +293,16 @@ mod tests {
                     hosts: h.iter().map(|s| s.to_string()).collect(),
                 })
                 .collect(),
-            operations: ops
-                .iter()
-                .map(|(api, m, p)| Operation {
-                    api: *api,
-                    method: m.to_string(),
-                    path: p.to_string(),
-                    id: format!("{m} {p}"),
-                })
-                .collect(),
+            operations: vec![],
             packages: vec![],
             applications: vec![],
             credentials: vec![],
             names: String::new(),
+        };
+        for (api, m, p) in ops {
+            b.push_operation(*api, Method::parse(m).unwrap(), p, &format!("{m} {p}"));
         }
+        b
     }
 
     #[test]

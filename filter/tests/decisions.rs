@@ -41,15 +41,10 @@ fn run(case: &Case, cache: &mut KeyCache) {
     let (reason, headers) = match &d {
         Decision::Pass => (None, Default::default()),
         Decision::Allow(a) => {
-            let op = &b.operations[a.operation as usize].id;
+            let op = b.operation_id(a.operation);
             let app = b.application_name(a.application);
             let pkg = a.package.map(|p| b.packages[p as usize].id.as_str());
-            assert_eq!(
-                Some((op.as_str(), app, pkg)),
-                case.forwarded,
-                "{}: forwarded headers",
-                case.name
-            );
+            assert_eq!(Some((op, app, pkg)), case.forwarded, "{}: forwarded headers", case.name);
             (None, allow_response_headers(&e, a))
         }
         Decision::Deny(x) => (Some(x.reason.as_str()), deny_headers(&e, x)),

@@ -49,8 +49,8 @@ fn op_keys(b: &Bundle) -> Vec<OpKey> {
         .map(|o| {
             (
                 b.apis.get(o.api as usize).map(|a| a.name.clone()).unwrap_or_default(),
-                o.method.clone(),
-                o.path.clone(),
+                o.method.to_string(),
+                b.name(o.path).to_owned(),
             )
         })
         .collect()

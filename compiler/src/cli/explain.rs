@@ -81,7 +81,7 @@ fn render(engine: &Engine, d: &Decision) -> String {
     let op = |i: Option<u32>| {
         i.and_then(|i| b.operations.get(i as usize)).map(|o| {
             let api = b.apis.get(o.api as usize).map_or("?", |a| a.name.as_str());
-            format!("{} ({api}: {} {})", o.id, o.method, o.path)
+            format!("{} ({api}: {} {})", b.name(o.id), o.method, b.name(o.path))
         })
     };
     let app = |i: Option<u32>| {

@@ -47,7 +47,7 @@ fn grant(b: &Bundle, g: &Grant) -> Value {
 /// The whole bundle as JSON (credentials as digest-prefix counts per application; never keys).
 pub fn to_json(b: &Bundle, size: usize) -> Value {
     let e = &b.enforcement;
-    let op_name = |i: u32| b.operations.get(i as usize).map(|o| o.id.clone());
+    let op_name = |i: u32| b.operations.get(i as usize).map(|o| b.name(o.id));
     json!({
         "format": format!("{}.{}", b.version.0, b.version.1),
         "bytes": size,
@@ -70,7 +70,7 @@ pub fn to_json(b: &Bundle, size: usize) -> Value {
             "base_path": a.base_path,
             "hosts": a.hosts,
             "operations": b.operations.iter().filter(|o| o.api as usize == i)
-                .map(|o| json!({ "id": o.id, "method": o.method, "path": o.path })).collect::<Vec<_>>(),
+                .map(|o| json!({ "id": b.name(o.id), "method": o.method.as_str(), "path": b.name(o.path) })).collect::<Vec<_>>(),
         })).collect::<Vec<_>>(),
         "packages": b.packages.iter().map(|p| json!({
             "id": p.id,
@@ -123,7 +123,7 @@ fn human(b: &Bundle, size: usize) -> String {
         };
         let _ = writeln!(s, "api {} {} ({hosts})", a.name, a.version);
         for o in b.operations.iter().filter(|o| o.api as usize == i) {
-            let _ = writeln!(s, "  {:7} {}  [{}]", o.method, o.path, o.id);
+            let _ = writeln!(s, "  {:7} {}  [{}]", o.method, b.name(o.path), b.name(o.id));
         }
     }
     for p in &b.packages {
@@ -142,7 +142,7 @@ fn human(b: &Bundle, size: usize) -> String {
             if p.published { ", published" } else { "" }
         );
         for po in &p.operations {
-            let id = b.operations.get(po.operation as usize).map_or("?", |o| o.id.as_str());
+            let id = b.operations.get(po.operation as usize).map_or("?", |o| b.name(o.id));
             match &po.limits {
                 Some(l) => {
                     let _ = writeln!(

@@ -224,7 +224,7 @@ fn allow(engine: &Engine, a: &Allow, request: &[(&[u8], &[u8])]) {
         }
     }
     if let Some(op) = b.operations.get(a.operation as usize) {
-        let _ = abi::add_header(Map::RequestHeaders, "x-ace-operation-id", &op.id);
+        let _ = abi::add_header(Map::RequestHeaders, "x-ace-operation-id", b.name(op.id));
     }
     if let Some(app) = b.applications.get(a.application as usize) {
         let _ = abi::add_header(Map::RequestHeaders, "x-ace-application", b.name(app.name));
