@@ -24,13 +24,13 @@ impl<'a> Reader<'a> {
     }
 
     /// Bytes not yet read.
-    #[inline]
+    #[inline(always)]
     pub fn remaining(&self) -> usize {
         self.data.len().saturating_sub(self.pos)
     }
 
     /// Current offset.
-    #[inline]
+    #[inline(always)]
     pub fn offset(&self) -> usize {
         self.pos
     }
@@ -41,7 +41,7 @@ impl<'a> Reader<'a> {
     }
 
     /// The next `len` bytes.
-    #[inline]
+    #[inline(always)]
     pub fn bytes(&mut self, len: usize, what: &'static str) -> Result<&'a [u8], ReadError> {
         let end = self.pos.checked_add(len).ok_or_else(|| self.err(what))?;
         let out = self.data.get(self.pos..end).ok_or_else(|| self.err(what))?;
@@ -50,7 +50,7 @@ impl<'a> Reader<'a> {
     }
 
     /// A fixed-size array.
-    #[inline]
+    #[inline(always)]
     pub fn array<const N: usize>(&mut self, what: &'static str) -> Result<[u8; N], ReadError> {
         let bytes = self.bytes(N, what)?;
         let mut out = [0u8; N];
@@ -59,7 +59,7 @@ impl<'a> Reader<'a> {
     }
 
     /// A `u8`.
-    #[inline]
+    #[inline(always)]
     pub fn u8(&mut self, what: &'static str) -> Result<u8, ReadError> {
         match self.data.get(self.pos) {
             Some(&b) => {
@@ -71,19 +71,19 @@ impl<'a> Reader<'a> {
     }
 
     /// A little-endian `u16`.
-    #[inline]
+    #[inline(always)]
     pub fn u16(&mut self, what: &'static str) -> Result<u16, ReadError> {
         Ok(u16::from_le_bytes(self.array(what)?))
     }
 
     /// A little-endian `u32`.
-    #[inline]
+    #[inline(always)]
     pub fn u32(&mut self, what: &'static str) -> Result<u32, ReadError> {
         Ok(u32::from_le_bytes(self.array(what)?))
     }
 
     /// A little-endian `u64`.
-    #[inline]
+    #[inline(always)]
     pub fn u64(&mut self, what: &'static str) -> Result<u64, ReadError> {
         Ok(u64::from_le_bytes(self.array(what)?))
     }
@@ -134,7 +134,7 @@ impl<'a> Reader<'a> {
 
     /// A varint element count for items of at least `min_item_size` bytes each. Rejects counts
     /// that the remaining input cannot hold, so a corrupt count never drives a huge allocation.
-    #[inline]
+    #[inline(always)]
     pub fn count(&mut self, min_item_size: usize, what: &'static str) -> Result<usize, ReadError> {
         let n = self.varint(what)? as usize;
         let needed = n.checked_mul(min_item_size.max(1)).ok_or_else(|| self.err(what))?;
@@ -145,7 +145,7 @@ impl<'a> Reader<'a> {
     }
 
     /// A string: varint byte length, then UTF-8 bytes.
-    #[inline]
+    #[inline(always)]
     pub fn str(&mut self, what: &'static str) -> Result<&'a str, ReadError> {
         let len = self.varint(what)? as usize;
         let bytes = self.bytes(len, what)?;

@@ -46,6 +46,60 @@ fn named_faults() {
     assert!(Bundle::decode(&newer).is_ok());
 }
 
+/// The one place `needle` occurs in `hay`.
+fn find_once(hay: &[u8], needle: &[u8]) -> usize {
+    let at: Vec<usize> = hay
+        .windows(needle.len())
+        .enumerate()
+        .filter(|(_, w)| *w == needle)
+        .map(|(i, _)| i)
+        .collect();
+    assert_eq!(at.len(), 1, "{needle:?} occurs {} times", at.len());
+    at[0]
+}
+
+#[test]
+fn every_application_name_is_utf8_on_its_own() {
+    // Application names are checked as one buffer at load; names that are UTF-8 only together
+    // ("acm\xC3" + "\xA9olo" = "acmé" + "olo") must still be refused, as must a stray byte.
+    let good = valid();
+    let acme = find_once(&good, b"\x04acme") + 1;
+    let solo = find_once(&good, b"\x04solo") + 1;
+    let mut split = good.clone();
+    split[acme + 3] = 0xc3;
+    split[solo] = 0xa9;
+    reseal(&mut split);
+    assert!(
+        matches!(
+            Bundle::decode(&split),
+            Err(BundleError::Malformed {
+                section: "APPLICATIONS",
+                ..
+            })
+        ),
+        "{:?}",
+        Bundle::decode(&split)
+    );
+    let mut stray = good.clone();
+    stray[solo + 1] = 0xff;
+    reseal(&mut stray);
+    assert!(matches!(
+        Bundle::decode(&stray),
+        Err(BundleError::Malformed {
+            section: "APPLICATIONS",
+            ..
+        })
+    ));
+    // A name that is UTF-8 by itself loads, whatever its bytes.
+    let mut fine = good.clone();
+    fine[acme + 2] = 0xc3;
+    fine[acme + 3] = 0xa9;
+    reseal(&mut fine);
+    let b = Bundle::decode(&fine).unwrap();
+    assert_eq!(b.application_name(0), "acé");
+    assert_eq!(b.application_name(1), "solo");
+}
+
 #[test]
 fn every_truncation_and_every_resealed_byte_flip_is_an_error_not_a_panic() {
     let good = valid();

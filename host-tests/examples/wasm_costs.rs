@@ -1,13 +1,14 @@
 //! P4 and the per-request cost of the real `.wasm` in the wasmtime host, measured (not asserted):
 //!
 //! ```text
-//! cargo run --release -p acepack-host-tests --example wasm_costs -- [BUNDLE] [APIKEY PATH]
+//! cargo run --release -p acepack-host-tests --example wasm_costs -- [BUNDLE] [APIKEY PATH] [--fuel-only]
 //! ```
 //!
 //! BUNDLE defaults to `target/scale/scale.bundle` (written by `cargo bench -p acepack-benches` or
 //! `scripts/gen-scale-catalog --compile`). Prints the median time of the first `on_configure` of
 //! fresh VMs (P4), of reconfiguring a running VM, and of one allowed request through the filter.
-//! Without APIKEY/PATH, the request part uses the fixture bundle.
+//! Without APIKEY/PATH, the request part uses the fixture bundle. First it prints the guest work of
+//! a first `on_configure` in wasm instructions (fuel); `--fuel-only` stops there.
 
 use std::time::{Duration, Instant};
 
@@ -30,8 +31,28 @@ fn median(mut v: Vec<Duration>) -> Duration {
     v.get(v.len() / 2).copied().unwrap_or_default()
 }
 
+/// The first `on_configure` of a fresh VM counted in wasm instructions: repeatable on a busy
+/// machine, so two builds can be compared where milliseconds are too noisy.
+fn p4_fuel(bundle: &[u8]) {
+    let metered = Host::load_with(
+        filter_wasm_path().expect("the filter wasm"),
+        HostOptions {
+            fuel: Some(u64::MAX / 4),
+            ..HostOptions::default()
+        },
+    )
+    .expect("compiles");
+    let mut vm = metered.vm(VmOptions::default()).expect("a VM starts");
+    assert!(vm.reconfigure(bundle.to_vec()).expect("no trap"), "configures");
+    println!(
+        "P4 guest work of a first on_configure: {} wasm instructions (fuel)",
+        vm.fuel_consumed().unwrap_or_default()
+    );
+}
+
 fn main() {
-    let args: Vec<String> = std::env::args().skip(1).collect();
+    let (flags, args): (Vec<String>, Vec<String>) = std::env::args().skip(1).partition(|a| a.starts_with("--"));
+    let fuel_only = flags.iter().any(|f| f == "--fuel-only");
     let path = args
         .first()
         .cloned()
@@ -39,6 +60,10 @@ fn main() {
     let host = filter_host();
     match std::fs::read(&path) {
         Ok(bundle) => {
+            p4_fuel(&bundle);
+            if fuel_only {
+                return;
+            }
             // P4 as Envoy pays it: the first `on_configure` of a fresh VM (each sample a new VM that
             // first refused an empty configuration, so instantiation is not timed).
             let first: Vec<Duration> = (0..9)

@@ -555,12 +555,19 @@ impl Vm {
         self.failed
     }
 
+    /// Fuel (≈ wasm instructions) the guest used in the last [`Vm::reconfigure`], or so far in the
+    /// last request; `None` unless the host meters fuel ([`HostOptions::fuel`]).
+    pub fn fuel_consumed(&self) -> Option<u64> {
+        self.fuel.map(|_| self.fuel_used)
+    }
+
     /// Calls `proxy_on_configure` again on the root context with a new
     /// plugin configuration, like a configuration update that keeps the VM
     /// (and, through the shared data, the rate-limit state). Returns what
     /// the guest returned, which also becomes [`Vm::configured`].
     pub fn reconfigure(&mut self, plugin_config: impl Into<Vec<u8>>) -> Result<bool, HostError> {
         self.store.data_mut().plugin.plugin_config = plugin_config.into();
+        self.fuel_used = 0;
         let ok = self.configure()?;
         self.configured = ok && self.vm_started;
         Ok(ok)
