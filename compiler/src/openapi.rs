@@ -16,6 +16,7 @@
 //! none of them is a route. Path items without operations are skipped before their key is checked,
 //! so a key that is no template (Vault's `/{kv_v2_mount_path}/^.*$`) is harmless when it has no method.
 
+use acepack_filter::bundle::Method;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
@@ -43,9 +44,7 @@ const METHOD_FIELDS: [(&str, &str); 8] = [
     ("trace", "TRACE"),
 ];
 /// Every method an operation may have (§3.1); `QUERY` only from OpenAPI 3.2 on.
-const METHODS: [&str; 9] = [
-    "GET", "PUT", "POST", "DELETE", "OPTIONS", "HEAD", "PATCH", "TRACE", "QUERY",
-];
+const METHODS: [&str; 9] = Method::NAMES;
 
 /// One operation found in a spec, after normalization and merging.
 #[derive(Debug, Clone, PartialEq, Eq)]

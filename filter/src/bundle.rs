@@ -229,6 +229,12 @@ pub enum Method {
 }
 
 impl Method {
+    /// Every method an operation may have (§3.1; QUERY is OpenAPI 3.2's), as sent, in the order
+    /// of the variants.
+    pub const NAMES: [&'static str; 9] = [
+        "GET", "PUT", "POST", "DELETE", "OPTIONS", "HEAD", "PATCH", "TRACE", "QUERY",
+    ];
+
     /// Parses an upper-case method; anything else (including `get`) is not a method we route.
     pub fn parse(s: &str) -> Option<Method> {
         Method::parse_bytes(s.as_bytes())

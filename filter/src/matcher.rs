@@ -306,6 +306,15 @@ mod tests {
     }
 
     #[test]
+    fn method_names_parse_to_their_variants() {
+        for name in Method::NAMES {
+            assert_eq!(Method::parse(name).map(Method::as_str), Some(name));
+        }
+        assert_eq!(Method::parse("get"), None);
+        assert_eq!(format!("{:7}|", Method::Get), "GET    |");
+    }
+
+    #[test]
     fn static_wins_and_params_match_one_segment() {
         let b = bundle_with(
             &[("a", &[])],

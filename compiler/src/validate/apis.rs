@@ -1,6 +1,7 @@
 //! `apis`: operations from specs and manual entries, merged (§3.1), excluded, given their full
 //! path under the base path (§3.2), and checked for conflicts between APIs whose hosts overlap.
 
+use acepack_filter::bundle::Method;
 use std::collections::HashMap;
 
 use super::hosts;
@@ -13,9 +14,7 @@ use crate::template;
 use crate::validate::LoadError;
 
 /// Methods an operation may have (§3.1; QUERY is OpenAPI 3.2's).
-pub(crate) const METHODS: &[&str] = &[
-    "GET", "PUT", "POST", "DELETE", "OPTIONS", "HEAD", "PATCH", "TRACE", "QUERY",
-];
+pub(crate) const METHODS: &[&str] = &Method::NAMES;
 
 /// The APIs and their operations, plus what references need that the model does not keep.
 #[derive(Debug, Default)]
