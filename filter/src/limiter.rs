@@ -92,34 +92,47 @@ fn capacity(l: &Limit) -> u64 {
     l.count.saturating_mul(window_us(l))
 }
 
-/// Most windows a bucket keeps inline (more are fine: they spill to the heap).
+/// Windows a bucket holds without touching the heap: one per unit (second, minute, hour, day),
+/// which is all a bundle can give. More are still handled, on the heap.
 const INLINE_WINDOWS: usize = 4;
 
-/// Decoded levels; `None` if the stored bytes do not fit these limits (then the bucket starts full).
-fn decode(bytes: &[u8], limits: &[Limit]) -> Option<(u64, smallvec::SmallVec<[u64; INLINE_WINDOWS]>)> {
-    if bytes.len() != 8 + 8 * limits.len() {
-        return None;
-    }
-    let (last, rest) = bytes.split_first_chunk::<8>()?;
-    // A changed limit (after a reload) keeps the level but never above the new capacity.
-    let levels = rest
-        .chunks_exact(8)
-        .zip(limits)
-        .map(|(c, l)| {
-            c.first_chunk::<8>()
-                .map_or(0, |w| u64::from_le_bytes(*w))
-                .min(capacity(l))
-        })
-        .collect();
-    Some((u64::from_le_bytes(*last), levels))
-}
+/// A stored value of up to [`INLINE_WINDOWS`] windows fits inline.
+const INLINE_VALUE: usize = 8 + 8 * INLINE_WINDOWS;
 
 /// Pure token-bucket step: refill to `now_us`, then try to take one token from every window.
-/// Returns the outcome and, if admitted, the new stored value.
+/// Returns the outcome and, if admitted, the new stored value. Stored bytes that do not fit these
+/// limits (another window set, after a reload) start the bucket full; a level above a window's
+/// (new) capacity is capped.
 pub fn step(stored: Option<&[u8]>, limits: &[Limit], now_us: u64) -> (Outcome, Option<smallvec::SmallVec<[u8; 40]>>) {
-    let (last, mut levels) = match stored.and_then(|b| decode(b, limits)) {
-        Some(s) => s,
-        None => (now_us, limits.iter().map(capacity).collect()),
+    let n = limits.len();
+    // Levels on the stack (the filter's every request goes through here; no SmallVec bookkeeping).
+    let mut inline = [0u64; INLINE_WINDOWS];
+    let mut heap: Vec<u64>;
+    let levels: &mut [u64] = match inline.get_mut(..n) {
+        Some(l) => l,
+        None => {
+            heap = vec![0; n];
+            &mut heap
+        }
+    };
+    let stored = stored.filter(|b| b.len() == 8 + 8 * n);
+    let last = match stored.and_then(|b| b.first_chunk::<8>()) {
+        Some(last) => {
+            let rest = stored.and_then(|b| b.get(8..)).unwrap_or_default();
+            for ((lv, c), l) in levels.iter_mut().zip(rest.chunks_exact(8)).zip(limits) {
+                *lv = c
+                    .first_chunk::<8>()
+                    .map_or(0, |w| u64::from_le_bytes(*w))
+                    .min(capacity(l));
+            }
+            u64::from_le_bytes(*last)
+        }
+        None => {
+            for (lv, l) in levels.iter_mut().zip(limits) {
+                *lv = capacity(l);
+            }
+            now_us
+        }
     };
     // A clock that goes backwards refills nothing and never moves `last` back.
     let elapsed = now_us.saturating_sub(last);
@@ -130,30 +143,42 @@ pub fn step(stored: Option<&[u8]>, limits: &[Limit], now_us: u64) -> (Outcome, O
         admitted &= *lv >= window_us(l);
     }
     let mut retry_after = 0;
-    let mut windows = smallvec::SmallVec::with_capacity(limits.len());
+    let mut windows = smallvec::SmallVec::new();
     for (lv, l) in levels.iter_mut().zip(limits) {
         let w = window_us(l);
+        // Whole seconds from micro-units, rounded up: ⌈⌈units / count⌉ / 10⁶⌉ = ⌈units / (count × 10⁶)⌉.
+        let per_second = l.count.saturating_mul(1_000_000).max(1);
         if admitted {
             *lv -= w;
         } else {
-            // Microseconds until the window holds a whole token, in whole seconds, at least 1.
-            let wait = w.saturating_sub(*lv).div_ceil(l.count.saturating_mul(1_000_000).max(1));
-            retry_after = retry_after.max(wait.max(1));
+            // Until the window holds a whole token, at least 1 second.
+            retry_after = retry_after.max(w.saturating_sub(*lv).div_ceil(per_second).max(1));
         }
         windows.push(WindowState {
             limit: *l,
             remaining: *lv / w.max(1),
-            // ⌈⌈missing / count⌉ / 10⁶⌉ = ⌈missing / (count × 10⁶)⌉: one division.
-            reset_seconds: (capacity(l) - *lv).div_ceil(l.count.saturating_mul(1_000_000).max(1)),
+            reset_seconds: (capacity(l) - *lv).div_ceil(per_second),
         });
     }
     let value = admitted.then(|| {
-        let mut v = smallvec::SmallVec::new();
-        v.extend_from_slice(&last.max(now_us).to_le_bytes());
-        for lv in &levels {
-            v.extend_from_slice(&lv.to_le_bytes());
+        let mut buf = [0u8; INLINE_VALUE];
+        if let Some((head, tail)) = buf.split_first_chunk_mut::<8>() {
+            *head = last.max(now_us).to_le_bytes();
+            for (out, lv) in tail.chunks_exact_mut(8).zip(levels.iter()) {
+                out.copy_from_slice(&lv.to_le_bytes());
+            }
         }
-        v
+        match buf.get(..8 + 8 * n) {
+            Some(v) => smallvec::SmallVec::from_slice(v),
+            None => {
+                // More windows than fit inline.
+                let mut v = smallvec::SmallVec::from_slice(&last.max(now_us).to_le_bytes());
+                for lv in levels.iter() {
+                    v.extend_from_slice(&lv.to_le_bytes());
+                }
+                v
+            }
+        }
     });
     (
         Outcome {
@@ -281,6 +306,114 @@ impl Store for MemoryStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    // The previous, plainer implementation of `step` (SmallVec throughout), kept as the oracle
+    // for the faster one.
+    const INLINE_WINDOWS: usize = 4;
+
+    /// Decoded levels; `None` if the stored bytes do not fit these limits (then the bucket starts full).
+    fn decode(bytes: &[u8], limits: &[Limit]) -> Option<(u64, smallvec::SmallVec<[u64; INLINE_WINDOWS]>)> {
+        if bytes.len() != 8 + 8 * limits.len() {
+            return None;
+        }
+        let (last, rest) = bytes.split_first_chunk::<8>()?;
+        // A changed limit (after a reload) keeps the level but never above the new capacity.
+        let levels = rest
+            .chunks_exact(8)
+            .zip(limits)
+            .map(|(c, l)| {
+                c.first_chunk::<8>()
+                    .map_or(0, |w| u64::from_le_bytes(*w))
+                    .min(capacity(l))
+            })
+            .collect();
+        Some((u64::from_le_bytes(*last), levels))
+    }
+
+    /// Pure token-bucket step: refill to `now_us`, then try to take one token from every window.
+    /// Returns the outcome and, if admitted, the new stored value.
+    fn reference_step(
+        stored: Option<&[u8]>,
+        limits: &[Limit],
+        now_us: u64,
+    ) -> (Outcome, Option<smallvec::SmallVec<[u8; 40]>>) {
+        let (last, mut levels) = match stored.and_then(|b| decode(b, limits)) {
+            Some(s) => s,
+            None => (now_us, limits.iter().map(capacity).collect()),
+        };
+        // A clock that goes backwards refills nothing and never moves `last` back.
+        let elapsed = now_us.saturating_sub(last);
+        let mut admitted = true;
+        for (lv, l) in levels.iter_mut().zip(limits) {
+            let refill = elapsed.min(window_us(l)).saturating_mul(l.count);
+            *lv = lv.saturating_add(refill).min(capacity(l));
+            admitted &= *lv >= window_us(l);
+        }
+        let mut retry_after = 0;
+        let mut windows = smallvec::SmallVec::with_capacity(limits.len());
+        for (lv, l) in levels.iter_mut().zip(limits) {
+            let w = window_us(l);
+            if admitted {
+                *lv -= w;
+            } else {
+                // Microseconds until the window holds a whole token, in whole seconds, at least 1.
+                let wait = w.saturating_sub(*lv).div_ceil(l.count.saturating_mul(1_000_000).max(1));
+                retry_after = retry_after.max(wait.max(1));
+            }
+            windows.push(WindowState {
+                limit: *l,
+                remaining: *lv / w.max(1),
+                // ⌈⌈missing / count⌉ / 10⁶⌉ = ⌈missing / (count × 10⁶)⌉: one division.
+                reset_seconds: (capacity(l) - *lv).div_ceil(l.count.saturating_mul(1_000_000).max(1)),
+            });
+        }
+        let value = admitted.then(|| {
+            let mut v = smallvec::SmallVec::new();
+            v.extend_from_slice(&last.max(now_us).to_le_bytes());
+            for lv in &levels {
+                v.extend_from_slice(&lv.to_le_bytes());
+            }
+            v
+        });
+        (
+            Outcome {
+                admitted,
+                retry_after,
+                windows,
+            },
+            value,
+        )
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 4000, ..Default::default() })]
+        #[test]
+        fn step_matches_the_reference(
+            windows in proptest::collection::vec((1u64..2_000, 0usize..4), 0..6),
+            stored in proptest::option::of(proptest::collection::vec(proptest::prelude::any::<u8>(), 0..72)),
+            fresh in proptest::prelude::any::<bool>(),
+            last in 0u64..10_000_000_000,
+            now in 0u64..10_000_000_000,
+        ) {
+            const UNITS: [u32; 4] = [1, 60, 3600, 86_400];
+            let limits: Vec<Limit> = windows.iter().map(|(c, u)| l(*c, UNITS[*u])).collect();
+            // Either arbitrary bytes or a well-formed value for these limits.
+            let bytes = if fresh {
+                let mut v = last.to_le_bytes().to_vec();
+                for (i, lim) in limits.iter().enumerate() {
+                    let level = stored.as_ref().and_then(|s| s.get(i)).map_or(0, |b| u64::from(*b) * 7_919_113);
+                    v.extend_from_slice(&level.min(capacity(lim) + 5).to_le_bytes());
+                }
+                Some(v)
+            } else {
+                stored
+            };
+            let got = step(bytes.as_deref(), &limits, now);
+            let want = reference_step(bytes.as_deref(), &limits, now);
+            proptest::prop_assert_eq!(&got.0, &want.0);
+            proptest::prop_assert_eq!(got.1.as_deref(), want.1.as_deref());
+        }
+    }
 
     const SEC: u64 = 1_000_000;
 
