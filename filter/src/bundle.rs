@@ -57,7 +57,6 @@ pub const HEADER_LEN: usize = 24;
 pub const NO_APPLICATION: u32 = u32::MAX;
 /// Bytes of one CREDENTIALS record: digest, then the application as a `u32`.
 const CREDENTIAL_RECORD: usize = DIGEST_LEN + 4;
-
 /// Bytes of a credential digest kept in the bundle (a prefix of SHA-256).
 pub const DIGEST_LEN: usize = 16;
 /// Largest `count × window_seconds` a limit may have: bucket levels are kept as
@@ -646,7 +645,7 @@ impl Bundle {
         let mut s = get(tag::OPERATIONS, "OPERATIONS")?;
         let n = s.count(4, "operation count")?;
         let mut operations = Vec::with_capacity(n);
-        // Every string of the bundle that is not one of a few dozen settings: one buffer.
+        // Operation paths and ids, then application names: one buffer (`Bundle::names`).
         let mut names: Vec<u8> = Vec::new();
         for _ in 0..n {
             let api = s.index(apis.len(), "operation api")?;
@@ -729,11 +728,9 @@ impl Bundle {
         let n = s.count(CREDENTIAL_RECORD, "credential count")?;
         let records = s.r.bytes(n * CREDENTIAL_RECORD, "credentials").map_err(|e| s.fail(e))?;
         let mut credentials: Vec<Credential> = Vec::with_capacity(n);
+        let apps = u32::try_from(applications.len()).map_err(|_| s.bad("application count"))?;
         for record in records.chunks_exact(CREDENTIAL_RECORD) {
-            let (Some((digest, application)), Ok(apps)) = (
-                record.split_first_chunk::<DIGEST_LEN>(),
-                u32::try_from(applications.len()),
-            ) else {
+            let Some((digest, application)) = record.split_first_chunk::<DIGEST_LEN>() else {
                 return Err(s.bad("credential"));
             };
             let application = application
@@ -742,7 +739,7 @@ impl Bundle {
             if application >= apps {
                 return Err(s.bad("credential application"));
             }
-            // Byte order, most credentials decided by their first byte.
+            // In byte order, the order lookups rely on.
             if credentials.last().is_some_and(|c| c.digest >= *digest) {
                 return Err(s.bad("credentials not strictly ascending"));
             }
@@ -811,13 +808,6 @@ impl Bundle {
         let id = NameRef::push(&mut self.names, id);
         self.operations.push(Operation { api, method, path, id });
         u32::try_from(self.operations.len() - 1).unwrap_or(u32::MAX)
-    }
-
-    /// An operation's path template (`""` for an index out of range).
-    pub fn operation_path(&self, operation: u32) -> &str {
-        self.operations
-            .get(operation as usize)
-            .map_or("", |o| self.name(o.path))
     }
 
     /// An operation's id (`""` for an index out of range).
