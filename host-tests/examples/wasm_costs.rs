@@ -31,17 +31,22 @@ fn median(mut v: Vec<Duration>) -> Duration {
     v.get(v.len() / 2).copied().unwrap_or_default()
 }
 
-/// The first `on_configure` of a fresh VM counted in wasm instructions: repeatable on a busy
-/// machine, so two builds can be compared where milliseconds are too noisy.
-fn p4_fuel(bundle: &[u8]) {
-    let metered = Host::load_with(
+/// The filter in a host that meters fuel (≈ wasm instructions executed by the guest).
+fn metered_host() -> Host {
+    Host::load_with(
         filter_wasm_path().expect("the filter wasm"),
         HostOptions {
             fuel: Some(u64::MAX / 4),
             ..HostOptions::default()
         },
     )
-    .expect("compiles");
+    .expect("compiles")
+}
+
+/// The first `on_configure` of a fresh VM counted in wasm instructions: repeatable on a busy
+/// machine, so two builds can be compared where milliseconds are too noisy.
+fn p4_fuel(bundle: &[u8]) {
+    let metered = metered_host();
     let mut vm = metered.vm(VmOptions::default()).expect("a VM starts");
     assert!(vm.reconfigure(bundle.to_vec()).expect("no trap"), "configures");
     println!(
@@ -142,14 +147,7 @@ fn main() {
         median(samples).as_secs_f64() * 1e6
     );
     // Fuel ≈ wasm instructions executed by the guest: repeatable whatever the machine is doing.
-    let metered = Host::load_with(
-        filter_wasm_path().expect("the filter wasm"),
-        HostOptions {
-            fuel: Some(u64::MAX / 4),
-            ..HostOptions::default()
-        },
-    )
-    .expect("compiles");
+    let metered = metered_host();
     let mut vm = metered
         .configured_vm(VmOptions::with_config(config))
         .expect("configures");
