@@ -54,16 +54,16 @@ pub fn emit_rate_limit_headers(
             scratch.push('"');
             scratch.push_str(package_id);
             scratch.push_str("\";r=");
-            push_u64(scratch, binding.remaining);
+            push_u64(scratch, binding.remaining());
             scratch.push_str(";t=");
-            push_u64(scratch, binding.reset_seconds);
+            push_u64(scratch, binding.reset_seconds());
             emit("ratelimit", scratch);
         }
         RateLimitHeaders::Draft03 => {
             for (name, v) in [
                 ("ratelimit-limit", binding.limit.count),
-                ("ratelimit-remaining", binding.remaining),
-                ("ratelimit-reset", binding.reset_seconds),
+                ("ratelimit-remaining", binding.remaining()),
+                ("ratelimit-reset", binding.reset_seconds()),
             ] {
                 scratch.clear();
                 push_u64(scratch, v);
@@ -168,16 +168,17 @@ mod tests {
                         count: 5,
                         window_seconds: 1,
                     },
-                    remaining: 4,
-                    reset_seconds: 1,
+                    // 4 tokens left, 1 s to full.
+                    level: 4_000_000,
                 },
                 WindowState {
                     limit: Limit {
                         count: 10_000,
                         window_seconds: 86_400,
                     },
-                    remaining: 2,
-                    reset_seconds: 70_000,
+                    // Exactly 2 tokens left: 9,998 missing, refilled at 10,000 a day, full in
+                    // ⌈9,998 × 86,400 / 10,000⌉ = 86,383 s.
+                    level: 2 * 86_400 * 1_000_000,
                 },
             ]
             .into_iter()
@@ -196,7 +197,7 @@ mod tests {
                 "\"flight-billing\";q=5;w=1, \"flight-billing\";q=10000;w=86400".to_string()
             )
         );
-        assert_eq!(h[1], ("ratelimit", "\"flight-billing\";r=2;t=70000".to_string()));
+        assert_eq!(h[1], ("ratelimit", "\"flight-billing\";r=2;t=86383".to_string()));
     }
 
     #[test]
@@ -217,7 +218,7 @@ mod tests {
             [
                 "ratelimit-limit: 10000",
                 "ratelimit-remaining: 2",
-                "ratelimit-reset: 70000"
+                "ratelimit-reset: 86383"
             ]
         );
         assert!(rate_limit_headers(RateLimitHeaders::None, "p", "", &outcome()).is_empty());

@@ -55,15 +55,29 @@ pub const SEQUENCE_KEY: &[u8] = b"acepack:seq";
 /// How many get/set rounds one request may spend on one bucket before giving up (503).
 pub const MAX_ATTEMPTS: usize = 64;
 
-/// The state of one window after a decision.
+/// The state of one window after a decision: its limit and its level. The header values
+/// ([`WindowState::remaining`], [`WindowState::reset_seconds`]) are divisions, computed when a
+/// caller asks — a decision itself never needs them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct WindowState {
     /// The window's limit.
     pub limit: Limit,
+    /// The level after this request, in units (see the module docs).
+    pub level: u64,
+}
+
+impl WindowState {
     /// Whole tokens left after this request.
-    pub remaining: u64,
+    pub fn remaining(&self) -> u64 {
+        self.level / window_us(&self.limit).max(1)
+    }
+
     /// Seconds until the bucket is full again (rounded up).
-    pub reset_seconds: u64,
+    pub fn reset_seconds(&self) -> u64 {
+        // ⌈⌈missing / count⌉ / 10⁶⌉ = ⌈missing / (count × 10⁶)⌉: one division.
+        let per_second = self.limit.count.saturating_mul(1_000_000).max(1);
+        capacity(&self.limit).saturating_sub(self.level).div_ceil(per_second)
+    }
 }
 
 /// What a bucket said.
@@ -80,7 +94,7 @@ pub struct Outcome {
 impl Outcome {
     /// The binding window: the one with the fewest tokens left (first on ties).
     pub fn binding(&self) -> Option<&WindowState> {
-        self.windows.iter().min_by_key(|w| w.remaining)
+        self.windows.iter().min_by_key(|w| w.remaining())
     }
 }
 
@@ -146,19 +160,15 @@ pub fn step(stored: Option<&[u8]>, limits: &[Limit], now_us: u64) -> (Outcome, O
     let mut windows = smallvec::SmallVec::new();
     for (lv, l) in levels.iter_mut().zip(limits) {
         let w = window_us(l);
-        // Whole seconds from micro-units, rounded up: ⌈⌈units / count⌉ / 10⁶⌉ = ⌈units / (count × 10⁶)⌉.
-        let per_second = l.count.saturating_mul(1_000_000).max(1);
         if admitted {
             *lv -= w;
         } else {
-            // Until the window holds a whole token, at least 1 second.
+            // Until the window holds a whole token, at least 1 second. Whole seconds from
+            // micro-units, rounded up: ⌈⌈units / count⌉ / 10⁶⌉ = ⌈units / (count × 10⁶)⌉.
+            let per_second = l.count.saturating_mul(1_000_000).max(1);
             retry_after = retry_after.max(w.saturating_sub(*lv).div_ceil(per_second).max(1));
         }
-        windows.push(WindowState {
-            limit: *l,
-            remaining: *lv / w.max(1),
-            reset_seconds: (capacity(l) - *lv).div_ceil(per_second),
-        });
+        windows.push(WindowState { limit: *l, level: *lv });
     }
     let value = admitted.then(|| {
         let mut buf = [0u8; INLINE_VALUE];
@@ -330,13 +340,38 @@ mod tests {
         Some((u64::from_le_bytes(*last), levels))
     }
 
+    /// A window as the reference computes it: the header values eagerly, each its own way.
+    #[derive(Debug, PartialEq, Eq)]
+    struct RefWindow {
+        level: u64,
+        remaining: u64,
+        reset_seconds: u64,
+    }
+
+    /// What the reference step says: admitted, retry-after, the windows.
+    type RefOutcome = (bool, u64, Vec<RefWindow>);
+
+    /// `step`'s outcome in the reference's terms (the header values through the accessors).
+    fn as_reference(o: &Outcome) -> RefOutcome {
+        let windows = o
+            .windows
+            .iter()
+            .map(|w| RefWindow {
+                level: w.level,
+                remaining: w.remaining(),
+                reset_seconds: w.reset_seconds(),
+            })
+            .collect();
+        (o.admitted, o.retry_after, windows)
+    }
+
     /// Pure token-bucket step: refill to `now_us`, then try to take one token from every window.
     /// Returns the outcome and, if admitted, the new stored value.
     fn reference_step(
         stored: Option<&[u8]>,
         limits: &[Limit],
         now_us: u64,
-    ) -> (Outcome, Option<smallvec::SmallVec<[u8; 40]>>) {
+    ) -> (RefOutcome, Option<smallvec::SmallVec<[u8; 40]>>) {
         let (last, mut levels) = match stored.and_then(|b| decode(b, limits)) {
             Some(s) => s,
             None => (now_us, limits.iter().map(capacity).collect()),
@@ -350,7 +385,7 @@ mod tests {
             admitted &= *lv >= window_us(l);
         }
         let mut retry_after = 0;
-        let mut windows = smallvec::SmallVec::with_capacity(limits.len());
+        let mut windows = Vec::with_capacity(limits.len());
         for (lv, l) in levels.iter_mut().zip(limits) {
             let w = window_us(l);
             if admitted {
@@ -360,8 +395,8 @@ mod tests {
                 let wait = w.saturating_sub(*lv).div_ceil(l.count.saturating_mul(1_000_000).max(1));
                 retry_after = retry_after.max(wait.max(1));
             }
-            windows.push(WindowState {
-                limit: *l,
+            windows.push(RefWindow {
+                level: *lv,
                 remaining: *lv / w.max(1),
                 // ⌈⌈missing / count⌉ / 10⁶⌉ = ⌈missing / (count × 10⁶)⌉: one division.
                 reset_seconds: (capacity(l) - *lv).div_ceil(l.count.saturating_mul(1_000_000).max(1)),
@@ -375,14 +410,7 @@ mod tests {
             }
             v
         });
-        (
-            Outcome {
-                admitted,
-                retry_after,
-                windows,
-            },
-            value,
-        )
+        ((admitted, retry_after, windows), value)
     }
 
     proptest::proptest! {
@@ -410,7 +438,7 @@ mod tests {
             };
             let got = step(bytes.as_deref(), &limits, now);
             let want = reference_step(bytes.as_deref(), &limits, now);
-            proptest::prop_assert_eq!(&got.0, &want.0);
+            proptest::prop_assert_eq!(&as_reference(&got.0), &want.0);
             proptest::prop_assert_eq!(got.1.as_deref(), want.1.as_deref());
         }
     }
@@ -433,7 +461,7 @@ mod tests {
         for left in [2, 1, 0] {
             let o = run(&mut s, &lim, t0);
             assert!(o.admitted);
-            assert_eq!(o.windows[0].remaining, left);
+            assert_eq!(o.windows[0].remaining(), left);
         }
         let o = run(&mut s, &lim, t0);
         assert!(!o.admitted);
@@ -443,7 +471,7 @@ mod tests {
         // Reset: two tokens missing at 1 per 20 s.
         let o = run(&mut s, &lim, t0 + 20 * SEC + 1);
         assert!(!o.admitted);
-        assert_eq!(o.windows[0].reset_seconds, 60);
+        assert_eq!(o.windows[0].reset_seconds(), 60);
     }
 
     #[test]
@@ -520,7 +548,7 @@ mod tests {
             let lim = [l(count, w)];
             let o = run(&mut s, &lim, SEC);
             assert!(o.admitted);
-            assert_eq!(o.windows[0].remaining, count - 1);
+            assert_eq!(o.windows[0].remaining(), count - 1);
         }
     }
     const MAX_LIMIT_FOR_DAY: u64 = crate::bundle::MAX_LIMIT_UNITS / 86_400;

@@ -102,8 +102,8 @@ fn render(engine: &Engine, d: &Decision) -> String {
                     s,
                     "limit:       {} — {} left, full in {} s",
                     limit(&w.limit),
-                    w.remaining,
-                    w.reset_seconds
+                    w.remaining(),
+                    w.reset_seconds()
                 );
             }
         }
