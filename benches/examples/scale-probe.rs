@@ -84,6 +84,20 @@ fn main() -> ExitCode {
                 u.bytes_per_key()
             );
         }
+        Some("route") => {
+            let count = n(1, 1_000_000);
+            let p = &scale.probes.limited;
+            let table = acepack_filter::matcher::OperationTable::build(engine.bundle()).expect("routes");
+            let canon = acepack_filter::canonical::canonicalize(&p.path);
+            let t = Instant::now();
+            for _ in 0..count {
+                black_box(table.find(black_box(&p.authority), black_box(&p.method), black_box(&canon.path)));
+            }
+            println!(
+                "{count} routes, {:.1} ns each",
+                t.elapsed().as_nanos() as f64 / count.max(1) as f64
+            );
+        }
         Some("load") => {
             let count = n(1, 10);
             let t = Instant::now();

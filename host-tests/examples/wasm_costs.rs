@@ -158,4 +158,31 @@ fn main() {
         "guest work per allowed + charged request: {:?} wasm instructions (fuel), first = cold caches",
         fuel
     );
+    trivial_fuel(&req);
+}
+
+/// The same request through P2's reference filter (three header reads), for scale: what acepack's
+/// own guest work adds to proxy-wasm's fixed cost. Skipped, and said, when that wasm is not built.
+fn trivial_fuel(req: &Request) {
+    let Some(path) = filter_wasm_path()
+        .ok()
+        .and_then(|p| p.parent().map(|d| d.join("acepack_trivial_filter.wasm")))
+        .filter(|p| p.exists())
+    else {
+        println!("trivial filter: not built (cargo build --release -p acepack-trivial-filter --target wasm32-wasip1)");
+        return;
+    };
+    let host = Host::load_with(
+        &path,
+        HostOptions {
+            fuel: Some(u64::MAX / 4),
+            ..HostOptions::default()
+        },
+    )
+    .expect("the trivial filter compiles");
+    let mut vm = host.configured_vm(VmOptions::default()).expect("configures");
+    let fuel: Vec<u64> = (0..5)
+        .filter_map(|_| vm.request(req).expect("no trap").fuel_consumed)
+        .collect();
+    println!("guest work per request of the trivial filter: {fuel:?} wasm instructions (fuel)");
 }
