@@ -75,7 +75,7 @@ impl WindowState {
     /// Seconds until the bucket is full again (rounded up).
     pub fn reset_seconds(&self) -> u64 {
         // ⌈⌈missing / count⌉ / 10⁶⌉ = ⌈missing / (count × 10⁶)⌉: one division.
-        let per_second = self.limit.count.saturating_mul(1_000_000).max(1);
+        let per_second = self.limit.count.wrapping_mul(1_000_000).max(1);
         capacity(&self.limit).saturating_sub(self.level).div_ceil(per_second)
     }
 }
@@ -102,8 +102,12 @@ fn window_us(l: &Limit) -> u64 {
     u64::from(l.window_seconds) * 1_000_000
 }
 
+/// `count × W`. Products of a limit's count fit a `u64` for every limit a bundle can hold
+/// ([`crate::bundle::limit_is_valid`]), so they are plain multiplications: on wasm32 an overflow
+/// check of a 64-bit product is a call to a 128-bit multiply routine, and the filter does six per
+/// request. A limit outside that range (only constructed by hand) gives wrong levels, never a panic.
 fn capacity(l: &Limit) -> u64 {
-    l.count.saturating_mul(window_us(l))
+    l.count.wrapping_mul(window_us(l))
 }
 
 /// Windows a bucket holds without touching the heap: one per unit (second, minute, hour, day),
@@ -152,7 +156,7 @@ pub fn step(stored: Option<&[u8]>, limits: &[Limit], now_us: u64) -> (Outcome, O
     let elapsed = now_us.saturating_sub(last);
     let mut admitted = true;
     for (lv, l) in levels.iter_mut().zip(limits) {
-        let refill = elapsed.min(window_us(l)).saturating_mul(l.count);
+        let refill = elapsed.min(window_us(l)).wrapping_mul(l.count);
         *lv = lv.saturating_add(refill).min(capacity(l));
         admitted &= *lv >= window_us(l);
     }
@@ -165,7 +169,7 @@ pub fn step(stored: Option<&[u8]>, limits: &[Limit], now_us: u64) -> (Outcome, O
         } else {
             // Until the window holds a whole token, at least 1 second. Whole seconds from
             // micro-units, rounded up: ⌈⌈units / count⌉ / 10⁶⌉ = ⌈units / (count × 10⁶)⌉.
-            let per_second = l.count.saturating_mul(1_000_000).max(1);
+            let per_second = l.count.wrapping_mul(1_000_000).max(1);
             retry_after = retry_after.max(w.saturating_sub(*lv).div_ceil(per_second).max(1));
         }
         windows.push(WindowState { limit: *l, level: *lv });
