@@ -8,7 +8,9 @@
 //! `scripts/gen-scale-catalog --compile`). Prints the median time of the first `on_configure` of
 //! fresh VMs (P4), of reconfiguring a running VM, and of one allowed request through the filter.
 //! Without APIKEY/PATH, the request part uses the fixture bundle. First it prints the guest work of
-//! a first `on_configure` in wasm instructions (fuel); `--fuel-only` stops there.
+//! a first `on_configure` in wasm instructions (fuel); `--fuel-only` stops there. At the end it
+//! prints the guest work of one warm request between consecutive host calls (`--trace-only`: just
+//! that, for the request given or the fixture's).
 
 use std::time::{Duration, Instant};
 
@@ -58,12 +60,14 @@ fn p4_fuel(bundle: &[u8]) {
 fn main() {
     let (flags, args): (Vec<String>, Vec<String>) = std::env::args().skip(1).partition(|a| a.starts_with("--"));
     let fuel_only = flags.iter().any(|f| f == "--fuel-only");
+    let trace_only = flags.iter().any(|f| f == "--trace-only");
     let path = args
         .first()
         .cloned()
         .unwrap_or_else(|| "target/scale/scale.bundle".into());
     let host = filter_host();
     match std::fs::read(&path) {
+        Ok(_) if trace_only => {}
         Ok(bundle) => {
             p4_fuel(&bundle);
             if fuel_only {
@@ -120,12 +124,16 @@ fn main() {
             )
         }
     };
-    let mut vm = host
-        .configured_vm(VmOptions::with_config(config.clone()))
-        .expect("configures");
     let req = Request::get(req_path.as_bytes())
         .header("apikey", key.into_bytes())
         .header("user-agent", "bench");
+    if trace_only {
+        trace(&config, &req);
+        return;
+    }
+    let mut vm = host
+        .configured_vm(VmOptions::with_config(config.clone()))
+        .expect("configures");
     let first = vm.request(&req).expect("no trap");
     assert_eq!(
         first.status(),
@@ -149,7 +157,7 @@ fn main() {
     // Fuel ≈ wasm instructions executed by the guest: repeatable whatever the machine is doing.
     let metered = metered_host();
     let mut vm = metered
-        .configured_vm(VmOptions::with_config(config))
+        .configured_vm(VmOptions::with_config(config.clone()))
         .expect("configures");
     let fuel: Vec<u64> = (0..5)
         .filter_map(|_| vm.request(&req).expect("no trap").fuel_consumed)
@@ -159,6 +167,39 @@ fn main() {
         fuel
     );
     trivial_fuel(&req);
+    trace(&config, &req);
+}
+
+/// One warm request's guest work between consecutive events (callback entry, host call, return).
+fn trace(config: &[u8], req: &Request) {
+    let host = Host::load_with(
+        filter_wasm_path().expect("the filter wasm"),
+        HostOptions {
+            fuel: Some(u64::MAX / 4),
+            fuel_trace: true,
+            ..HostOptions::default()
+        },
+    )
+    .expect("compiles");
+    let mut vm = host
+        .configured_vm(VmOptions::with_config(config.to_vec()))
+        .expect("configures");
+    for _ in 0..3 {
+        vm.request(req).expect("no trap");
+    }
+    println!("guest work of one warm request, between events (wasm instructions):");
+    let marks = vm.fuel_trace();
+    let mut total = 0;
+    for pair in marks.windows(2) {
+        let [(from, before), (to, after)] = pair else { continue };
+        if *from == "(return)" {
+            continue;
+        }
+        let used = before.saturating_sub(*after);
+        total += used;
+        println!("  {used:>6}  {from} → {to}");
+    }
+    println!("  {total:>6}  total");
 }
 
 /// The same request through P2's reference filter (three header reads), for scale: what acepack's

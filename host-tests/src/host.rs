@@ -27,6 +27,10 @@ pub struct HostOptions {
     /// [`Outcome::fuel_consumed`] reports what a request used. `None` (the
     /// default) disables metering, which runs faster.
     pub fuel: Option<u64>,
+    /// With `fuel`: note the guest's fuel at every callback entry and exit and at every proxy-wasm
+    /// host call, for [`Vm::fuel_trace`] — where a request's guest work goes, host call by host
+    /// call. Off by default.
+    pub fuel_trace: bool,
     /// A directory where compiled code is kept and reused by the next
     /// [`Host`] created from the same bytes with the same options (and the
     /// same wasmtime): compiling a real filter takes seconds in a debug
@@ -40,6 +44,7 @@ impl Default for HostOptions {
         HostOptions {
             optimize: true,
             fuel: None,
+            fuel_trace: false,
             cache_dir: None,
         }
     }
@@ -189,6 +194,8 @@ impl Host {
             stream: None,
             limits,
             rng: options.random_seed,
+            fuel_marks: (self.inner.options.fuel.is_some() && self.inner.options.fuel_trace)
+                .then(|| std::cell::RefCell::new(Vec::new())),
         };
         let mut store = Store::new(&self.inner.engine, state);
         store.limiter(|s| &mut s.limits);
@@ -519,8 +526,14 @@ impl Vm {
         if let Some(fuel) = self.fuel {
             // Cannot fail: metering is enabled whenever `fuel` is set.
             let _ = self.store.set_fuel(fuel);
+            if let Some(marks) = &self.store.data().fuel_marks {
+                marks.borrow_mut().push((callback, fuel));
+            }
         }
         let result = func.call(&mut self.store, params);
+        if let (Some(marks), Ok(left)) = (&self.store.data().fuel_marks, self.store.get_fuel()) {
+            marks.borrow_mut().push(("(return)", left));
+        }
         if let Some(fuel) = self.fuel {
             let left = self.store.get_fuel().unwrap_or(0);
             self.fuel_used = self.fuel_used.saturating_add(fuel.saturating_sub(left));
@@ -561,6 +574,26 @@ impl Vm {
         self.fuel.map(|_| self.fuel_used)
     }
 
+    /// The fuel notes of the last request (or reconfigure) when the host traces fuel
+    /// ([`HostOptions::fuel_trace`]): `(event, fuel left)`, where an event is a callback's name
+    /// when it starts (with the full budget), a host function's name when the guest calls it, and
+    /// `(return)` when the callback returns. Consecutive differences are the guest's work between
+    /// events. Empty otherwise.
+    pub fn fuel_trace(&self) -> Vec<(&'static str, u64)> {
+        self.store
+            .data()
+            .fuel_marks
+            .as_ref()
+            .map(|m| m.borrow().clone())
+            .unwrap_or_default()
+    }
+
+    fn clear_fuel_trace(&mut self) {
+        if let Some(marks) = &self.store.data().fuel_marks {
+            marks.borrow_mut().clear();
+        }
+    }
+
     /// Calls `proxy_on_configure` again on the root context with a new
     /// plugin configuration, like a configuration update that keeps the VM
     /// (and, through the shared data, the rate-limit state). Returns what
@@ -568,6 +601,7 @@ impl Vm {
     pub fn reconfigure(&mut self, plugin_config: impl Into<Vec<u8>>) -> Result<bool, HostError> {
         self.store.data_mut().plugin.plugin_config = plugin_config.into();
         self.fuel_used = 0;
+        self.clear_fuel_trace();
         let ok = self.configure()?;
         self.configured = ok && self.vm_started;
         Ok(ok)
@@ -607,6 +641,7 @@ impl Vm {
         self.next_context_id = self.next_context_id.checked_add(1).unwrap_or(ROOT_CONTEXT_ID + 1);
         let mark = self.store.data().logs.len();
         self.fuel_used = 0;
+        self.clear_fuel_trace();
         self.store.data_mut().stream = Some(Stream {
             id,
             request_headers: lower(&request.headers),

@@ -81,6 +81,8 @@ pub(crate) struct HostState {
     pub(crate) stream: Option<Stream>,
     pub(crate) limits: StoreLimits,
     pub(crate) rng: u64,
+    /// Fuel notes (see `Vm::fuel_trace`); `None` unless tracing.
+    pub(crate) fuel_marks: Option<std::cell::RefCell<Vec<(&'static str, u64)>>>,
 }
 
 impl HostState {

@@ -11,16 +11,26 @@ use crate::state::{HeaderMap, HostState, Phase};
 
 type C<'a> = Caller<'a, HostState>;
 
+/// Notes the guest's fuel at a host call when the host traces fuel (`HostOptions::fuel_trace`).
+fn trace(c: &C<'_>, name: &'static str) {
+    if let (Some(marks), Ok(left)) = (&c.data().fuel_marks, c.get_fuel()) {
+        marks.borrow_mut().push((name, left));
+    }
+}
+
 pub(super) fn define(d: &mut Defs<'_>) -> wasmtime::Result<()> {
     // Logging, time, timers.
     d.wrap("env", "proxy_log", |c: C<'_>, level: i32, ptr: i32, len: i32| {
+        trace(&c, "proxy_log");
         proxy_status(log(c, level, ptr, len))
     })?;
     d.wrap("env", "proxy_get_log_level", |mut c: C<'_>, out: i32| {
+        trace(&c, "proxy_get_log_level");
         let level = c.data().plugin.log_level as u32;
         proxy_status(write_u32(&mut c, out, level))
     })?;
     d.wrap("env", "proxy_get_current_time_nanoseconds", |mut c: C<'_>, out: i32| {
+        trace(&c, "proxy_get_current_time_nanoseconds");
         let now = c.data().clock.now_nanos();
         proxy_status(write_u64(&mut c, out, now))
     })?;
@@ -28,6 +38,7 @@ pub(super) fn define(d: &mut Defs<'_>) -> wasmtime::Result<()> {
         "env",
         "proxy_set_tick_period_milliseconds",
         |mut c: C<'_>, period: i32| {
+            trace(&c, "proxy_set_tick_period_milliseconds");
             c.data_mut().tick_period_ms = period as u32;
             Ok(0)
         },
@@ -35,6 +46,7 @@ pub(super) fn define(d: &mut Defs<'_>) -> wasmtime::Result<()> {
 
     // Context lifecycle.
     d.wrap("env", "proxy_done", |mut c: C<'_>| {
+        trace(&c, "proxy_done");
         let pending = c.data_mut().stream.as_mut().map(|s| {
             let was = s.done_pending;
             s.done_pending = false;
@@ -47,6 +59,7 @@ pub(super) fn define(d: &mut Defs<'_>) -> wasmtime::Result<()> {
         })
     })?;
     d.wrap("env", "proxy_set_effective_context", |c: C<'_>, id: i32| {
+        trace(&c, "proxy_set_effective_context");
         let id = id as u32;
         let s = c.data();
         let known = id == s.root_context_id || s.stream.as_ref().is_some_and(|st| st.id == id);
@@ -58,6 +71,7 @@ pub(super) fn define(d: &mut Defs<'_>) -> wasmtime::Result<()> {
         "env",
         "proxy_get_buffer_bytes",
         |c: C<'_>, ty: i32, start: i32, max: i32, pp: i32, sp: i32| {
+            trace(&c, "proxy_get_buffer_bytes");
             proxy_status(get_buffer_bytes(c, ty as u32, start as u32, max as u32, pp, sp))
         },
     )?;
@@ -65,6 +79,7 @@ pub(super) fn define(d: &mut Defs<'_>) -> wasmtime::Result<()> {
         "env",
         "proxy_get_buffer_status",
         |mut c: C<'_>, ty: i32, len_ptr: i32, flags_ptr: i32| {
+            trace(&c, "proxy_get_buffer_status");
             let r = buffer(&mut c, ty as u32).and_then(|b| {
                 let len = b.map_or(0, |b| b.len());
                 write_u32(&mut c, len_ptr, len as u32)?;
@@ -77,6 +92,7 @@ pub(super) fn define(d: &mut Defs<'_>) -> wasmtime::Result<()> {
         "env",
         "proxy_set_buffer_bytes",
         |c: C<'_>, ty: i32, start: i32, size: i32, ptr: i32, len: i32| {
+            trace(&c, "proxy_set_buffer_bytes");
             proxy_status(set_buffer_bytes(c, ty as u32, start as u32, size as u32, ptr, len))
         },
     )?;
@@ -86,6 +102,7 @@ pub(super) fn define(d: &mut Defs<'_>) -> wasmtime::Result<()> {
         "env",
         "proxy_get_header_map_pairs",
         |mut c: C<'_>, map: i32, pp: i32, sp: i32| {
+            trace(&c, "proxy_get_header_map_pairs");
             let r = readable_map(&mut c, map as u32).and_then(|m| {
                 let bytes = match m {
                     Some(m) if !m.is_empty() => crate::abi::serialize_pairs(&m),
@@ -100,6 +117,7 @@ pub(super) fn define(d: &mut Defs<'_>) -> wasmtime::Result<()> {
         "env",
         "proxy_set_header_map_pairs",
         |mut c: C<'_>, map: i32, ptr: i32, len: i32| {
+            trace(&c, "proxy_set_header_map_pairs");
             let r = (|| {
                 map_in_range(map as u32)?;
                 let data = read(&c, ptr, len)?;
@@ -121,6 +139,7 @@ pub(super) fn define(d: &mut Defs<'_>) -> wasmtime::Result<()> {
         "env",
         "proxy_get_header_map_value",
         |mut c: C<'_>, map: i32, kp: i32, ks: i32, vpp: i32, vsp: i32| {
+            trace(&c, "proxy_get_header_map_value");
             let r = (|| {
                 map_in_range(map as u32)?;
                 let key = read(&c, kp, ks)?.to_ascii_lowercase();
@@ -141,6 +160,7 @@ pub(super) fn define(d: &mut Defs<'_>) -> wasmtime::Result<()> {
         "env",
         "proxy_add_header_map_value",
         |mut c: C<'_>, map: i32, kp: i32, ks: i32, vp: i32, vs: i32| {
+            trace(&c, "proxy_add_header_map_value");
             let r = (|| {
                 map_in_range(map as u32)?;
                 let key = read(&c, kp, ks)?.to_ascii_lowercase();
@@ -155,6 +175,7 @@ pub(super) fn define(d: &mut Defs<'_>) -> wasmtime::Result<()> {
         "env",
         "proxy_replace_header_map_value",
         |mut c: C<'_>, map: i32, kp: i32, ks: i32, vp: i32, vs: i32| {
+            trace(&c, "proxy_replace_header_map_value");
             let r = (|| {
                 map_in_range(map as u32)?;
                 let key = read(&c, kp, ks)?.to_ascii_lowercase();
@@ -172,6 +193,7 @@ pub(super) fn define(d: &mut Defs<'_>) -> wasmtime::Result<()> {
         "env",
         "proxy_remove_header_map_value",
         |mut c: C<'_>, map: i32, kp: i32, ks: i32| {
+            trace(&c, "proxy_remove_header_map_value");
             let r = (|| {
                 map_in_range(map as u32)?;
                 let key = read(&c, kp, ks)?.to_ascii_lowercase();
@@ -185,6 +207,7 @@ pub(super) fn define(d: &mut Defs<'_>) -> wasmtime::Result<()> {
         "env",
         "proxy_get_header_map_size",
         |mut c: C<'_>, map: i32, out: i32| {
+            trace(&c, "proxy_get_header_map_size");
             let r = (|| {
                 map_in_range(map as u32)?;
                 let m = writable_map(&mut c, map as u32)?;
@@ -200,6 +223,7 @@ pub(super) fn define(d: &mut Defs<'_>) -> wasmtime::Result<()> {
         "env",
         "proxy_get_property",
         |mut c: C<'_>, pp: i32, ps: i32, vpp: i32, vsp: i32| {
+            trace(&c, "proxy_get_property");
             let r = (|| {
                 let path = split_property_path(&read(&c, pp, ps)?);
                 let value = property(c.data_mut(), &path).ok_or(Status::NotFound)?;
@@ -212,6 +236,7 @@ pub(super) fn define(d: &mut Defs<'_>) -> wasmtime::Result<()> {
         "env",
         "proxy_set_property",
         |mut c: C<'_>, pp: i32, ps: i32, vp: i32, vs: i32| {
+            trace(&c, "proxy_set_property");
             let r = (|| {
                 let path = split_property_path(&read(&c, pp, ps)?);
                 let value = read(&c, vp, vs)?;
@@ -228,6 +253,7 @@ pub(super) fn define(d: &mut Defs<'_>) -> wasmtime::Result<()> {
         "env",
         "proxy_get_shared_data",
         |mut c: C<'_>, kp: i32, ks: i32, vpp: i32, vsp: i32, cas_ptr: i32| {
+            trace(&c, "proxy_get_shared_data");
             let r = (|| {
                 let key = read(&c, kp, ks)?;
                 check(&c, cas_ptr, 4)?;
@@ -243,6 +269,7 @@ pub(super) fn define(d: &mut Defs<'_>) -> wasmtime::Result<()> {
         "env",
         "proxy_set_shared_data",
         |c: C<'_>, kp: i32, ks: i32, vp: i32, vs: i32, cas: i32| {
+            trace(&c, "proxy_set_shared_data");
             let r = (|| {
                 let key = read(&c, kp, ks)?;
                 let value = read(&c, vp, vs)?;
@@ -260,6 +287,7 @@ pub(super) fn define(d: &mut Defs<'_>) -> wasmtime::Result<()> {
         "env",
         "proxy_register_shared_queue",
         |mut c: C<'_>, np: i32, ns: i32, out: i32| {
+            trace(&c, "proxy_register_shared_queue");
             let r = (|| {
                 let name = String::from_utf8_lossy(&read(&c, np, ns)?).into_owned();
                 check(&c, out, 4)?;
@@ -274,6 +302,7 @@ pub(super) fn define(d: &mut Defs<'_>) -> wasmtime::Result<()> {
         "env",
         "proxy_resolve_shared_queue",
         |mut c: C<'_>, vp: i32, vs: i32, np: i32, ns: i32, out: i32| {
+            trace(&c, "proxy_resolve_shared_queue");
             let r = (|| {
                 let vm_id = String::from_utf8_lossy(&read(&c, vp, vs)?).into_owned();
                 let name = String::from_utf8_lossy(&read(&c, np, ns)?).into_owned();
@@ -287,6 +316,7 @@ pub(super) fn define(d: &mut Defs<'_>) -> wasmtime::Result<()> {
         "env",
         "proxy_enqueue_shared_queue",
         |c: C<'_>, token: i32, vp: i32, vs: i32| {
+            trace(&c, "proxy_enqueue_shared_queue");
             let r = (|| {
                 let value = read(&c, vp, vs)?;
                 c.data().shared.enqueue(token as u32, &value)?;
@@ -299,6 +329,7 @@ pub(super) fn define(d: &mut Defs<'_>) -> wasmtime::Result<()> {
         "env",
         "proxy_dequeue_shared_queue",
         |mut c: C<'_>, token: i32, vpp: i32, vsp: i32| {
+            trace(&c, "proxy_dequeue_shared_queue");
             let r = (|| {
                 check(&c, vpp, 4)?;
                 check(&c, vsp, 4)?;
@@ -311,6 +342,7 @@ pub(super) fn define(d: &mut Defs<'_>) -> wasmtime::Result<()> {
 
     // Stream control.
     d.wrap("env", "proxy_continue_stream", |mut c: C<'_>, ty: i32| {
+        trace(&c, "proxy_continue_stream");
         let r = match ty as u32 {
             stream_type::HTTP_REQUEST | stream_type::HTTP_RESPONSE => {
                 if let Some(s) = c.data_mut().active_stream() {
@@ -328,6 +360,7 @@ pub(super) fn define(d: &mut Defs<'_>) -> wasmtime::Result<()> {
         proxy_status(r)
     })?;
     d.wrap("env", "proxy_close_stream", |mut c: C<'_>, ty: i32| {
+        trace(&c, "proxy_close_stream");
         let ty = ty as u32;
         if ty > stream_type::MAX {
             return Ok(Status::BadArgument.code() as i32);
@@ -343,6 +376,7 @@ pub(super) fn define(d: &mut Defs<'_>) -> wasmtime::Result<()> {
         "env",
         "proxy_send_local_response",
         |c: C<'_>, code: i32, dp: i32, ds: i32, bp: i32, bs: i32, hp: i32, hs: i32, grpc: i32| {
+            trace(&c, "proxy_send_local_response");
             proxy_status(send_local_response(c, code as u32, (dp, ds), (bp, bs), (hp, hs), grpc))
         },
     )?;
@@ -350,6 +384,7 @@ pub(super) fn define(d: &mut Defs<'_>) -> wasmtime::Result<()> {
         "env",
         "proxy_get_status",
         |mut c: C<'_>, code_ptr: i32, mpp: i32, msp: i32| {
+            trace(&c, "proxy_get_status");
             let r = (|| {
                 check(&c, code_ptr, 4)?;
                 copy_out(&mut c, &[], mpp, msp)?;
@@ -364,6 +399,7 @@ pub(super) fn define(d: &mut Defs<'_>) -> wasmtime::Result<()> {
         "env",
         "proxy_define_metric",
         |mut c: C<'_>, ty: i32, np: i32, ns: i32, out: i32| {
+            trace(&c, "proxy_define_metric");
             let r = (|| {
                 let name = String::from_utf8_lossy(&read(&c, np, ns)?).into_owned();
                 let kind = MetricKind::from_raw(ty as u32).ok_or(Status::BadArgument)?;
@@ -384,6 +420,7 @@ pub(super) fn define(d: &mut Defs<'_>) -> wasmtime::Result<()> {
         },
     )?;
     d.wrap("env", "proxy_increment_metric", |c: C<'_>, id: i32, delta: i64| {
+        trace(&c, "proxy_increment_metric");
         let r = metric(&c, id as u32).and_then(|(name, kind)| {
             c.data().metrics.increment(&name, kind, delta)?;
             Ok(())
@@ -391,6 +428,7 @@ pub(super) fn define(d: &mut Defs<'_>) -> wasmtime::Result<()> {
         proxy_status(r)
     })?;
     d.wrap("env", "proxy_record_metric", |c: C<'_>, id: i32, value: i64| {
+        trace(&c, "proxy_record_metric");
         let r = metric(&c, id as u32).and_then(|(name, kind)| {
             c.data().metrics.record(&name, kind, value as u64)?;
             Ok(())
@@ -398,6 +436,7 @@ pub(super) fn define(d: &mut Defs<'_>) -> wasmtime::Result<()> {
         proxy_status(r)
     })?;
     d.wrap("env", "proxy_get_metric", |mut c: C<'_>, id: i32, out: i32| {
+        trace(&c, "proxy_get_metric");
         let r = metric(&c, id as u32).and_then(|(name, kind)| {
             let value = c.data().metrics.value(&name, kind)?;
             write_u64(&mut c, out, value)
@@ -420,6 +459,7 @@ pub(super) fn define(d: &mut Defs<'_>) -> wasmtime::Result<()> {
          ts: i32,
          _timeout: i32,
          token: i32| {
+            trace(&c, "proxy_http_call");
             let r = (|| {
                 for (p, s) in [(up, us), (hp, hs), (bp, bs), (tp, ts)] {
                     check(&c, p, s as u32 as usize)?;
@@ -447,6 +487,7 @@ pub(super) fn define(d: &mut Defs<'_>) -> wasmtime::Result<()> {
          bs: i32,
          _timeout: i32,
          token: i32| {
+            trace(&c, "proxy_grpc_call");
             let r = (|| {
                 for (p, s) in [(up, us), (sp, ss), (mp, ms), (ip, is), (bp, bs)] {
                     check(&c, p, s as u32 as usize)?;
@@ -462,6 +503,7 @@ pub(super) fn define(d: &mut Defs<'_>) -> wasmtime::Result<()> {
         "env",
         "proxy_grpc_stream",
         |c: C<'_>, up: i32, us: i32, sp: i32, ss: i32, mp: i32, ms: i32, ip: i32, is: i32, token: i32| {
+            trace(&c, "proxy_grpc_stream");
             let r = (|| {
                 for (p, s) in [(up, us), (sp, ss), (mp, ms), (ip, is)] {
                     check(&c, p, s as u32 as usize)?;
@@ -476,6 +518,7 @@ pub(super) fn define(d: &mut Defs<'_>) -> wasmtime::Result<()> {
         "env",
         "proxy_grpc_send",
         |c: C<'_>, _token: i32, p: i32, s: i32, _end: i32| {
+            trace(&c, "proxy_grpc_send");
             let r = check(&c, p, s as u32 as usize).and(Err(Status::NotFound.into()));
             proxy_status(r)
         },
@@ -490,6 +533,7 @@ pub(super) fn define(d: &mut Defs<'_>) -> wasmtime::Result<()> {
         "env",
         "proxy_call_foreign_function",
         |c: C<'_>, np: i32, ns: i32, ap: i32, as_: i32, _rpp: i32, _rsp: i32| {
+            trace(&c, "proxy_call_foreign_function");
             let r = check(&c, np, ns as u32 as usize)
                 .and_then(|_| check(&c, ap, as_ as u32 as usize))
                 .and(Err(Status::NotFound.into()));
