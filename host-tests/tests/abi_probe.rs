@@ -264,6 +264,46 @@ fn fuel_bounds_runaway_guests() {
 }
 
 #[test]
+fn fuel_trace_notes_every_callback_and_host_call_in_order() {
+    let traced = |fuel_trace: bool| {
+        let host = Host::from_bytes(
+            &wat::parse_str(TRAPS).unwrap(),
+            HostOptions {
+                fuel: Some(1_000_000),
+                fuel_trace,
+                ..HostOptions::default()
+            },
+        )
+        .unwrap();
+        let mut vm = host.configured_vm(VmOptions::default()).unwrap();
+        let out = vm.request(&Request::get("/")).unwrap();
+        (out.fuel_consumed.unwrap(), vm.fuel_trace())
+    };
+    let (used, marks) = traced(true);
+    let events: Vec<&str> = marks.iter().map(|(e, _)| *e).collect();
+    assert_eq!(
+        events,
+        [
+            "proxy_on_request_headers",
+            "proxy_get_header_map_value",
+            "proxy_get_header_map_value",
+            "(return)"
+        ],
+        "{marks:?}"
+    );
+    assert!(
+        marks.windows(2).all(|w| w[0].1 >= w[1].1),
+        "fuel only goes down: {marks:?}"
+    );
+    assert_eq!(
+        marks[0].1 - marks[3].1,
+        used,
+        "the notes account for all the guest's work"
+    );
+    assert!(traced(false).1.is_empty(), "no notes unless asked");
+}
+
+#[test]
 fn memory_limit_makes_growth_fail() {
     let host = Host::from_bytes(&wat::parse_str(TRAPS).unwrap(), HostOptions::default()).unwrap();
     assert!(host.vm(VmOptions::default()).unwrap().configured());
