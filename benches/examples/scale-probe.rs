@@ -7,6 +7,7 @@
 //!   where a decision's time goes;
 //! - `p5 [ROUNDS]`: shared-data bytes per used (credential, bucket) after every rotating probe
 //!   was decided ROUNDS times (default 3);
+//! - `route N`: the limited probe's route lookup alone (host, method, canonical path), N times;
 //! - `load N`: `Engine::load` of the scale bundle N times;
 //! - `compile`: compile the scale catalog in process once (for a profiler);
 //! - `check`: every probe (also the 4,096 rotating ones) decides as the generator expects.
@@ -24,7 +25,7 @@ use acepack_filter::limiter::MemoryStore;
 use acepack_filter::Engine;
 use common::{check_probe, compile, envoy_headers, prepare_contract_scale, request, section_sizes, store_usage};
 
-const USAGE: &str = "usage: scale-probe decide VARIANT N [cache] | p5 [ROUNDS] | load N | compile | check";
+const USAGE: &str = "usage: scale-probe decide VARIANT N [cache] | p5 [ROUNDS] | route N | load N | compile | check";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -87,7 +88,13 @@ fn main() -> ExitCode {
         Some("route") => {
             let count = n(1, 1_000_000);
             let p = &scale.probes.limited;
-            let table = acepack_filter::matcher::OperationTable::build(engine.bundle()).expect("routes");
+            let table = match acepack_filter::matcher::OperationTable::build(engine.bundle()) {
+                Ok(t) => t,
+                Err(e) => {
+                    eprintln!("scale-probe: {e}");
+                    return ExitCode::from(1);
+                }
+            };
             let canon = acepack_filter::canonical::canonicalize(&p.path);
             let t = Instant::now();
             for _ in 0..count {
