@@ -325,11 +325,10 @@ fn same_bytes(a: &[u8], b: &[u8]) -> bool {
     if a.len() != b.len() {
         return false;
     }
+    let word = |c: &[u8]| c.first_chunk::<8>().map(|w| u64::from_ne_bytes(*w));
     let (mut x, mut y) = (a.chunks_exact(8), b.chunks_exact(8));
-    for (p, q) in (&mut x).zip(&mut y) {
-        if p.first_chunk::<8>().map(|w| u64::from_ne_bytes(*w)) != q.first_chunk::<8>().map(|w| u64::from_ne_bytes(*w)) {
-            return false;
-        }
+    if (&mut x).zip(&mut y).any(|(p, q)| word(p) != word(q)) {
+        return false;
     }
     x.remainder().iter().zip(y.remainder()).all(|(p, q)| p == q)
 }
@@ -882,7 +881,10 @@ mod tests {
         assert!(c.len() <= KEY_CACHE_CAPACITY);
         assert_eq!(c.get(b"secret-1"), None);
         let last = KEY_CACHE_CAPACITY - 1;
-        assert_eq!(c.get(format!("k{last}").as_bytes()), Some((last as u32, [0; DIGEST_LEN])));
+        assert_eq!(
+            c.get(format!("k{last}").as_bytes()),
+            Some((last as u32, [0; DIGEST_LEN]))
+        );
         assert!(!format!("{c:?}").contains("k1"), "Debug never shows keys: {c:?}");
     }
 }
