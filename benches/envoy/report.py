@@ -44,6 +44,12 @@ def main():
             "added_us": {"median": statistics.median(added), "min": min(added), "max": max(added), "rounds": added},
         }
     trivial = results["trivial"]["added_us"]["median"]
+    # Calibration configurations (CALIBRATE=1): the price of their extra work, paired with (c).
+    calibrations = [c for c in order if c.startswith("cal-")]
+    for c in calibrations:
+        price = [per_round[r][c] - per_round[r]["trivial"] for r in rounds if c in per_round[r]]
+        results[c]["price_vs_trivial_us"] = {"median": statistics.median(price), "q1": quartile(price, 1),
+                                             "q3": quartile(price, 3), "rounds": price}
     for c in order:
         a = results[c]
         a["ratio_vs_trivial"] = a["added_us"]["median"] / trivial if trivial > 0 else None
@@ -95,6 +101,13 @@ def main():
           % (labels[subject], subject, subject_added, trivial, budget, p2["ratio"] or 0, verdict))
     if p2.get("note"):
         print("    " + p2["note"])
+    if calibrations:
+        print()
+        print("Calibration: what each kind of extra work costs in Envoy, = (config − (c) trivial) per round;")
+        print("median and quartiles over rounds (the spread is the machine's noise, not the work's):")
+        for c in calibrations:
+            p = results[c]["price_vs_trivial_us"]
+            print("  %-22s %+6.1f µs  (q1 %+.1f, q3 %+.1f)" % (results[c]["label"], p["median"], p["q1"], p["q3"]))
     print("Load average before/after: %s / %s — the machine is shared: compare within one run only."
           % (load_before, load_after))
 
@@ -115,6 +128,14 @@ def main():
         json.dump(doc, fh, indent=2, ensure_ascii=False)
     chart(out, results, order, trivial, budget, doc)
     print("Wrote %s/results.json, %s/added_cpu.png, %s/samples.tsv (total %s s)" % (out, out, out, elapsed))
+
+
+def quartile(values, q):
+    """The q-th quartile (1 or 3) of values, by the median-of-halves rule."""
+    v = sorted(values)
+    half = len(v) // 2
+    part = v[:half] if q == 1 else v[len(v) - half:]
+    return statistics.median(part) if part else v[0]
 
 
 def chart(out, results, order, trivial, budget, doc):
