@@ -1,13 +1,12 @@
 #!/usr/bin/env python3
 """scripts/bench's report: medians per configuration, the table, results.json and added_cpu.png.
 
-    report.py SAMPLES.tsv OUT_DIR CLK_TCK LABELS PARAMS LOAD_BEFORE LOAD_AFTER ENVOY GIT ELAPSED SCALE_NOTE SCALE_JSON
+    report.py SAMPLES.tsv OUT_DIR LABELS PARAMS LOAD_BEFORE LOAD_AFTER ENVOY GIT ELAPSED SCALE_NOTE SCALE_JSON
 
-CPU µs per request of a run = Envoy's (utime + stime) over the run / requests. "added" is the median
-over rounds of (configuration − no filter) within the same round, so slow drifts of the shared
-machine cancel; "vs (c)" divides it by the trivial filter's added CPU. /proc/PID/stat's utime+stime
-is the whole thread group's run time (exited threads included: V8 starts and stops helpers), shown
-in clock ticks: at 20,000 requests one tick is 0.5 µs per request.
+CPU µs per request of a run = the run time of Envoy's threads over the run (cpu_ns: scheduler
+nanoseconds, or clock ticks where the samples say so) / requests. "added" is the median over rounds
+of (configuration − no filter) within the same round, so slow drifts of the shared machine cancel;
+"vs (c)" divides it by the trivial filter's added CPU.
 """
 
 import json
@@ -19,9 +18,8 @@ P2_FACTOR = 1.25
 
 
 def main():
-    (samples, out, clk_tck, labels, params, load_before, load_after, envoy, git, elapsed, scale_note,
-     scale_json) = sys.argv[1:13]
-    hz = int(clk_tck)
+    (samples, out, labels, params, load_before, load_after, envoy, git, elapsed, scale_note,
+     scale_json) = sys.argv[1:12]
     labels = dict(l.split(" ", 1)[::-1] for l in labels.split(","))  # config -> letter
     order = list(labels)
 
@@ -29,18 +27,18 @@ def main():
     with open(samples) as f:
         next(f)
         for line in f:
-            r, c, n, ticks, _wall = line.rstrip("\n").split("\t")
-            per_round[int(r)][c] = int(ticks) * 1e6 / hz / int(n)
+            r, c, n, ns, _clock, _wall = line.rstrip("\n").split("\t")
+            per_round[int(r)][c] = int(ns) / 1e3 / int(n)
 
     rounds = sorted(per_round)
     results = {}
     for c in order:
-        ticks = [per_round[r][c] for r in rounds if c in per_round[r]]
+        cpu = [per_round[r][c] for r in rounds if c in per_round[r]]
         added = [per_round[r][c] - per_round[r]["none"] for r in rounds if c in per_round[r]]
         results[c] = {
             "label": "(%s) %s" % (labels[c], c),
-            "cpu_us_per_request": {"median": statistics.median(ticks), "min": min(ticks), "max": max(ticks),
-                                   "rounds": ticks},
+            "cpu_us_per_request": {"median": statistics.median(cpu), "min": min(cpu), "max": max(cpu),
+                                   "rounds": cpu},
             "added_us": {"median": statistics.median(added), "min": min(added), "max": max(added), "rounds": added},
         }
     trivial = results["trivial"]["added_us"]["median"]
@@ -74,7 +72,8 @@ def main():
         return "—" if x is None else (("%+.1f" if sign else "%.1f") % x)
 
     print()
-    print("Envoy CPU per request (%s; %d rounds; medians; µs = utime+stime / requests)" % (params, len(rounds)))
+    print("Envoy CPU per request (%s; %d rounds; medians; µs = Envoy threads' run time / requests)"
+          % (params, len(rounds)))
     head = ("config", "CPU µs/req", "rounds min–max", "added over (a)", "added vs (c)")
     rows = []
     for c in order:
