@@ -8,6 +8,11 @@
 //! - `p5 [ROUNDS]`: shared-data bytes per used (credential, bucket) after every rotating probe
 //!   was decided ROUNDS times (default 3);
 //! - `route N`: the limited probe's route lookup alone (host, method, canonical path), N times;
+//! - `cold N [MIB]`: the limited probe decided N times (key cache on) with the CPU caches and TLB
+//!   flushed before each by a walk through MIB (default 64) MiB of other memory, as Envoy's own work
+//!   between two requests does; the median time of the decision, and of its route lookup alone, cold
+//!   and warm, and of the same lookup in the 7-operation fixture's table (the same code, almost no
+//!   data) — how much of a decision's cost is its code and data footprint;
 //! - `load N`: `Engine::load` of the scale bundle N times;
 //! - `compile`: compile the scale catalog in process once (for a profiler);
 //! - `check`: every probe (also the 4,096 rotating ones) decides as the generator expects.
@@ -25,7 +30,8 @@ use acepack_filter::limiter::MemoryStore;
 use acepack_filter::Engine;
 use common::{check_probe, compile, envoy_headers, prepare_contract_scale, request, section_sizes, store_usage};
 
-const USAGE: &str = "usage: scale-probe decide VARIANT N [cache] | p5 [ROUNDS] | route N | load N | compile | check";
+const USAGE: &str =
+    "usage: scale-probe decide VARIANT N [cache] | p5 [ROUNDS] | route N | cold N [MIB] | load N | compile | check";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -104,6 +110,77 @@ fn main() -> ExitCode {
                 "{count} routes, {:.1} ns each",
                 t.elapsed().as_nanos() as f64 / count.max(1) as f64
             );
+        }
+        Some("cold") => {
+            let count = n(1, 2_000);
+            let mut flush = vec![0u64; n(2, 64) << 17];
+            let p = &scale.probes.limited;
+            let headers = envoy_headers(p);
+            let table = match acepack_filter::matcher::OperationTable::build(engine.bundle()) {
+                Ok(t) => t,
+                Err(e) => {
+                    eprintln!("scale-probe: {e}");
+                    return ExitCode::from(1);
+                }
+            };
+            let mut store = MemoryStore::new();
+            let mut cache = KeyCache::new();
+            let mut now = 1_000_000_000_000u64;
+            let mut decide = || {
+                now += 1_000_000;
+                black_box(engine.decide_cached(&request(p, &headers), &mut store, Some(&mut cache), now));
+            };
+            let route = || {
+                let canon = acepack_filter::canonical::canonicalize(black_box(&p.path));
+                black_box(table.find(black_box(&p.authority), black_box(&p.method), &canon.path));
+            };
+            decide();
+            let mut evict = |round: u64| {
+                // A read-modify-write per cache line: the lines become dirty, so they are really evicted.
+                for line in flush.chunks_mut(8) {
+                    if let Some(w) = line.first_mut() {
+                        *w = w.wrapping_add(round);
+                    }
+                }
+                black_box(&flush);
+            };
+            let mut time = |cold: bool, f: &mut dyn FnMut()| {
+                let mut ns: Vec<u128> = (0..count as u64)
+                    .map(|round| {
+                        if cold {
+                            evict(round);
+                        }
+                        let t = Instant::now();
+                        f();
+                        t.elapsed().as_nanos()
+                    })
+                    .collect();
+                ns.sort_unstable();
+                ns.get(ns.len() / 2).copied().unwrap_or(0)
+            };
+            let warm_decide = time(false, &mut decide);
+            let cold_decide = time(true, &mut decide);
+            let warm_route = time(false, &mut { route });
+            let cold_route = time(true, &mut { route });
+            let fixture_table = match acepack_filter::matcher::OperationTable::build(&acepack_filter::fixture::bundle())
+            {
+                Ok(t) => t,
+                Err(e) => {
+                    eprintln!("scale-probe: {e}");
+                    return ExitCode::from(1);
+                }
+            };
+            let fixture_route = || {
+                let canon = acepack_filter::canonical::canonicalize(black_box("/v1/flights/KA0284"));
+                black_box(fixture_table.find(black_box("api.example.com"), black_box("GET"), &canon.path));
+            };
+            let cold_fixture = time(true, &mut { fixture_route });
+            let warm_fixture = time(false, &mut { fixture_route });
+            let empty = time(true, &mut || {});
+            println!("medians of {count}, ns (timer alone after a flush: {empty}):");
+            println!("  decision (limited, key cache)  warm {warm_decide:>6}  cold {cold_decide:>6}");
+            println!("  of which route lookup          warm {warm_route:>6}  cold {cold_route:>6}");
+            println!("  route lookup, fixture's table  warm {warm_fixture:>6}  cold {cold_fixture:>6}  (7 operations: the same code, almost no data)");
         }
         Some("load") => {
             let count = n(1, 10);
