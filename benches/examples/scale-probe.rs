@@ -10,9 +10,10 @@
 //! - `route N`: the limited probe's route lookup alone (host, method, canonical path), N times;
 //! - `cold N [MIB]`: the limited probe decided N times (key cache on) with the CPU caches and TLB
 //!   flushed before each by a walk through MIB (default 64) MiB of other memory, as Envoy's own work
-//!   between two requests does; the median time of the decision, and of its route lookup alone, cold
-//!   and warm, and of the same lookup in the 7-operation fixture's table (the same code, almost no
-//!   data) — how much of a decision's cost is its code and data footprint;
+//!   between two requests does; the median time of the decision, and of its route lookup alone (and
+//!   of that lookup's two parts, the path scan and the table lookup), cold and warm, and of the same
+//!   lookup in the 7-operation fixture's table (the same code, almost no data) — how much of a
+//!   decision's cost is its code and data footprint;
 //! - `load N`: `Engine::load` of the scale bundle N times;
 //! - `compile`: compile the scale catalog in process once (for a profiler);
 //! - `check`: every probe (also the 4,096 rotating ones) decides as the generator expects.
@@ -162,6 +163,19 @@ fn main() -> ExitCode {
             let cold_decide = time(true, &mut decide);
             let warm_route = time(false, &mut { route });
             let cold_route = time(true, &mut { route });
+            let canonical = acepack_filter::canonical::canonicalize(&p.path);
+            let scan = || {
+                black_box(acepack_filter::canonical::canonicalize(black_box(&p.path)));
+            };
+            let find = || {
+                black_box(table.find(
+                    black_box(&p.authority),
+                    black_box(&p.method),
+                    black_box(&canonical.path),
+                ));
+            };
+            let (warm_scan, cold_scan) = (time(false, &mut { scan }), time(true, &mut { scan }));
+            let (warm_find, cold_find) = (time(false, &mut { find }), time(true, &mut { find }));
             let fixture_table = match acepack_filter::matcher::OperationTable::build(&acepack_filter::fixture::bundle())
             {
                 Ok(t) => t,
@@ -180,6 +194,8 @@ fn main() -> ExitCode {
             println!("medians of {count}, ns (timer alone after a flush: {empty}):");
             println!("  decision (limited, key cache)  warm {warm_decide:>6}  cold {cold_decide:>6}");
             println!("  of which route lookup          warm {warm_route:>6}  cold {cold_route:>6}");
+            println!("    path scan alone              warm {warm_scan:>6}  cold {cold_scan:>6}");
+            println!("    table lookup alone           warm {warm_find:>6}  cold {cold_find:>6}");
             println!("  route lookup, fixture's table  warm {warm_fixture:>6}  cold {cold_fixture:>6}  (7 operations: the same code, almost no data)");
         }
         Some("load") => {
