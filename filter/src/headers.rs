@@ -202,7 +202,18 @@ mod tests {
 
     #[test]
     fn integers_without_fmt() {
-        for v in [0u64, 7, 10, 99, 100, 12_345, u64::MAX] {
+        let edges = [
+            9,
+            10,
+            99,
+            100,
+            999_999_999,
+            1_000_000_000,
+            4_294_967_295,
+            4_294_967_296,
+            42_949_672_950,
+        ];
+        for v in [0u64, 7, 12_345, u64::MAX, u64::MAX / 10].into_iter().chain(edges) {
             let mut s = String::new();
             push_u64(&mut s, v);
             assert_eq!(s, v.to_string());

@@ -81,17 +81,22 @@ fn with_filter<T>(f: impl FnOnce(&mut Filter) -> T) -> Option<T> {
     FILTER.with(|cell| cell.try_borrow_mut().ok().map(|mut filter| f(&mut filter)))
 }
 
+/// The reactor's start function, which the host calls once. Calling `__wasm_call_ctors` here
+/// (as crt1-reactor and the proxy-wasm SDK do) also keeps wasm-ld from wrapping every export in
+/// a "command" wrapper that runs the constructors before and wasi-libc's exit-time destructors
+/// (stdio flushing) after each call — work it would do at every callback of every stream.
 #[no_mangle]
-pub extern "C" fn _initialize() {}
+pub extern "C" fn _initialize() {
+    abi::call_ctors();
+}
 
 #[no_mangle]
 pub extern "C" fn proxy_abi_version_0_2_1() {}
 
-/// Memory for the host to copy into; taken back by [`abi`] as a `Vec` of exactly `size` bytes.
+/// Memory for the host to copy into; taken back by [`abi`] as [`abi::HostBytes`].
 #[no_mangle]
 pub extern "C" fn proxy_on_memory_allocate(size: usize) -> *mut u8 {
-    let mut buf = std::mem::ManuallyDrop::new(Vec::<u8>::with_capacity(size));
-    buf.as_mut_ptr()
+    abi::allocate(size)
 }
 
 #[no_mangle]
@@ -145,7 +150,7 @@ struct SharedData;
 impl Store for SharedData {
     fn get(&mut self, key: &[u8]) -> Result<Option<Stored>, StoreError> {
         match abi::get_shared(key) {
-            Ok(Some((value, cas))) => Ok(Some((SmallVec::from_vec(value), cas))),
+            Ok(Some((value, cas))) => Ok(Some((SmallVec::from_slice(&value), cas))),
             Ok(None) => Ok(None),
             Err(_) => Err(StoreError),
         }
@@ -169,13 +174,88 @@ impl Headers for RawHeaders<'_> {
         self.0
             .iter()
             .find(|(k, _)| k.eq_ignore_ascii_case(lower_name.as_bytes()))
-            .map(|(_, v)| std::str::from_utf8(v).unwrap_or("\u{fffd}"))
+            .map(|(_, v)| utf8(v))
     }
+}
+
+/// Whether `name` is the lower-case ASCII name `lower`, ignoring the case of letters, by whole
+/// words rather than byte by byte: a letter's case is its 0x20 bit, and `b | 0x20` equals a
+/// lower-case letter only for that letter's two cases.
+#[inline(always)]
+fn is_named<const N: usize>(name: &[u8], lower: &[u8; N]) -> bool {
+    name.len() == N && starts_named(name, lower)
+}
+
+/// Whether `name` starts with `lower` in the sense of [`is_named`] (`N` ≤ 16).
+#[inline(always)]
+fn starts_named<const N: usize>(name: &[u8], lower: &[u8; N]) -> bool {
+    let Some(head) = name.first_chunk::<N>() else {
+        return false;
+    };
+    let (mut word, mut want, mut case) = (0u128, 0u128, 0u128);
+    for (i, (&b, &l)) in head.iter().zip(lower).enumerate() {
+        word |= u128::from(b) << (8 * i);
+        want |= u128::from(l) << (8 * i);
+        if l.is_ascii_lowercase() {
+            case |= 0x20 << (8 * i);
+        }
+    }
+    word | case == want
+}
+
+/// Whether a header name is in the `x-ace-` namespace, which only the filter may set.
+fn is_ace(name: &[u8]) -> bool {
+    starts_named(name, b"x-ace-")
+}
+
+/// What one pass over the request headers finds: the first `:method`, `:path`, `:authority` and
+/// `host` values, and whether any `x-ace-*` header was sent. Names are compared case-insensitively
+/// (Envoy lower-cases them; other hosts might not) and by length first.
+#[derive(Default)]
+struct Seen<'a> {
+    method: &'a [u8],
+    path: &'a [u8],
+    authority: Option<&'a [u8]>,
+    host: Option<&'a [u8]>,
+    spoofed: bool,
+}
+
+impl<'a> Seen<'a> {
+    fn of(pairs: &[(&'a [u8], &'a [u8])]) -> Seen<'a> {
+        let (mut method, mut path) = (None, None);
+        let mut seen = Seen::default();
+        for &(name, value) in pairs {
+            let slot = match name.len() {
+                7 if is_named(name, b":method") => &mut method,
+                5 if is_named(name, b":path") => &mut path,
+                10 if is_named(name, b":authority") => &mut seen.authority,
+                4 if is_named(name, b"host") => &mut seen.host,
+                _ => {
+                    seen.spoofed |= is_ace(name);
+                    continue;
+                }
+            };
+            slot.get_or_insert(value);
+        }
+        seen.method = method.unwrap_or_default();
+        seen.path = path.unwrap_or_default();
+        seen
+    }
+}
+
+/// A header value as `&str`; not UTF-8 reads as U+FFFD, which matches nothing.
+fn utf8(value: &[u8]) -> &str {
+    abi::ascii(value)
+        .or_else(|| std::str::from_utf8(value).ok())
+        .unwrap_or("\u{fffd}")
 }
 
 /// Header bytes as text: valid UTF-8 as is, anything else with the offending bytes
 /// percent-encoded (so a non-UTF-8 path still canonicalizes the way an upstream would see it).
 fn text(bytes: &[u8]) -> Cow<'_, str> {
+    if let Some(s) = abi::ascii(bytes) {
+        return Cow::Borrowed(s);
+    }
     match std::str::from_utf8(bytes) {
         Ok(s) => Cow::Borrowed(s),
         Err(_) => {
@@ -194,7 +274,7 @@ fn text(bytes: &[u8]) -> Cow<'_, str> {
 /// The IP of `source.address` (`1.2.3.4:5678`, `[::1]:5678`), without the port.
 fn client_ip() -> Option<String> {
     let raw = abi::property(&["source", "address"]).ok().flatten()?;
-    let s = String::from_utf8(raw).ok()?;
+    let s = String::from_utf8(raw.to_vec()).ok()?;
     let ip = if let Some(rest) = s.strip_prefix('[') {
         rest.split(']').next().unwrap_or("").to_owned()
     } else {
@@ -214,12 +294,13 @@ fn deny(engine: &Engine, metrics: Option<&Metrics>, d: &Deny) {
     }
 }
 
-/// Applies an allow: `x-ace-*` request headers (spoofed ones removed first) and credential hiding.
-fn allow(engine: &Engine, a: &Allow, request: &[(&[u8], &[u8])]) {
+/// Applies an allow: `x-ace-*` request headers (spoofed ones removed first: `spoofed` is the
+/// request's header list when it has any) and credential hiding.
+fn allow(engine: &Engine, a: &Allow, spoofed: Option<&[(&[u8], &[u8])]>) {
     let b = engine.bundle();
     // Spoofed x-ace-* headers first, then ours (added: no copy is left to replace).
-    for (name, _) in request {
-        if name.len() >= 6 && name.get(..6).is_some_and(|p| p.eq_ignore_ascii_case(b"x-ace-")) {
+    for (name, _) in spoofed.unwrap_or_default() {
+        if is_ace(name) {
             let _ = abi::remove_header(Map::RequestHeaders, name);
         }
     }
@@ -318,11 +399,11 @@ impl Filter {
         };
         let mut pairs: SmallVec<[(&[u8], &[u8]); 24]> = SmallVec::new();
         abi::pairs(&raw, &mut pairs);
+        let seen = Seen::of(&pairs);
         let headers = RawHeaders(&pairs);
-        let method = headers.get(":method").unwrap_or("");
-        let authority = headers.get(":authority").or_else(|| headers.get("host")).unwrap_or("");
-        let raw_path = pairs.iter().find(|(k, _)| *k == b":path").map_or(&b""[..], |(_, v)| *v);
-        let path = text(raw_path);
+        let method = utf8(seen.method);
+        let authority = utf8(seen.authority.or(seen.host).unwrap_or_default());
+        let path = text(seen.path);
         let anonymous = engine.bundle().enforcement.anonymous.is_some();
         let ip = if anonymous { client_ip() } else { None };
         let request = Request {
@@ -344,7 +425,7 @@ impl Filter {
                 if let Some(m) = metrics {
                     abi::increment(m.allowed, 1);
                 }
-                allow(engine, &a, &pairs);
+                allow(engine, &a, seen.spoofed.then_some(&pairs[..]));
                 if let Some(state) = a.charge.as_ref().and_then(RateLimitState::of) {
                     self.pending.insert(context_id, state);
                 }
