@@ -101,6 +101,48 @@ fn headers_adds_that_many_request_headers() {
 }
 
 #[test]
+fn contract_makes_the_host_calls_of_an_allowed_charged_request() {
+    let (_, calls, headers) = run("contract");
+    for (call, n) in [
+        ("proxy_get_header_map_value", 3),
+        ("proxy_get_current_time_nanoseconds", 1),
+        ("proxy_get_shared_data", 1),
+        ("proxy_set_shared_data", 1),
+        ("proxy_increment_metric", 1),
+        ("proxy_add_header_map_value", 3),
+    ] {
+        assert_eq!(count(&calls, call), n, "{call} in {calls:?}");
+    }
+    assert_eq!(calls.len(), 10, "nothing else: {calls:?}");
+    let ace: Vec<&str> = headers
+        .iter()
+        .filter(|(k, _)| k.starts_with("x-ace-"))
+        .map(|(k, _)| k.as_str())
+        .collect();
+    assert_eq!(
+        ace,
+        ["x-ace-operation-id", "x-ace-application", "x-ace-package"],
+        "{headers:?}"
+    );
+}
+
+#[test]
+fn contract_sets_the_two_rate_limit_response_headers() {
+    let host = Host::load(calibration_wasm()).expect("the calibration filter compiles");
+    let mut vm = host
+        .configured_vm(VmOptions::with_config("contract"))
+        .expect("configures");
+    let out = vm.request(&Request::get("/v1/flights/KA0284")).expect("no trap");
+    let names: Vec<&str> = out
+        .response_headers
+        .iter()
+        .map(|(k, _)| k.as_str())
+        .filter(|k| k.starts_with("ratelimit"))
+        .collect();
+    assert_eq!(names, ["ratelimit-policy", "ratelimit"], "{:?}", out.response_headers);
+}
+
+#[test]
 fn code_and_loop_do_the_same_work_in_very_different_code() {
     let (base, _, _) = run("");
     let (code, code_calls, _) = run("code");

@@ -12,6 +12,7 @@
 //! | `code` | one pass through a generated function of 3,500 distinct statements (≈ 60 KB of wasm, run once: code that is cold at each request) |
 //! | `loop` | the same number of statements through a 16-statement loop (the same work in ≈ 0.3 KB of code: the control for `code`) |
 //! | `lines=N` | N reads, one per cache line, at fixed pseudo-random places of a 16 MiB buffer (data that is cold at each request) |
+//! | `contract` | the host calls acepack's contract makes on an allowed, charged request, with constant values and no decision: the clock, a shared-data get and CAS set, a counter, the three `x-ace-*` request headers, and at the response the two rate-limit headers (the floor of what any filter meeting the contract costs, before its own logic) |
 //! | empty | nothing: the trivial filter |
 //!
 //! The proxy-wasm code is compiled only for `wasm32`; natively this crate is empty.
@@ -30,7 +31,7 @@ mod filter {
     use std::rc::Rc;
 
     use proxy_wasm::traits::{Context, HttpContext, RootContext};
-    use proxy_wasm::types::{Action, ContextType, LogLevel};
+    use proxy_wasm::types::{Action, ContextType, LogLevel, MetricType};
 
     use crate::straight::{looped, straight};
 
@@ -49,6 +50,7 @@ mod filter {
         Code,
         Loop,
         Lines(u32),
+        Contract,
     }
 
     impl Work {
@@ -59,6 +61,7 @@ mod filter {
                 None if config.is_empty() => Work::Nothing,
                 None if config == "code" => Work::Code,
                 None if config == "loop" => Work::Loop,
+                None if config == "contract" => Work::Contract,
                 Some(("calls", n)) => Work::Calls(count(n)?),
                 Some(("headers", n)) => Work::Headers(count(n)?),
                 Some(("lines", n)) => Work::Lines(count(n)?),
@@ -76,6 +79,7 @@ mod filter {
     struct Root {
         work: Work,
         buffer: Rc<Vec<u64>>,
+        counter: u32,
     }
 
     impl Context for Root {}
@@ -88,6 +92,10 @@ mod filter {
                 return false;
             };
             self.work = work;
+            if let Work::Contract = work {
+                self.counter =
+                    proxy_wasm::hostcalls::define_metric(MetricType::Counter, "calibration.requests").unwrap_or(0);
+            }
             if let Work::Lines(_) = work {
                 // Filled, so that every page is really there.
                 self.buffer = Rc::new((0..BUFFER / 8).map(|i| i as u64).collect());
@@ -99,6 +107,7 @@ mod filter {
             Some(Box::new(Stream {
                 work: self.work,
                 buffer: Rc::clone(&self.buffer),
+                counter: self.counter,
             }))
         }
 
@@ -111,7 +120,11 @@ mod filter {
     struct Stream {
         work: Work,
         buffer: Rc<Vec<u64>>,
+        counter: u32,
     }
+
+    /// The shared-data key of `contract`'s one bucket (29 bytes, like acepack's keys).
+    const BUCKET: &str = "akCALIBRATIONCALIBRATIONxxxxx";
 
     impl Context for Stream {}
 
@@ -133,6 +146,23 @@ mod filter {
                     for i in 0..n {
                         self.add_http_request_header(&format!("x-calibration-{i}"), "a-value-of-some-length");
                     }
+                }
+                Work::Contract => {
+                    let t = proxy_wasm::hostcalls::get_current_time().ok();
+                    x ^= t
+                        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                        .map_or(0, |d| d.as_nanos() as u64);
+                    // A 24-byte value (time + two window levels), written back with its CAS.
+                    let (value, cas) = self.get_shared_data(BUCKET);
+                    let mut next = value.unwrap_or_else(|| vec![0; 24]);
+                    if let Some(b) = next.first_mut() {
+                        *b = b.wrapping_add(1);
+                    }
+                    let _ = self.set_shared_data(BUCKET, Some(&next), cas);
+                    let _ = proxy_wasm::hostcalls::increment_metric(self.counter, 1);
+                    self.add_http_request_header("x-ace-operation-id", "getFlight");
+                    self.add_http_request_header("x-ace-application", "kong-air-ops");
+                    self.add_http_request_header("x-ace-package", "org");
                 }
                 Work::Code => x = straight(x, &mut y),
                 Work::Loop => x = looped(x, &mut y),
@@ -162,6 +192,14 @@ mod filter {
             let extra = self.extra(std::hint::black_box(seed));
             // Keep the reads and the work observable so that nothing is optimized away.
             std::hint::black_box((path, authority, key, extra));
+            Action::Continue
+        }
+
+        fn on_http_response_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Action {
+            if let Work::Contract = self.work {
+                self.set_http_response_header("ratelimit-policy", Some("\"org\";q=10000000;w=3600"));
+                self.set_http_response_header("ratelimit", Some("\"org\";r=9684206;t=114"));
+            }
             Action::Continue
         }
     }
