@@ -218,6 +218,25 @@ fn ten_thousand_headers_never_trap() {
     );
 }
 
+/// Host buffers (header maps, bucket values) land in a per-VM scratch area when they fit and on
+/// the heap when they do not; requests of both kinds, interleaved, must each see their own headers.
+/// (`idle` is registered but has no grant: 403 shows its key was read, 401 that no key was.)
+#[test]
+fn header_maps_larger_and_smaller_than_the_scratch_area_interleave() {
+    let mut vm = vm();
+    for round in 0..20 {
+        let small = run(&mut vm, &api("/v1/flights").header("apikey", keys::IDLE));
+        assert_eq!(small.status(), Some(403), "round {round}");
+        let mut big = api("/v1/flights").header("x-filler", "f".repeat(40 * 1024));
+        if round % 2 == 0 {
+            big = big.header("apikey", keys::IDLE);
+        }
+        let want = if round % 2 == 0 { 403 } else { 401 };
+        assert_eq!(run(&mut vm, &big).status(), Some(want), "round {round}");
+        assert_eq!(run(&mut vm, &api("/v1/flights")).status(), Some(401), "round {round}");
+    }
+}
+
 #[test]
 fn huge_paths_never_trap() {
     let mut vm = vm();
