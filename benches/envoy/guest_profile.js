@@ -2,7 +2,7 @@
 // Where a proxy-wasm filter's own (guest) time goes, per request, in V8 — without Envoy.
 //
 //   node benches/envoy/guest_profile.js FILTER.wasm [--config FILE] [--path P] [--authority A]
-//        [-H 'name: value']... [--streams N] [--top K]
+//        [-H 'name: value']... [--streams N] [--top K] [--cold MIB]
 //
 // Loads the filter in node's V8 (the engine Envoy embeds) behind a minimal proxy-wasm ABI 0.2.1
 // host written in JavaScript, configures it with FILE (e.g. an acepack bundle) and runs N streams
@@ -13,6 +13,12 @@
 // functions with the most self time. Absolute numbers vary with the machine; compare filters
 // (e.g. acepack vs target/wasm32-wasip1/release/acepack_trivial_filter.wasm) in the same run.
 //
+// With --cold MIB, no profiler runs: before each measured stream the host walks MIB of other memory
+// (one read per cache line), which evicts the filter's code and data from the CPU caches as
+// Envoy's own work and other tenants do between two requests, and each stream is timed alone
+// (process.hrtime, host calls included). It prints the median cold stream and, for comparison, the
+// median warm stream (no walk), each as the median of per-block medians over interleaved blocks.
+//
 // The host keeps shared data (with Envoy's CAS rules) and header maps in memory; it answers
 // `proxy_get_property` with NotFound and fails on host calls the filters here do not make.
 'use strict';
@@ -20,7 +26,7 @@ const fs = require('fs');
 const inspector = require('inspector');
 
 function parseArgs(argv) {
-  const o = { headers: [], streams: 200000, top: 20, path: '/', authority: '127.0.0.1:10000', config: null };
+  const o = { headers: [], streams: 200000, top: 20, path: '/', authority: '127.0.0.1:10000', config: null, cold: 0 };
   const rest = [];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -38,12 +44,13 @@ function parseArgs(argv) {
       o.headers.push([h.slice(0, c).trim().toLowerCase(), h.slice(c + 1).trim()]);
     } else if (a === '--streams') o.streams = parseInt(next(), 10);
     else if (a === '--top') o.top = parseInt(next(), 10);
+    else if (a === '--cold') o.cold = parseInt(next(), 10);
     else if (a === '-h' || a === '--help') rest.push('--help');
     else rest.push(a);
   }
   if (rest.length !== 1 || rest[0] === '--help') {
     console.error('usage: guest_profile.js FILTER.wasm [--config FILE] [--path P] [--authority A] ' +
-      "[-H 'name: value']... [--streams N] [--top K]");
+      "[-H 'name: value']... [--streams N] [--top K] [--cold MIB]");
     process.exit(2);
   }
   o.wasm = rest[0];
@@ -258,6 +265,49 @@ const N = opts.streams;
 for (let i = 0; i < Math.max(20000, N / 10); i++) stream(); // warm-up: V8 tiers hot functions up
 for (const k of Object.keys(calls)) delete calls[k];
 for (const k of Object.keys(localResponses)) delete localResponses[k];
+
+if (opts.cold > 0) {
+  coldRun();
+  process.exit(0);
+}
+
+// Times single streams, warm and after walking opts.cold MiB; interleaved blocks, median of medians.
+function coldRun() {
+  const flush = new Int32Array((opts.cold * 1024 * 1024) / 4);
+  let sink = 0;
+  const walk = () => {
+    for (let i = 0; i < flush.length; i += 16) sink += flush[i]++;
+  };
+  const median = (a) => {
+    const s = Float64Array.from(a).sort();
+    return s[s.length >> 1];
+  };
+  const one = () => {
+    const t0 = process.hrtime.bigint();
+    stream();
+    return Number(process.hrtime.bigint() - t0) / 1000;
+  };
+  const blocks = 20;
+  const per = Math.max(10, Math.floor(Math.min(N, 4000) / blocks));
+  const cold = [];
+  const warm = [];
+  for (let b = 0; b < blocks; b++) {
+    const c = [];
+    for (let i = 0; i < per; i++) {
+      walk();
+      c.push(one());
+    }
+    cold.push(median(c));
+    const w = [];
+    for (let i = 0; i < per; i++) w.push(one());
+    warm.push(median(w));
+  }
+  const q = (a, f) => Float64Array.from(a).sort()[Math.floor((a.length - 1) * f)];
+  console.log(`${opts.wasm.split('/').pop()}: ${blocks} blocks × ${per} streams, ${opts.cold} MiB walked before each cold one`);
+  console.log(`  cold stream  ${median(cold).toFixed(2)} µs (blocks ${q(cold, 0.25).toFixed(2)}–${q(cold, 0.75).toFixed(2)})`);
+  console.log(`  warm stream  ${median(warm).toFixed(2)} µs (blocks ${q(warm, 0.25).toFixed(2)}–${q(warm, 0.75).toFixed(2)})`);
+  if (sink === 0.5) console.log(''); // keeps the walk observable
+}
 
 const session = new inspector.Session();
 session.connect();
