@@ -125,8 +125,11 @@ struct Scratch {
 
 impl Scratch {
     fn new() -> Scratch {
-        // SAFETY: the layout has a nonzero size; a null result (out of memory) disables the area.
-        let base = unsafe { std::alloc::alloc(scratch_layout()) };
+        let base = match std::alloc::Layout::from_size_align(SCRATCH_SIZE, 8) {
+            // SAFETY: the layout has a nonzero size; a null result (out of memory) disables the area.
+            Ok(layout) => unsafe { std::alloc::alloc(layout) },
+            Err(_) => null_mut(),
+        };
         Scratch {
             base,
             used: Cell::new(0),
@@ -161,16 +164,14 @@ impl Scratch {
     }
 }
 
-fn scratch_layout() -> std::alloc::Layout {
-    std::alloc::Layout::from_size_align(SCRATCH_SIZE, 8).unwrap_or(std::alloc::Layout::new::<u64>())
-}
-
 thread_local! {
     static SCRATCH: Scratch = Scratch::new();
 }
 
 /// `proxy_on_memory_allocate`: memory for the host to copy `size` bytes into, taken back as a
-/// [`HostBytes`]. Never null for a size the VM can hold (size 0 gets a valid dangling pointer).
+/// [`HostBytes`]. Null only when the VM is out of memory (a size of 0 still gets a real pointer).
+/// A buffer the host takes but never hands back keeps the scratch area from rewinding: later
+/// buffers then go to the heap, which is slower but still correct.
 pub fn allocate(size: usize) -> *mut u8 {
     if let Some(p) = SCRATCH.with(|s| s.take(size)) {
         return p;
