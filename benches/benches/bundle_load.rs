@@ -1,4 +1,4 @@
-//! P4's native proxy (contract §7: `on_configure` with the scale bundle ≤ 50 ms per VM):
+//! P4's native proxy (docs/budgets.md: `on_configure` with the scale bundle ≤ 50 ms per VM):
 //! `Engine::load` of the scale bundle, and its two halves — `Bundle::decode` (checksum, parsing)
 //! and `Engine::new` (route table, memberships, bucket scopes). The wasm filter runs the same code
 //! in a VM, typically a few times slower than native.

@@ -1,4 +1,4 @@
-//! P3 (contract §7): compiling the scale catalog — `load_model` + `bundle::build` + `encode`, in
+//! P3 (docs/budgets.md): compiling the scale catalog — `load_model` + `bundle::build` + `encode`, in
 //! process, as `acepack compile` does (without writing the file). Setup prints the bundle's size
 //! per section and a one-off breakdown of `load_model` (reading + JSON parsing, catalog structure,
 //! and the rest: specs, validation, hashing).

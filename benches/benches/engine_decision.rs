@@ -1,4 +1,4 @@
-//! P1 (contract §7): one engine decision, native, on the scale bundle, against a `MemoryStore`.
+//! P1 (docs/budgets.md): one engine decision, native, on the scale bundle, against a `MemoryStore`.
 //!
 //! `engine_decision/*` are whole decisions:
 //! - `limited`: matched, authorized by a package grant, charged to a limited (multi-window) bucket —

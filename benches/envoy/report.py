@@ -111,7 +111,7 @@ def main():
           % (load_before, load_after))
 
     doc = {
-        "what": "Envoy CPU per request (1 worker, pinned), direct_response route, h2load --h1; contract §7 P2",
+        "what": "Envoy CPU per request (1 worker, pinned), direct_response route, h2load --h1; docs/budgets.md P2",
         "params": dict(kv.split("=") for kv in params.split()),
         "envoy": envoy,
         "git": git,

@@ -1,4 +1,4 @@
-//! acepack's benchmarks (contract §7): the scale catalog generator ([`scale`], binary
+//! acepack's benchmarks (docs/budgets.md): the scale catalog generator ([`scale`], binary
 //! `gen-scale-catalog`).
 //!
 //! The criterion benches live in `benches/benches/` and share `benches/benches/common/` (the

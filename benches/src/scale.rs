@@ -1,4 +1,4 @@
-//! The scale catalog of contract §7: 50 APIs described by OpenAPI 3.0/3.1 JSON documents with
+//! The scale catalog of docs/budgets.md: 50 APIs described by OpenAPI 3.0/3.1 JSON documents with
 //! 10,000 operations, 1,000 packages, 100,000 applications with 200,000 credentials, their owners
 //! (developers and teams) and two portals — generated deterministically from a seed.
 //!
@@ -63,7 +63,7 @@ pub struct Config {
 }
 
 impl Config {
-    /// The scale of contract §7 (P1, P3).
+    /// The scale of docs/budgets.md (P1, P3).
     pub fn contract() -> Config {
         Config {
             seed: 0x00ac_e9ac,

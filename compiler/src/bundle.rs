@@ -85,7 +85,7 @@ pub fn build(model: &Model) -> Result<Bundle, Vec<Diagnostic>> {
     let mut operations = Vec::with_capacity(model.operations.len());
     for o in &model.operations {
         let Some(method) = Method::parse(&o.method) else {
-            // The catalog and OpenAPI readers only produce the methods of §3.1.
+            // The catalog and OpenAPI readers only produce the methods of docs/catalog.md#operations.
             errors.push(Diagnostic::error(
                 file,
                 "apis",

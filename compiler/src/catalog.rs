@@ -1,4 +1,4 @@
-//! The raw catalog, format version 1 (contract §3): serde types that mirror the file one to one,
+//! The raw catalog, format version 1 (docs/catalog.md): serde types that mirror the file one to one,
 //! and [`parse`], which turns a document tree into them with every structural error located.
 //! Nothing here resolves references; that is [`crate::validate`]'s job.
 //!
@@ -16,9 +16,9 @@
 //! - A per-operation `rate_limit` is only allowed on an entry with an `op`: on a whole API it would
 //!   give every operation its own bucket, which reads like one limit shared by the API.
 //! - An operation listed twice in one package is an error, also when one entry is a whole API.
-//! - Methods are case-sensitive (§4.1): `get /x` in a reference is an error with a hint.
+//! - Methods are case-sensitive (docs/enforcement.md#canonical-request): `get /x` in a reference is an error with a hint.
 //! - A manual operation that repeats one from the spec (or another manual one) merges into it like
-//!   spec duplicates do (§3.1): the first id is kept, the other becomes an alias, with a warning.
+//!   spec duplicates do (docs/catalog.md#operations): the first id is kept, the other becomes an alias, with a warning.
 //! - A spec operation without operationId gets the id `METHOD /path` with any query string dropped.
 //! - `*.example.com` matches one or more labels before `.example.com` (as Envoy does), not
 //!   `example.com` itself. Emails compare case-insensitively.
@@ -400,7 +400,7 @@ pub struct Publication {
 pub struct Application {
     /// `name`.
     pub name: String,
-    /// `portal`: when set, §3.4's publication rules apply.
+    /// `portal`: when set, docs/catalog.md#registrations-portals-and-teams's publication rules apply.
     #[serde(default)]
     pub portal: Option<String>,
     /// `owner`.

@@ -1,5 +1,5 @@
 //! The Envoy `http_filters` entry that loads acepack: the wasm filter with the bundle inlined as a
-//! base64 `google.protobuf.BytesValue` plugin configuration (contract §6). Used by `acepack envoy`,
+//! base64 `google.protobuf.BytesValue` plugin configuration (docs/envoy.md). Used by `acepack envoy`,
 //! the demo and the end-to-end tests, so they all wire the filter the same way.
 
 use base64::Engine as _;

@@ -1,4 +1,4 @@
-//! acepack's compiler: turns a catalog (§3 of the contract) and the OpenAPI documents it names into
+//! acepack's compiler: turns a catalog (docs/catalog.md) and the OpenAPI documents it names into
 //! a validated [`Model`], maps it onto gateway routes, and writes the binary bundle the filter loads.
 //!
 //! Data flows one way: [`catalog`] (raw file) → [`openapi`] (operations) → [`validate`] (the

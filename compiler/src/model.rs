@@ -117,7 +117,7 @@ pub struct Operation {
     pub path: String,
     /// The spec's path key as written (first one seen), without base path, e.g. `/Accounts/{Sid}.json`.
     pub spec_path: String,
-    /// Other operationIds / path keys merged into this operation (§3.1), in document order.
+    /// Other operationIds / path keys merged into this operation (docs/catalog.md#operations), in document order.
     pub aliases: Vec<String>,
 }
 
@@ -178,7 +178,7 @@ pub struct Package {
     pub limits: Vec<Limit>,
     /// The package's operations, each once, in catalog order.
     pub operations: Vec<PackageOperation>,
-    /// Names of the portals that publish this package (§3.5 uses this).
+    /// Names of the portals that publish this package (docs/catalog.md#breaking-changes uses this).
     pub portals: Vec<String>,
 }
 
@@ -218,7 +218,7 @@ pub struct Application {
     pub inactive: Vec<String>,
 }
 
-/// How one operation maps onto the gateway's routes (§3.3).
+/// How one operation maps onto the gateway's routes (docs/catalog.md#gateway-route-mapping).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct RouteMatch {
     /// Index into [`Model::operations`].

@@ -1,4 +1,4 @@
-//! OpenAPI 3.0 / 3.1 / 3.2 ingestion: the operations of one document (§3.1) and its base path (§3.2).
+//! OpenAPI 3.0 / 3.1 / 3.2 ingestion: the operations of one document (docs/catalog.md#operations) and its base path (docs/catalog.md#base-path-and-hosts).
 //!
 //! No typed OpenAPI crate: acepack needs only `openapi`, `servers`, `paths` (path items, their `$ref`,
 //! `servers`, methods, operationIds) and what those `$ref`s point to. `openapiv3` parses 3.0 only and
@@ -43,7 +43,7 @@ const METHOD_FIELDS: [(&str, &str); 8] = [
     ("patch", "PATCH"),
     ("trace", "TRACE"),
 ];
-/// Every method an operation may have (§3.1); `QUERY` only from OpenAPI 3.2 on.
+/// Every method an operation may have (docs/catalog.md#operations); `QUERY` only from OpenAPI 3.2 on.
 const METHODS: [&str; 9] = Method::NAMES;
 
 /// One operation found in a spec, after normalization and merging.
@@ -519,7 +519,7 @@ fn non_empty(v: Option<&Value>) -> Option<&Value> {
     }
 }
 
-/// The one base path all effective servers agree on (§3.2), or errors naming the servers that differ.
+/// The one base path all effective servers agree on (docs/catalog.md#base-path-and-hosts), or errors naming the servers that differ.
 fn derive_base_path(lists: &[ServerList<'_>], diags: &mut Diags<'_>) -> String {
     // Distinct base paths in the order first seen: (base, URL after substitution, place).
     let mut bases: Vec<(String, String, String)> = Vec::new();

@@ -1,4 +1,4 @@
-//! Mapping operations onto a gateway's routes (§3.3): Envoy bootstrap / Listener / RouteConfiguration
+//! Mapping operations onto a gateway's routes (docs/catalog.md#gateway-route-mapping): Envoy bootstrap / Listener / RouteConfiguration
 //! or a Kong declarative file. Read-only: the gateway configuration is never modified.
 //!
 //! # How an operation is mapped

@@ -1,11 +1,11 @@
-//! Path templates: the normalization rules of contract §3.1, shared by spec ingestion, catalog
+//! Path templates: the normalization rules of docs/catalog.md#operations, shared by spec ingestion, catalog
 //! references (`op: GET /a/{x}`) and the bundle writer.
 //!
 //! Normalized form: starts with `/`, no trailing slash (root stays `/`), no query, every parameter
 //! written `{}` (names dropped), at most one parameter per segment, e.g. `/Accounts/{}.json`.
 //!
 //! Static text is kept as written, with two exceptions that follow from how the filter
-//! canonicalizes requests (§4.1) — without them the template could never match anything:
+//! canonicalizes requests (docs/enforcement.md#canonical-request) — without them the template could never match anything:
 //! percent-escapes of printable ASCII without path structure (`%41` → `A`, `%3a` → `:`, the rule of
 //! `acepack_filter::canonical::decodes_escape`) are decoded and the hex digits of other escapes
 //! upper-cased (`%c3` → `%C3`, RFC 3986 §6.2.2); non-ASCII characters are
@@ -23,13 +23,13 @@ pub enum TemplateError {
         /// The template as given.
         path: String,
     },
-    /// `//` somewhere: a request path with an empty segment is never canonical (§4.1).
+    /// `//` somewhere: a request path with an empty segment is never canonical (docs/enforcement.md#canonical-request).
     #[error("path {path:?} has an empty segment ('//')")]
     EmptySegment {
         /// The template as given.
         path: String,
     },
-    /// A `.` or `..` segment (also when written `%2E`): requests carrying one are never canonical (§4.1).
+    /// A `.` or `..` segment (also when written `%2E`): requests carrying one are never canonical (docs/enforcement.md#canonical-request).
     #[error("path {path:?} has a dot-segment {segment:?}")]
     DotSegment {
         /// The template as given.
@@ -90,7 +90,7 @@ pub enum TemplateError {
         /// The `%` and what follows it (up to two characters).
         escape: String,
     },
-    /// `%2F` or `%5C`: a canonical request never carries these (§4.1), so the template could never
+    /// `%2F` or `%5C`: a canonical request never carries these (docs/enforcement.md#canonical-request), so the template could never
     /// be served.
     #[error("path {path:?} contains {escape}, an encoded '/' or '\\', which no canonical request carries")]
     EncodedDelimiter {
@@ -107,7 +107,7 @@ pub enum TemplateError {
     },
 }
 
-/// Normalizes a path template (contract §3.1): see the module documentation for the form.
+/// Normalizes a path template (docs/catalog.md#operations): see the module documentation for the form.
 ///
 /// ```
 /// use acepack_compiler::template::normalize;
@@ -282,7 +282,7 @@ fn push_escape(out: &mut String, chars: &mut std::str::Chars<'_>, path: &str) ->
             path: path.to_string(),
             ch: char::from(byte),
         }),
-        // The filter decodes these before matching (§4.1), so the template must hold them decoded:
+        // The filter decodes these before matching (docs/enforcement.md#canonical-request), so the template must hold them decoded:
         // one rule, shared with the filter.
         b if acepack_filter::canonical::decodes_escape(b) => {
             out.push(char::from(b));

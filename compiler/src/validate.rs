@@ -1,5 +1,5 @@
 //! Resolves a parsed catalog and its specs into the validated [`Model`]: every reference checked,
-//! every rule of contract §3.1–§3.4 applied, errors collected with their places.
+//! every rule of docs/catalog.md#operations applied, errors collected with their places.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -354,7 +354,7 @@ pub(crate) fn build(c: &Catalog, file: &str, dir: &Path) -> Result<Model, LoadEr
     })
 }
 
-/// §3.3: maps operations onto the gateway's routes; unmatched operations and, under
+/// docs/catalog.md#gateway-route-mapping: maps operations onto the gateway's routes; unmatched operations and, under
 /// `match_policy: required`, uncovered routes become warnings.
 fn map_gateway(
     ctx: &mut Ctx<'_>,

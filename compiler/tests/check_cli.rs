@@ -1,5 +1,5 @@
 //! `acepack check` end to end: the built binary on small catalogs written to a temporary folder.
-//! Each broken input must exit 1 and name the place of the problem on stderr (contract §5).
+//! Each broken input must exit 1 and name the place of the problem on stderr (docs/cli.md).
 
 use std::path::Path;
 use std::process::{Command, Output};

@@ -1,4 +1,4 @@
-//! Route mapping (contract §3.3) end to end: gateway files on disk → `map_routes` → `Mapping`.
+//! Route mapping (docs/catalog.md#gateway-route-mapping) end to end: gateway files on disk → `map_routes` → `Mapping`.
 //!
 //! Own fixtures live in `tests/data/routes/`. Real-world files come from the shared fixtures folder
 //! (`$ACEPACK_FIXTURES`, default `/work/shared/fixtures`); when it is missing these tests fail, they

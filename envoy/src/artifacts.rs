@@ -1,4 +1,4 @@
-//! Where the release artifacts of contract §2 live, and running the CLI.
+//! Where the release artifacts of docs/development.md live, and running the CLI.
 //!
 //! Paths are derived from this crate's `CARGO_MANIFEST_DIR/..` (the repository root). When an
 //! artifact is missing the functions panic with a message that names the command producing it:

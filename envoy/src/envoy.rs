@@ -1,4 +1,4 @@
-//! Running a real Envoy (`.venv/bin/envoy`, contract §2) on loopback.
+//! Running a real Envoy (`.venv/bin/envoy`, docs/development.md) on loopback.
 //!
 //! Envoy is started with `--concurrency 2 --disable-hot-restart`, its admin and listener on
 //! `127.0.0.1` (port 0 in the bootstrap: the kernel picks free ports and the harness reads them

@@ -1,8 +1,8 @@
-//! Assertions on acepack's answers (contract §4.2, §4.5), shared by the end-to-end tests.
+//! Assertions on acepack's answers (docs/enforcement.md#decision-order, docs/enforcement.md#rate-limit-headers), shared by the end-to-end tests.
 
 use crate::http::Response;
 
-/// The `reason` values of contract §4.2.
+/// The `reason` values of docs/enforcement.md#decision-order.
 pub const REASONS: [&str; 7] = [
     "no_match",
     "non_canonical",
@@ -63,7 +63,7 @@ pub fn denied_any(r: &Response, status: u16, reasons: &[&str]) -> String {
     reason
 }
 
-/// `Retry-After` as whole seconds (§4.2: an integer ≥ 1).
+/// `Retry-After` as whole seconds (docs/enforcement.md#decision-order: an integer ≥ 1).
 ///
 /// # Panics
 /// When the header is missing or not a positive integer.
@@ -136,7 +136,7 @@ pub fn sf_list(r: &Response, header: &str) -> Vec<SfItem> {
     out
 }
 
-/// The IETF `RateLimit` field (§4.5): exactly one item; returns (package, r, t).
+/// The IETF `RateLimit` field (docs/enforcement.md#rate-limit-headers): exactly one item; returns (package, r, t).
 ///
 /// # Panics
 /// When the header is missing, has several items, or lacks `r` or `t`.
@@ -153,7 +153,7 @@ pub fn ietf_ratelimit(r: &Response) -> (String, i64, i64) {
     (it.name.clone(), rem, t)
 }
 
-/// The IETF `RateLimit-Policy` items (§4.5) as (package, q, w).
+/// The IETF `RateLimit-Policy` items (docs/enforcement.md#rate-limit-headers) as (package, q, w).
 ///
 /// # Panics
 /// When an item lacks `q` or `w`.

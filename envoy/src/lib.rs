@@ -2,7 +2,7 @@
 //!
 //! The end-to-end tests in `envoy/tests/` use it to:
 //!
-//! - locate the release artifacts of contract §2 ([`artifacts`]): `target/release/acepack`,
+//! - locate the release artifacts of docs/development.md ([`artifacts`]): `target/release/acepack`,
 //!   `target/wasm32-wasip1/release/acepack_filter.wasm` and `.venv/bin/envoy` — a missing
 //!   artifact is a test failure whose message names the command that builds it;
 //! - compile a catalog with the real CLI ([`artifacts::compile_catalog`]);

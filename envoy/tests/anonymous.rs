@@ -1,4 +1,4 @@
-//! The anonymous application (contract §4.2 step 2, §4.4): used when a request has no credential,
+//! The anonymous application (docs/enforcement.md#decision-order step 2, docs/enforcement.md#rate-limits): used when a request has no credential,
 //! limited per client address. Clients bind distinct loopback source addresses (127.0.0.x).
 
 use std::net::Ipv4Addr;

@@ -1,4 +1,4 @@
-//! R1 (contract §7, §4.4): limits are exact across Envoy's workers. A burst of 10×N requests,
+//! R1 (docs/budgets.md, docs/enforcement.md#rate-limits): limits are exact across Envoy's workers. A burst of 10×N requests,
 //! each on its own connection, from 8 client threads against one N/minute bucket must admit at
 //! least N and at most N + ⌊N × burst seconds / 60⌋ (the tokens refilled during the burst).
 

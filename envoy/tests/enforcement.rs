@@ -1,4 +1,4 @@
-//! Contract §4 through a real Envoy (2 workers) with the release filter and CLI, catalog
+//! Contract docs/enforcement.md through a real Envoy (2 workers) with the release filter and CLI, catalog
 //! `tests/data/main.yaml` (match_policy required, IETF headers). Every test starts its own Envoy,
 //! so buckets start full in each.
 
@@ -61,7 +61,7 @@ fn allowed_request_is_forwarded_with_ace_headers_and_spoofed_ones_removed() {
         "hide_credentials is off: the key is forwarded"
     );
 
-    // §4.5 IETF headers: one policy (the package, 5 per 60 s), 4 left after the first request.
+    // docs/enforcement.md#rate-limit-headers IETF headers: one policy (the package, 5 per 60 s), 4 left after the first request.
     assert_eq!(
         ietf_policies(&r),
         vec![("partners".to_string(), 5, 60)],
@@ -193,7 +193,7 @@ fn no_active_grant_is_403() {
         403,
         "forbidden",
     );
-    // A `header` identity that is not registered: 403 (§4.2 step 2).
+    // A `header` identity that is not registered: 403 (docs/enforcement.md#decision-order step 2).
     let r = s.send(&Request::get("/v1/flights").header("x-client-id", "client-unknown"));
     denied_any(&r, 403, &["invalid_credential", "forbidden"]);
     assert_eq!(s.upstream.count(), 0);
@@ -293,7 +293,7 @@ fn package_limit_is_shared_by_its_operations_and_429_has_retry_after() {
     denied(&r, 429, "rate_limited");
     let wait = retry_after(&r);
     assert!(wait <= 12, "5/minute refills a token every 12 s; Retry-After {wait}");
-    // §4.5: a 429 charged to a bucket carries the headers too.
+    // docs/enforcement.md#rate-limit-headers: a 429 charged to a bucket carries the headers too.
     assert_eq!(ietf_policies(&r), vec![("partners".to_string(), 5, 60)]);
     assert_eq!(ietf_ratelimit(&r).1, 0);
     assert_eq!(s.upstream.count(), before, "a 429 does not reach the upstream");

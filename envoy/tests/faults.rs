@@ -1,4 +1,4 @@
-//! Contract §4.6 and §6 in a real Envoy: a bad bundle makes the filter's `on_configure` fail with a
+//! Contract docs/enforcement.md#faults and docs/envoy.md in a real Envoy: a bad bundle makes the filter's `on_configure` fail with a
 //! log line of its own, and Envoy refuses the configuration (no trap, no panic); a good one loads,
 //! including the `http_filters` entry printed by `acepack envoy`.
 

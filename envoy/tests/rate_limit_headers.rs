@@ -1,4 +1,4 @@
-//! Contract §4.5 header styles other than the default (`draft03`, `none`), and
+//! Contract docs/enforcement.md#rate-limit-headers header styles other than the default (`draft03`, `none`), and
 //! `cors_preflight: enforce`, through a real Envoy.
 
 use acepack_envoy::expect::{denied, int_header, no_rate_limit_headers, retry_after};

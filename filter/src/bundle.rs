@@ -228,7 +228,7 @@ pub enum Method {
 }
 
 impl Method {
-    /// Every method an operation may have (§3.1; QUERY is OpenAPI 3.2's), as sent, in the order
+    /// Every method an operation may have (docs/catalog.md#operations; QUERY is OpenAPI 3.2's), as sent, in the order
     /// of the variants.
     pub const NAMES: [&'static str; 9] = [
         "GET", "PUT", "POST", "DELETE", "OPTIONS", "HEAD", "PATCH", "TRACE", "QUERY",

@@ -1,4 +1,4 @@
-//! The canonical request path of contract §4.1: what the filter matches on, and whether the raw
+//! The canonical request path of docs/enforcement.md#canonical-request: what the filter matches on, and whether the raw
 //! `:path` was already canonical (if not, a request that would match is refused with 400 so the
 //! filter never authorizes one path while an upstream routes another).
 

@@ -1,4 +1,4 @@
-//! The decision engine: contract §4.2's order — match, credential, authorize, limit, allow — over
+//! The decision engine: docs/enforcement.md#decision-order's order — match, credential, authorize, limit, allow — over
 //! a loaded bundle, a request and a bucket store. No proxy-wasm types: the filter, `acepack
 //! explain`, the benches and the tests all run this code.
 
@@ -74,7 +74,7 @@ impl Reason {
         Reason::LimiterUnavailable,
     ];
 
-    /// The reason code of contract §4.2.
+    /// The reason code of docs/enforcement.md#decision-order.
     pub fn as_str(self) -> &'static str {
         match self {
             Reason::NoMatch => "no_match",

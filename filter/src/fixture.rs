@@ -1,4 +1,4 @@
-//! A small, fully known bundle and the §4 decision table over it, shared by the engine's tests,
+//! A small, fully known bundle and the docs/enforcement.md decision table over it, shared by the engine's tests,
 //! the wasm tests in `host-tests/` and the benches, so every layer is held to the same cases.
 //! Not part of the filter's behaviour; the linker drops it from the `.wasm`.
 
@@ -295,7 +295,7 @@ macro_rules! case {
 const ACME: &[(&str, &str)] = &[("apikey", keys::ACME)];
 const SOLO: &[(&str, &str)] = &[("x-api-key", keys::SOLO)];
 
-/// The decision table of contract §4.2–§4.5 over [`bundle`].
+/// The decision table of docs/enforcement.md#decision-order over [`bundle`].
 pub fn cases() -> Vec<Case> {
     let mut v = vec![
         Case {

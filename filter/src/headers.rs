@@ -1,4 +1,4 @@
-//! Rate-limit response headers (§4.5): IETF httpapi RateLimit fields (draft 11) or draft 03.
+//! Rate-limit response headers (docs/enforcement.md#rate-limit-headers): IETF httpapi RateLimit fields (draft 11) or draft 03.
 
 use smallvec::SmallVec;
 

@@ -242,7 +242,7 @@ impl OperationTable {
     }
 }
 
-/// Lower-cases a `:authority`, dropping the port and a trailing dot (§3.2). IPv6 literals keep
+/// Lower-cases a `:authority`, dropping the port and a trailing dot (docs/catalog.md#base-path-and-hosts). IPv6 literals keep
 /// their brackets.
 pub fn normalize_host(authority: &str) -> Cow<'_, str> {
     let host = if authority.starts_with('[') {

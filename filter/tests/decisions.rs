@@ -1,4 +1,4 @@
-//! The §4 decision table through the engine, on the fixture bundle (after an encode/decode round
+//! The docs/enforcement.md decision table through the engine, on the fixture bundle (after an encode/decode round
 //! trip, so the bundle format is exercised too), plus sequences the table cannot express.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 

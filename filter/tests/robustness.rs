@@ -1,4 +1,4 @@
-//! R2 and §4.6: the decoder never panics on arbitrary or mutated bundles, and the engine never
+//! R2 and docs/enforcement.md#faults: the decoder never panics on arbitrary or mutated bundles, and the engine never
 //! panics on arbitrary requests.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 

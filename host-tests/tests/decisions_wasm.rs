@@ -1,4 +1,4 @@
-//! The engine's §4 decision table (acepack_filter::fixture), replayed through the real
+//! The engine's docs/enforcement.md decision table (acepack_filter::fixture), replayed through the real
 //! `acepack_filter.wasm` in the wasmtime host: same statuses, reasons, forwarded `x-ace-*`
 //! headers and response headers as the native engine — plus what only the glue does (spoofed
 //! headers removed, hidden credentials, metrics, bucket exactness across VMs).

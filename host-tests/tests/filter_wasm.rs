@@ -1,5 +1,5 @@
 //! The real `acepack_filter.wasm` in the host: configuration faults and
-//! hostile requests must never trap (contract §4.6), plus an end-to-end check
+//! hostile requests must never trap (docs/enforcement.md#faults), plus an end-to-end check
 //! that the host and the filter agree on the ABI.
 //!
 //! These tests FAIL (never skip) when the `.wasm` is missing or stale:

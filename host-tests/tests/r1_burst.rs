@@ -1,4 +1,4 @@
-//! R1 (contract §7): a burst of 10 × N requests from several VMs on several threads against one
+//! R1 (docs/budgets.md): a burst of 10 × N requests from several VMs on several threads against one
 //! N/minute bucket admits at least N and at most N + ⌊N × burst seconds / 60⌋, every time.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 

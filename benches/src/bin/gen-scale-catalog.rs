@@ -1,4 +1,4 @@
-//! `gen-scale-catalog OUT_DIR [--scale F] [--seed N]`: writes the scale catalog of contract §7
+//! `gen-scale-catalog OUT_DIR [--scale F] [--seed N]`: writes the scale catalog of docs/budgets.md
 //! (`catalog.json`, `specs/*.json`, and `probes.json`: requests with known outcomes) into OUT_DIR
 //! and prints its counts. `--scale 0.1` writes a tenth of it. Compile it with
 //! `target/release/acepack compile OUT_DIR/catalog.json -o BUNDLE` (or `scripts/gen-scale-catalog

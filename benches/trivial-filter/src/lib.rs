@@ -1,4 +1,4 @@
-//! The reference filter of the side-by-side Envoy benchmark (`scripts/bench`, contract §7 P2).
+//! The reference filter of the side-by-side Envoy benchmark (`scripts/bench`, docs/budgets.md P2).
 //!
 //! It does the least a real access-control filter must do: in `on_http_request_headers` it reads
 //! three request headers (`:path`, `:authority` and `apikey`) through the proxy-wasm SDK, one host

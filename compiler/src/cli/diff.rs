@@ -1,4 +1,4 @@
-//! `acepack diff OLD NEW [--json] [--allow-breaking]` and the breaking-change rule of §3.5, shared
+//! `acepack diff OLD NEW [--json] [--allow-breaking]` and the breaking-change rule of docs/catalog.md#breaking-changes, shared
 //! with `compile --previous`. OLD and NEW may each be a bundle or a catalog.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -30,7 +30,7 @@ pub struct Changes {
     pub applications_added: Vec<String>,
     /// Applications only in OLD.
     pub applications_removed: Vec<String>,
-    /// §3.5 violations: a published package lost an operation.
+    /// docs/catalog.md#breaking-changes violations: a published package lost an operation.
     pub breaking: Vec<String>,
 }
 

@@ -13,7 +13,7 @@ mod envoy;
 mod explain;
 mod inspect;
 
-/// Exit statuses of contract §5.
+/// Exit statuses of docs/cli.md.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Exit {
     /// 0: success.
@@ -50,7 +50,7 @@ enum Command {
         /// Treat warnings as errors.
         #[arg(long)]
         strict: bool,
-        /// The previously deployed bundle: fail on breaking changes (§3.5).
+        /// The previously deployed bundle: fail on breaking changes (docs/catalog.md#breaking-changes).
         #[arg(long)]
         previous: Option<PathBuf>,
         /// Accept breaking changes.
@@ -91,7 +91,7 @@ enum Command {
         #[arg(long)]
         client_ip: Option<String>,
     },
-    /// Compare two bundles or catalogs; exit 1 on a breaking change (§3.5).
+    /// Compare two bundles or catalogs; exit 1 on a breaking change (docs/catalog.md#breaking-changes).
     Diff {
         /// The old bundle or catalog.
         old: PathBuf,

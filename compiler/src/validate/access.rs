@@ -1,4 +1,4 @@
-//! Who may call what (§3.4): auth strategies, developers, teams, portals and their publications,
+//! Who may call what (docs/catalog.md#registrations-portals-and-teams): auth strategies, developers, teams, portals and their publications,
 //! applications with their credentials and the grants their registrations give.
 
 use std::collections::HashMap;
@@ -102,7 +102,7 @@ pub(crate) struct People<'a> {
 }
 
 impl People<'_> {
-    /// Why an owner grants nothing right now, if so (§3.4).
+    /// Why an owner grants nothing right now, if so (docs/catalog.md#registrations-portals-and-teams).
     fn owner_inactive(&self, owner: &Owner, raw: &catalog::Catalog) -> Option<String> {
         match *owner {
             Owner::Developer(d) => (self.statuses[d] != Status::Approved)
@@ -307,7 +307,7 @@ pub(crate) struct Scope<'a> {
 
 /// `applications`, with credentials hashed and registrations turned into grants.
 pub(crate) fn applications(ctx: &mut Ctx<'_>, scope: &Scope<'_>) -> Vec<Application> {
-    // digest → where it was first seen, across all applications (§3.4: one owner per credential)
+    // digest → where it was first seen, across all applications (docs/catalog.md#registrations-portals-and-teams: one owner per credential)
     let mut digests: HashMap<[u8; 32], (usize, String)> = HashMap::new();
     let mut out = Vec::with_capacity(scope.raw.applications.len());
     for (ai, app) in scope.raw.applications.iter().enumerate() {
@@ -442,7 +442,7 @@ fn owner(ctx: &mut Ctx<'_>, place: &str, raw: &catalog::Owner, people: &People<'
     }
 }
 
-/// §3.4: a registration through a portal targets something published there, and a private
+/// docs/catalog.md#registrations-portals-and-teams: a registration through a portal targets something published there, and a private
 /// publication admits only its teams' applications (or their members').
 fn check_publication(
     ctx: &mut Ctx<'_>,

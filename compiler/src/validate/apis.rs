@@ -1,5 +1,5 @@
-//! `apis`: operations from specs and manual entries, merged (§3.1), excluded, given their full
-//! path under the base path (§3.2), and checked for conflicts between APIs whose hosts overlap.
+//! `apis`: operations from specs and manual entries, merged (docs/catalog.md#operations), excluded, given their full
+//! path under the base path (docs/catalog.md#base-path-and-hosts), and checked for conflicts between APIs whose hosts overlap.
 
 use acepack_filter::bundle::Method;
 use std::collections::HashMap;
@@ -13,7 +13,7 @@ use crate::openapi;
 use crate::template;
 use crate::validate::LoadError;
 
-/// Methods an operation may have (§3.1; QUERY is OpenAPI 3.2's).
+/// Methods an operation may have (docs/catalog.md#operations; QUERY is OpenAPI 3.2's).
 pub(crate) const METHODS: &[&str] = &Method::NAMES;
 
 /// The APIs and their operations, plus what references need that the model does not keep.
@@ -258,7 +258,7 @@ pub(crate) fn build(ctx: &mut Ctx<'_>, apis: &[catalog::Api]) -> Result<Built, L
     Ok(built)
 }
 
-/// Adds `apis[].operations`; one that repeats an existing (method, path) merges into it (§3.1).
+/// Adds `apis[].operations`; one that repeats an existing (method, path) merges into it (docs/catalog.md#operations).
 fn add_manual(ctx: &mut Ctx<'_>, place: &str, manual: &[catalog::ManualOperation], drafts: &mut Vec<Draft>) {
     for (j, m) in manual.iter().enumerate() {
         let op_place = format!("{place}.operations[{j}]");
@@ -352,7 +352,7 @@ fn check_ids(ctx: &mut Ctx<'_>, api: &str, drafts: &[Draft]) {
     }
 }
 
-/// §3.1: the same (method, full path) in two APIs whose hosts overlap is ambiguous.
+/// docs/catalog.md#operations: the same (method, full path) in two APIs whose hosts overlap is ambiguous.
 fn check_conflicts(ctx: &mut Ctx<'_>, built: &Built) {
     let mut by_route: HashMap<(&str, &str), Vec<usize>> = HashMap::new();
     for (i, op) in built.operations.iter().enumerate() {

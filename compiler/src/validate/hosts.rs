@@ -1,5 +1,5 @@
-//! `apis[].hosts`: normalization (§3.2: lower-case, no port, no trailing dot, `*.x.com` wildcards)
-//! and the overlap test behind §3.1's cross-API conflicts.
+//! `apis[].hosts`: normalization (docs/catalog.md#base-path-and-hosts: lower-case, no port, no trailing dot, `*.x.com` wildcards)
+//! and the overlap test behind docs/catalog.md#operations's cross-API conflicts.
 
 /// Normalizes one host pattern, or says why it is not one.
 pub(crate) fn normalize_host(raw: &str) -> Result<String, String> {
