@@ -15,21 +15,12 @@
 //! plus `query` for 3.2 and skipping `{$...}` keys) gave the same numbers for every file; the small
 //! files were also read by hand. Base paths come from reading each file's `servers`.
 
-use std::path::PathBuf;
+mod support;
+
+use support::fixtures_dir as fixtures;
 
 use acepack_compiler::diag::Severity;
 use acepack_compiler::openapi::{load_spec, SpecApi, SpecOperation};
-
-/// `../shared/fixtures`, beside the repository. Fails (never skips) when it is missing.
-fn fixtures() -> PathBuf {
-    let dir = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/fixtures"));
-    assert!(
-        dir.join("SOURCES.tsv").is_file(),
-        "the shared fixtures are missing: expected {} (the `shared` folder must sit beside the repository, as ../shared)",
-        dir.display()
-    );
-    dir
-}
 
 fn load(relative: &str) -> SpecApi {
     let path = fixtures().join(relative);

@@ -1,7 +1,7 @@
 //! Route mapping (docs/catalog.md#gateway-route-mapping) end to end: gateway files on disk → `map_routes` → `Mapping`.
 //!
 //! Own fixtures live in `tests/data/routes/`. Real-world files come from the shared fixtures folder
-//! (`$ACEPACK_FIXTURES`, default `/work/shared/fixtures`); when it is missing these tests fail, they
+//! (found by `support::fixtures_dir`); when it is missing these tests fail, they
 //! never pass vacuously.
 
 use std::path::{Path, PathBuf};
@@ -13,21 +13,14 @@ use acepack_compiler::routes::{map_routes, GatewayKind, Router};
 use acepack_compiler::source;
 use acepack_compiler::LoadError;
 
+mod support;
+
+use support::fixtures_dir as fixtures;
+
 fn data(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/data/routes")
         .join(name)
-}
-
-fn fixtures() -> PathBuf {
-    let dir = std::env::var("ACEPACK_FIXTURES").unwrap_or_else(|_| "/work/shared/fixtures".to_string());
-    let dir = PathBuf::from(dir);
-    assert!(
-        dir.join("envoy").is_dir() && dir.join("kongair").is_dir(),
-        "fixtures missing: {} has no envoy/ and kongair/ folders (set ACEPACK_FIXTURES to the shared fixtures folder)",
-        dir.display()
-    );
-    dir
 }
 
 /// An API for [`catalog`]: `(name, hosts, [(operation id, METHOD, normalized path)])`.
