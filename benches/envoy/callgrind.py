@@ -23,8 +23,9 @@ and each configuration's added cost over (a) none, and that added cost against (
 The counts repeat to a fraction of a percent between runs whatever else the machine does (Envoy's
 own timers add a little); they are not time: a simulated miss is not a real one, and TLB misses,
 prefetching and other tenants are not modelled. Use it to see a change of a few hundred
-instructions or misses per request, which the CPU-time benchmark cannot resolve, and `scripts/bench`
-for the contract's P2 figure (CPU time).
+instructions or misses per request, which the CPU-time benchmark cannot resolve. With `scale`,
+`demo` and `cal-contract` among the configurations it also prints P2's two ratios (docs/budgets.md):
+scale's added est against cal-contract's and against demo's; P2 takes the median of three runs.
 
 Needs: `scripts/bench` run first (ROUNDS=1 P4_STARTS=0 is enough: it renders the configurations,
 the bundles and target/bench/scale-request.json), valgrind, h2load. Writes
@@ -181,6 +182,10 @@ def main():
             ratio = f"{added / (ref['est'] - base['est']):.2f}×"
         print(f"{name:<14}{r['Ir']:>10.0f}{r['L1m']:>10.0f}{r['L2m']:>10.0f}{r['est']:>10.0f}"
               f"{'' if added is None else f'{added:+.0f}':>11}{ratio:>11}")
+    added = {n: r["est"] - base["est"] for n, r in results.items()} if base else {}
+    if all(n in added for n in ("scale", "demo", "cal-contract")) and min(added["demo"], added["cal-contract"]) > 0:
+        print(f"P2: scale / cal-contract {added['scale'] / added['cal-contract']:.3f}× (budget ≤ 0.85×), "
+              f"scale / demo {added['scale'] / added['demo']:.3f}× (budget ≤ 1.05×)")
     json.dump({"requests": a.requests, "warmup": a.warmup, "per_request": results},
               open(os.path.join(OUT, "callgrind.json"), "w"), indent=2)
 
