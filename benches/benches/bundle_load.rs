@@ -10,11 +10,11 @@ use std::time::Duration;
 
 use acepack_filter::bundle::Bundle;
 use acepack_filter::Engine;
-use common::prepare_contract_scale;
+use common::prepare_budget_scale;
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
 
 fn benches(c: &mut Criterion) {
-    let scale = prepare_contract_scale().expect("the scale catalog is generated and compiles");
+    let scale = prepare_budget_scale().expect("the scale catalog is generated and compiles");
     let bytes = scale.bundle;
     eprintln!("acepack-benches: bundle {} bytes", bytes.len());
     let mut group = c.benchmark_group("bundle_load");

@@ -10,11 +10,11 @@ mod common;
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use common::{compile, prepare_contract_scale, section_sizes};
+use common::{compile, prepare_budget_scale, section_sizes};
 use criterion::{criterion_group, criterion_main, Criterion, SamplingMode};
 
 fn benches(c: &mut Criterion) {
-    let scale = prepare_contract_scale().expect("the scale catalog is generated and compiles");
+    let scale = prepare_budget_scale().expect("the scale catalog is generated and compiles");
     let catalog = scale.catalog.clone();
 
     // One-off breakdown of the phases.

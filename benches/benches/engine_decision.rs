@@ -29,7 +29,7 @@ use acepack_filter::canonical::canonicalize;
 use acepack_filter::engine::{credential_digest, Decision, Engine, Headers, KeyCache};
 use acepack_filter::limiter::{self, MemoryStore, Store};
 use acepack_filter::matcher::{normalize_host, OperationTable};
-use common::{check_probe, envoy_headers, prepare_contract_scale, request, status, store_usage};
+use common::{check_probe, envoy_headers, prepare_budget_scale, request, status, store_usage};
 use criterion::{criterion_group, criterion_main, Criterion};
 
 /// A wall clock far from zero, in microseconds.
@@ -183,7 +183,7 @@ fn bench_parts(c: &mut Criterion, engine: &Engine, probe: &Probe) {
 }
 
 fn benches(c: &mut Criterion) {
-    let scale = prepare_contract_scale().expect("the scale catalog is generated and compiles");
+    let scale = prepare_budget_scale().expect("the scale catalog is generated and compiles");
     let engine = Engine::load(&scale.bundle).expect("the scale bundle loads");
     let p = &scale.probes;
     for (name, probe) in [

@@ -1,5 +1,5 @@
 //! `scale-probe COMMAND`: a small driver over the cached scale bundle (see
-//! `acepack_benches::prepare_contract_scale`) for profilers and one-off measurements.
+//! `acepack_benches::prepare_budget_scale`) for profilers and one-off measurements.
 //!
 //! - `decide VARIANT N [cache]`: decides one probe N times (VARIANT: limited, api_grant,
 //!   unknown_key, no_match, forbidden, rotating), the clock advancing one second per request, with
@@ -29,14 +29,14 @@ use acepack_benches::Probe;
 use acepack_filter::engine::KeyCache;
 use acepack_filter::limiter::MemoryStore;
 use acepack_filter::Engine;
-use common::{check_probe, compile, envoy_headers, prepare_contract_scale, request, section_sizes, store_usage};
+use common::{check_probe, compile, envoy_headers, prepare_budget_scale, request, section_sizes, store_usage};
 
 const USAGE: &str =
     "usage: scale-probe decide VARIANT N [cache] | p5 [ROUNDS] | route N | cold N [MIB] | load N | compile | check";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let scale = match prepare_contract_scale() {
+    let scale = match prepare_budget_scale() {
         Ok(s) => s,
         Err(e) => {
             eprintln!("scale-probe: {e}");

@@ -64,7 +64,7 @@ pub struct Config {
 
 impl Config {
     /// The scale of docs/budgets.md (P1, P3).
-    pub fn contract() -> Config {
+    pub fn budget() -> Config {
         Config {
             seed: 0x00ac_e9ac,
             apis: 50,
@@ -77,9 +77,9 @@ impl Config {
         }
     }
 
-    /// The contract scale multiplied by `factor` (at least a handful of everything), for quick runs.
+    /// The budget scale multiplied by `factor` (at least a handful of everything), for quick runs.
     pub fn scaled(factor: f64) -> Config {
-        let c = Config::contract();
+        let c = Config::budget();
         let s = |n: usize, min: usize| ((n as f64 * factor).round() as usize).max(min);
         let applications = s(c.applications, 20);
         Config {

@@ -43,26 +43,6 @@ pub fn denied(r: &Response, status: u16, reason: &str) {
     );
 }
 
-/// Asserts a local denial with this status whose reason is any of `reasons`; returns the reason.
-///
-/// # Panics
-/// When it is not such a denial.
-pub fn denied_any(r: &Response, status: u16, reasons: &[&str]) -> String {
-    let reason = r
-        .json()
-        .get("reason")
-        .and_then(|m| m.as_str())
-        .unwrap_or_default()
-        .to_string();
-    assert!(
-        reasons.contains(&reason.as_str()),
-        "reason {reason:?} not one of {reasons:?}; {}",
-        r.summary()
-    );
-    denied(r, status, &reason);
-    reason
-}
-
 /// `Retry-After` as whole seconds (docs/enforcement.md#decision-order: an integer ≥ 1).
 ///
 /// # Panics
@@ -77,6 +57,32 @@ pub fn retry_after(r: &Response) -> u64 {
         .unwrap_or_else(|_| panic!("Retry-After {v:?} is not whole seconds"));
     assert!(n >= 1, "Retry-After must be >= 1, got {n}");
     n
+}
+
+/// Asserts that a count of seconds that was `full` when the bucket was last charged, and falls by
+/// one per second of refill, is within what the time since `since` (taken before the bucket's
+/// first request) allows: `full - ⌈elapsed⌉ ..= full`, never below `floor`. The test's clock only
+/// widens the range for refill; it never judges speed.
+///
+/// # Panics
+/// When `value` is outside that range.
+pub fn within_refill(what: &str, value: u64, full: u64, floor: u64, since: std::time::Instant, r: &Response) {
+    let refilled = since.elapsed().as_secs() + 1;
+    let least = full.saturating_sub(refilled).max(floor);
+    assert!(
+        (least..=full).contains(&value),
+        "{what} {value}, expected {least}..={full}; {}",
+        r.summary()
+    );
+}
+
+/// Asserts a 429's `Retry-After` for a bucket that refills one token every `per_token` seconds
+/// and was emptied by requests sent since `since` (see [`within_refill`]; at least 1).
+///
+/// # Panics
+/// When the header is missing or out of range.
+pub fn retry_after_within(r: &Response, per_token: u64, since: std::time::Instant) {
+    within_refill("Retry-After", retry_after(r), per_token, 1, since, r);
 }
 
 /// One item of an IETF structured-field list: the quoted name and its integer parameters.

@@ -1,4 +1,4 @@
-//! Contract docs/enforcement.md#faults and docs/envoy.md in a real Envoy: a bad bundle makes the filter's `on_configure` fail with a
+//! Checks docs/enforcement.md#faults and docs/envoy.md in a real Envoy: a bad bundle makes the filter's `on_configure` fail with a
 //! log line of its own, and Envoy refuses the configuration (no trap, no panic); a good one loads,
 //! including the `http_filters` entry printed by `acepack envoy`.
 
@@ -43,7 +43,9 @@ fn filter_messages(log: &str) -> Vec<String> {
         .collect()
 }
 
-fn assert_refused(name: &str, configuration: Vec<u8>) {
+/// Asserts that Envoy refuses `configuration`, and that the filter said why in its one error line
+/// (`acepack: invalid bundle in plugin configuration (N bytes): <why>`), `why` containing `because`.
+fn assert_refused(name: &str, configuration: Vec<u8>, because: &str) {
     let dir = WorkDir::new(name);
     let unused: SocketAddr = "127.0.0.1:9".parse().unwrap();
     let (status, log) = Envoy::run_expecting_exit(&dir, &bootstrap(configuration, unused), Duration::from_secs(60));
@@ -56,8 +58,10 @@ fn assert_refused(name: &str, configuration: Vec<u8>) {
     assert!(!status.success(), "{name}: Envoy exited 0; log:\n{}", tail(&log, 30));
     let msgs = filter_messages(&log);
     assert!(
-        msgs.iter().any(|m| m.to_ascii_lowercase().contains("acepack")),
-        "{name}: the filter must log a line naming acepack; its lines: {msgs:?}\nlog tail:\n{}",
+        msgs.iter().any(|m| m.starts_with("acepack: invalid bundle in plugin configuration (")
+            && m.contains(because)),
+        "{name}: the filter must log `acepack: invalid bundle in plugin configuration (..): ..{because}..`; \
+         its lines: {msgs:?}\nlog tail:\n{}",
         tail(&log, 30)
     );
     let lower = log.to_ascii_lowercase();
@@ -83,21 +87,26 @@ fn assert_refused(name: &str, configuration: Vec<u8>) {
 
 #[test]
 fn not_a_bundle_is_refused() {
-    assert_refused("fault-not-a-bundle", b"this is not an acepack bundle".to_vec());
+    assert_refused(
+        "fault-not-a-bundle",
+        b"this is not an acepack bundle".to_vec(),
+        "not an acepack bundle",
+    );
 }
 
 #[test]
 fn empty_configuration_is_refused() {
-    assert_refused("fault-empty", Vec::new());
+    assert_refused("fault-empty", Vec::new(), "not an acepack bundle");
 }
 
 #[test]
 fn truncated_bundles_are_refused() {
     let dir = WorkDir::new("fault-truncated-src");
     let b = valid_bundle(&dir);
-    assert_refused("fault-truncated-half", b[..b.len() / 2].to_vec());
-    assert_refused("fault-truncated-header", b[..12.min(b.len())].to_vec());
-    assert_refused("fault-truncated-last-byte", b[..b.len() - 1].to_vec());
+    assert_refused("fault-truncated-half", b[..b.len() / 2].to_vec(), "truncated");
+    // Magic and version intact, the rest of the 24-byte header missing.
+    assert_refused("fault-truncated-header", b[..12].to_vec(), "header");
+    assert_refused("fault-truncated-last-byte", b[..b.len() - 1].to_vec(), "truncated");
 }
 
 #[test]
@@ -106,7 +115,7 @@ fn corrupted_bundle_is_refused() {
     let mut b = valid_bundle(&dir);
     let mid = b.len() / 2 + 7;
     b[mid] ^= 0x5a;
-    assert_refused("fault-corrupt", b);
+    assert_refused("fault-corrupt", b, "checksum");
 }
 
 #[test]
@@ -116,7 +125,7 @@ fn unknown_major_version_is_refused() {
     // Bundle layout (filter/src/bundle.rs): magic "ACEPACK\0", then the major as u16 LE.
     assert_eq!(&b[..8], b"ACEPACK\0", "bundle layout changed: update this test");
     b[8..10].copy_from_slice(&0xfffeu16.to_le_bytes());
-    assert_refused("fault-major", b);
+    assert_refused("fault-major", b, "bundle format 65534.");
 }
 
 #[test]

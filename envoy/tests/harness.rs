@@ -1,6 +1,6 @@
 //! The harness itself against a plain Envoy (no acepack filter): readiness, the echo upstream,
 //! raw requests, loopback source addresses and per-worker stats. It also pins the Envoy behaviour
-//! acepack relies on (docs/enforcement.md#canonical-request, FIELD-NOTES): with default HTTP connection manager settings,
+//! acepack relies on (docs/enforcement.md#canonical-request, docs/envoy.md): with default HTTP connection manager settings,
 //! hostile paths reach the filter chain — and the upstream — byte for byte.
 
 use std::net::Ipv4Addr;

@@ -1,4 +1,4 @@
-//! Contract docs/enforcement.md#rate-limits: bucket keys are stable across bundle reloads, so a reload does not reset anyone's
+//! Checks docs/enforcement.md#rate-limits: bucket keys are stable across bundle reloads, so a reload does not reset anyone's
 //! limits. The listener comes from an LDS file; replacing it with a new bundle reconfigures the
 //! filter in place (same `vm_id`, so the same shared data).
 

@@ -169,7 +169,7 @@ fn workspace_root() -> PathBuf {
 }
 
 /// Where the filter's `.wasm` is: `$ACEPACK_FILTER_WASM` when set, else the
-/// contract's `target/wasm32-wasip1/release/acepack_filter.wasm` in the
+/// `target/wasm32-wasip1/release/acepack_filter.wasm` of docs/development.md in the
 /// workspace — or, when `$CARGO_TARGET_DIR` is set and holds a newer build,
 /// `$CARGO_TARGET_DIR/wasm32-wasip1/release/acepack_filter.wasm`.
 ///

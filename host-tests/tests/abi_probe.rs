@@ -260,7 +260,14 @@ fn fuel_bounds_runaway_guests() {
     let ok = vm.request(&Request::get("/")).unwrap();
     assert!(ok.fuel_consumed.unwrap() > 0);
     let err = vm.request(&Request::get("/").header("x-loop", "1")).unwrap_err();
-    assert!(matches!(err, HostError::Trap { .. }), "{err}");
+    match &err {
+        HostError::Trap { callback, message, .. } => {
+            assert_eq!(*callback, "proxy_on_request_headers");
+            assert!(message.contains("fuel"), "the loop ran out of fuel: {message}");
+        }
+        other => panic!("expected a fuel trap, got {other:?}"),
+    }
+    assert!(vm.failed(), "a guest stopped for fuel is not trusted again");
 }
 
 #[test]

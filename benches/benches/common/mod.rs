@@ -1,4 +1,4 @@
-//! Shared by the criterion benches and the `scale-probe` example: the contract-scale catalog,
+//! Shared by the criterion benches and the `scale-probe` example: the scale catalog of docs/budgets.md,
 //! generated and compiled once into `target/scale/` and reused while it is current; realistic
 //! requests over its probes; P5's shared-data measurement.
 #![allow(dead_code)] // each bench uses a part
@@ -147,11 +147,11 @@ fn newer(a: &Path, b: &Path) -> bool {
     matches!((m(a), m(b)), (Some(a), Some(b)) if a >= b)
 }
 
-/// [`prepare`] with the contract's scale in [`scale_dir`]; progress goes to stderr.
-pub fn prepare_contract_scale() -> Result<Scale, String> {
+/// [`prepare`] with the scale of docs/budgets.md in [`scale_dir`]; progress goes to stderr.
+pub fn prepare_budget_scale() -> Result<Scale, String> {
     let dir = scale_dir();
     eprintln!("acepack-benches: scale catalog in {}", dir.display());
-    let scale = prepare(&dir, &Config::contract())?;
+    let scale = prepare(&dir, &Config::budget())?;
     if let Some(s) = &scale.generated {
         eprintln!("acepack-benches: generated\n{s}");
     }

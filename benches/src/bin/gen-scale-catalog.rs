@@ -15,7 +15,7 @@ const USAGE: &str = "usage: gen-scale-catalog OUT_DIR [--scale F] [--seed N]";
 
 fn main() -> ExitCode {
     let mut out: Option<PathBuf> = None;
-    let mut config = Config::contract();
+    let mut config = Config::budget();
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
