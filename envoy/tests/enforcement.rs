@@ -377,7 +377,11 @@ fn several_windows_take_a_token_from_each_and_report_the_binding_one() {
     // The minute window is empty (20 s per token); the hour window still has 97.
     expect::retry_after_within(&r, 20, first);
     let (pkg, remaining, _) = ietf_ratelimit(&r);
-    assert_eq!((pkg.as_str(), remaining), ("windows", 0), "the binding minute window on the 429");
+    assert_eq!(
+        (pkg.as_str(), remaining),
+        ("windows", 0),
+        "the binding minute window on the 429"
+    );
 }
 
 #[test]

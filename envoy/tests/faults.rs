@@ -58,8 +58,8 @@ fn assert_refused(name: &str, configuration: Vec<u8>, because: &str) {
     assert!(!status.success(), "{name}: Envoy exited 0; log:\n{}", tail(&log, 30));
     let msgs = filter_messages(&log);
     assert!(
-        msgs.iter().any(|m| m.starts_with("acepack: invalid bundle in plugin configuration (")
-            && m.contains(because)),
+        msgs.iter()
+            .any(|m| m.starts_with("acepack: invalid bundle in plugin configuration (") && m.contains(because)),
         "{name}: the filter must log `acepack: invalid bundle in plugin configuration (..): ..{because}..`; \
          its lines: {msgs:?}\nlog tail:\n{}",
         tail(&log, 30)

@@ -141,16 +141,18 @@ mod imports;
 mod metrics;
 mod shared;
 mod state;
+mod vm;
 
 pub use abi::{
     deserialize_pairs, serialize_pairs, split_property_path, Action, LogLevel, MetricKind, PairsError, Status,
 };
 pub use clock::Clock;
 pub use error::HostError;
-pub use host::{Host, HostOptions, Vm, VmOptions};
+pub use host::{Host, HostOptions};
 pub use http::{Headers, LocalResponse, LogLine, LogSource, Outcome, Request};
 pub use metrics::{MetricValue, Metrics};
 pub use shared::SharedData;
+pub use vm::{Vm, VmOptions};
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
