@@ -12,7 +12,7 @@
 //! | `code` | one pass through a generated function of 3,500 distinct statements (≈ 60 KB of wasm, run once: code that is cold at each request) |
 //! | `loop` | the same number of statements through a 16-statement loop (the same work in ≈ 0.3 KB of code: the control for `code`) |
 //! | `lines=N` | N reads, one per cache line, at fixed pseudo-random places of a 16 MiB buffer (data that is cold at each request) |
-//! | `contract` | the host calls acepack's contract makes on an allowed, charged request, with constant values and no decision: the clock, a shared-data get and CAS set, a counter, the three `x-ace-*` request headers, and at the response the two rate-limit headers (the floor of what any filter meeting the contract costs, before its own logic) |
+//! | `contract` | exactly the host calls acepack's allowed, charged request requires (docs/enforcement.md), with constant values and no decision: the clock, a shared-data get and CAS set, a counter, the three `x-ace-*` request headers, and at the response the two rate-limit headers (the floor of what any filter doing acepack's job costs, before its own logic; P2 of docs/budgets.md is measured against it) |
 //! | empty | nothing: the trivial filter |
 //!
 //! The proxy-wasm code is compiled only for `wasm32`; natively this crate is empty.
