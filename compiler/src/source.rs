@@ -1,28 +1,13 @@
 //! Reading input files (catalogs, OpenAPI documents, gateway configs) as YAML or JSON into one
 //! generic document tree, with I/O and syntax errors that name the file, line and column.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use crate::diag::Diagnostic;
+pub use crate::error::SourceError;
 
 /// Inputs larger than this are refused: no real catalog, spec or route table comes close.
 pub const MAX_INPUT_BYTES: u64 = 64 * 1024 * 1024;
-
-/// Why a file could not be turned into a document.
-#[derive(Debug, thiserror::Error)]
-pub enum SourceError {
-    /// The file is missing, unreadable or too large (exit status 2 at the CLI).
-    #[error("{path}: {message}")]
-    Io {
-        /// The path as given.
-        path: PathBuf,
-        /// What went wrong.
-        message: String,
-    },
-    /// The file was read but is not valid YAML/JSON (exit status 1 at the CLI).
-    #[error("{0}")]
-    Syntax(Diagnostic),
-}
 
 /// Reads `path` and parses it as YAML (JSON is YAML). `display` is how the file is named in messages.
 pub fn load(path: &Path, display: &str) -> Result<serde_json::Value, SourceError> {

@@ -1,14 +1,21 @@
 //! Resolves a parsed catalog and its specs into the validated [`Model`]: every reference checked,
 //! every rule of docs/catalog.md#operations applied, errors collected with their places.
+//!
+//! This module drives the pipeline: [`load_model`] reads the catalog ([`crate::source`],
+//! [`crate::catalog`]); [`build`] checks names, loads every API's spec ([`apis`] →
+//! [`crate::openapi`]), resolves packages, people, portals and applications, and finally maps the
+//! operations onto the gateway ([`map_gateway`] → [`crate::routes`]). Neither `openapi` nor
+//! `routes` depends on this module: both report with [`crate::error`].
 
 use std::collections::HashMap;
 use std::path::Path;
 
 use crate::catalog::{self, Catalog};
 use crate::diag::{did_you_mean, Diagnostic};
+use crate::error::LoadError;
 use crate::model::{self, Model};
 use crate::routes::{self, GatewayKind};
-use crate::source::{self, SourceError};
+use crate::source;
 
 mod access;
 mod apis;
@@ -16,25 +23,11 @@ mod hosts;
 mod limits;
 mod packages;
 
-/// Why a catalog could not become a model.
-#[derive(Debug, thiserror::Error)]
-pub enum LoadError {
-    /// A file could not be read (exit status 2).
-    #[error("{0}")]
-    Io(SourceError),
-    /// The catalog, a spec or the gateway file is invalid (exit status 1). Never empty.
-    #[error("{} error(s)", .0.len())]
-    Invalid(Vec<Diagnostic>),
-}
-
 /// Reads the catalog at `path`, the specs and gateway file it names, and validates everything.
 /// Warnings are returned inside the model; errors (all of them, not just the first) in `Invalid`.
 pub fn load_model(path: &Path) -> Result<Model, LoadError> {
     let file = path.display().to_string();
-    let doc = source::load(path, &file).map_err(|e| match e {
-        SourceError::Syntax(d) => LoadError::Invalid(vec![d]),
-        io => LoadError::Io(io),
-    })?;
+    let doc = source::load(path, &file)?;
     let catalog = catalog::parse(&doc, &file).map_err(LoadError::Invalid)?;
     build(&catalog, &file, path.parent().unwrap_or(Path::new("")))
 }

@@ -25,7 +25,7 @@ use acepack_compiler::openapi::{load_spec, SpecApi, SpecOperation};
 fn load(relative: &str) -> SpecApi {
     let path = fixtures().join(relative);
     load_spec(&path, relative, None).unwrap_or_else(|e| match e {
-        acepack_compiler::validate::LoadError::Invalid(errors) => {
+        acepack_compiler::LoadError::Invalid(errors) => {
             let shown: Vec<String> = errors.iter().take(10).map(ToString::to_string).collect();
             panic!("{relative}: {} error(s):\n{}", errors.len(), shown.join("\n"))
         }

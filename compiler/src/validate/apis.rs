@@ -8,10 +8,10 @@ use super::hosts;
 use super::Ctx;
 use crate::catalog;
 use crate::diag::did_you_mean;
+use crate::error::LoadError;
 use crate::model::{Api, Operation};
 use crate::openapi;
 use crate::template;
-use crate::validate::LoadError;
 
 /// Methods an operation may have (docs/catalog.md#operations; QUERY is OpenAPI 3.2's).
 pub(crate) const METHODS: &[&str] = &Method::NAMES;
