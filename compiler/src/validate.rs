@@ -2,9 +2,9 @@
 //! every rule of docs/catalog.md#operations applied, errors collected with their places.
 //!
 //! This module drives the pipeline: [`load_model`] reads the catalog ([`crate::source`],
-//! [`crate::catalog`]); [`build`] checks names, loads every API's spec ([`apis`] →
+//! [`crate::catalog`]); `build` checks names, loads every API's spec (`apis` →
 //! [`crate::openapi`]), resolves packages, people, portals and applications, and finally maps the
-//! operations onto the gateway ([`map_gateway`] → [`crate::routes`]). Neither `openapi` nor
+//! operations onto the gateway (`map_gateway` → [`crate::routes`]). Neither `openapi` nor
 //! `routes` depends on this module: both report with [`crate::error`].
 
 use std::collections::HashMap;
