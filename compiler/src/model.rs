@@ -6,8 +6,11 @@ use std::collections::BTreeMap;
 
 use crate::diag::Diagnostic;
 
+// The enforcement settings are defined once, here: the catalog reads them (Deserialize), the
+// model and `check`'s report carry them (Serialize), and `bundle` maps them to the wire format.
+
 /// `enforcement.match_policy`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum MatchPolicy {
     /// A request that matches no operation is rejected with 404.
@@ -18,7 +21,7 @@ pub enum MatchPolicy {
 }
 
 /// `enforcement.rate_limit_headers`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RateLimitHeaders {
     /// IETF httpapi RateLimit / RateLimit-Policy fields (draft 11).
@@ -31,7 +34,7 @@ pub enum RateLimitHeaders {
 }
 
 /// `enforcement.cors_preflight`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CorsPreflight {
     /// CORS preflights to a known path pass without credential checks.

@@ -300,21 +300,11 @@ pub(crate) fn build(c: &Catalog, file: &str, dir: &Path) -> Result<Model, LoadEr
         }
     }
     let enforcement = model::Enforcement {
-        match_policy: match c.enforcement.match_policy {
-            catalog::MatchPolicy::Required => model::MatchPolicy::Required,
-            catalog::MatchPolicy::IfPresent => model::MatchPolicy::IfPresent,
-        },
+        match_policy: c.enforcement.match_policy,
         anonymous,
-        rate_limit_headers: match c.enforcement.rate_limit_headers {
-            catalog::RateLimitHeaders::Ietf => model::RateLimitHeaders::Ietf,
-            catalog::RateLimitHeaders::Draft03 => model::RateLimitHeaders::Draft03,
-            catalog::RateLimitHeaders::None => model::RateLimitHeaders::None,
-        },
+        rate_limit_headers: c.enforcement.rate_limit_headers,
         hide_credentials: c.enforcement.hide_credentials,
-        cors_preflight: match c.enforcement.cors_preflight {
-            catalog::CorsPreflight::Pass => model::CorsPreflight::Pass,
-            catalog::CorsPreflight::Enforce => model::CorsPreflight::Enforce,
-        },
+        cors_preflight: c.enforcement.cors_preflight,
     };
 
     let mapping = match &c.gateway {

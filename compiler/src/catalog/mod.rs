@@ -91,40 +91,7 @@ pub struct Gateway {
     pub kong: Option<String>,
 }
 
-/// `enforcement.match_policy`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum MatchPolicy {
-    /// Reject requests that match no operation with 404.
-    Required,
-    /// Pass requests that match no operation through untouched (the default).
-    #[default]
-    IfPresent,
-}
-
-/// `enforcement.rate_limit_headers`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum RateLimitHeaders {
-    /// IETF RateLimit / RateLimit-Policy (the default).
-    #[default]
-    Ietf,
-    /// RateLimit-Limit / -Remaining / -Reset.
-    Draft03,
-    /// No headers.
-    None,
-}
-
-/// `enforcement.cors_preflight`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum CorsPreflight {
-    /// Preflights to a known path pass without credentials (the default).
-    #[default]
-    Pass,
-    /// Preflights are enforced like any request.
-    Enforce,
-}
+pub use crate::model::{CorsPreflight, MatchPolicy, RateLimitHeaders};
 
 /// `enforcement`.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
