@@ -1,4 +1,4 @@
-//! OpenAPI ingestion over the public documents in `../shared/fixtures` (origins in SOURCES.tsv):
+//! OpenAPI ingestion over the public third-party documents found by `support::fixtures_dir` (origins in SOURCES.tsv):
 //! every one loads, with operation and merge counts worked out from the raw files, not from acepack.
 //!
 //! How the counts were obtained: for each file, the (method, path) entries under `paths` were listed
