@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use super::apis::{resolve, Built, OpKey, Resolved};
+use super::apis::{Built, OpIndex, OpKey, Resolved};
 use super::limits::parse_limits;
 use super::{Ctx, Index};
 use crate::catalog;
@@ -12,6 +12,8 @@ use crate::template;
 /// Builds every package (portals are filled in later, once portals are read).
 pub(crate) fn build(ctx: &mut Ctx<'_>, packages: &[catalog::Package], built: &Built, apis: &Index<'_>) -> Vec<Package> {
     let mut out = Vec::with_capacity(packages.len());
+    // Built on first use, once per API, shared by every package.
+    let mut indexes: Vec<Option<OpIndex<'_>>> = (0..built.apis.len()).map(|_| None).collect();
     for (pi, p) in packages.iter().enumerate() {
         let place = format!("packages[{pi}]");
         let limits = match &p.rate_limit {
@@ -60,7 +62,7 @@ pub(crate) fn build(ctx: &mut Ctx<'_>, packages: &[catalog::Package], built: &Bu
                     }
                     range.collect()
                 }
-                Some(text) => match find(built, ai, text) {
+                Some(text) => match find(built, &mut indexes, ai, text) {
                     Ok(i) => vec![i],
                     // The API lost operations to errors already reported: do not guess.
                     Err(_) if built.incomplete[ai] => continue,
@@ -119,23 +121,35 @@ pub(crate) fn limits_at(ctx: &mut Ctx<'_>, place: &str, rl: &catalog::RateLimit)
     }
 }
 
-/// Finds `text` among the operations in `range`; on a miss, the message after `api "x" ` and a hint.
-fn find(built: &Built, api: usize, text: &str) -> Result<usize, (String, Option<String>)> {
+/// Finds `text` among the operations of `api`; on a miss, the message after `api "x" ` and a hint.
+fn find<'b>(
+    built: &'b Built,
+    indexes: &mut [Option<OpIndex<'b>>],
+    api: usize,
+    text: &str,
+) -> Result<usize, (String, Option<String>)> {
     let range = built.apis[api].operations.clone();
-    let keys: Vec<OpKey<'_>> = range
-        .clone()
-        .map(|i| {
-            let op = &built.operations[i];
-            OpKey {
-                method: &op.method,
-                path: &built.rel_paths[i],
-                spec_path: &op.spec_path,
-                id: &op.id,
-                aliases: &op.aliases,
-            }
-        })
-        .collect();
-    match resolve(&keys, text) {
+    let Some(slot) = indexes.get_mut(api) else {
+        return Err((format!("has no operation \"{text}\""), None));
+    };
+    let index = slot.get_or_insert_with(|| {
+        OpIndex::new(
+            range
+                .clone()
+                .map(|i| {
+                    let op = &built.operations[i];
+                    OpKey {
+                        method: &op.method,
+                        path: &built.rel_paths[i],
+                        spec_path: &op.spec_path,
+                        id: &op.id,
+                        aliases: &op.aliases,
+                    }
+                })
+                .collect(),
+        )
+    });
+    match index.resolve(text) {
         Resolved::Found(k) => Ok(range.start + k),
         Resolved::Invalid(message, hint) => Err((format!("has no operation \"{text}\": {message}"), hint)),
         Resolved::Missing(hint) => {
@@ -147,9 +161,7 @@ fn find(built: &Built, api: usize, text: &str) -> Result<usize, (String, Option<
                     .strip_prefix(base)
                     .filter(|rest| !base.is_empty() && rest.starts_with('/'))?;
                 let rest = template::normalize(rest).ok()?;
-                keys.iter()
-                    .find(|k| k.method == r.method && k.path == rest)
-                    .map(|k| (r.method.clone(), k.spec_path))
+                index.route(&r.method, &rest).map(|k| (r.method.clone(), k.spec_path))
             });
             let hint = match with_base {
                 Some((method, spec_path)) => Some(format!(
