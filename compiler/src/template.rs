@@ -14,6 +14,15 @@
 //!
 //! [`normalize`] is idempotent: a normalized template normalizes to itself.
 
+/// The longest path template accepted, base path included, in bytes: far above any published API
+/// (the longest in the project's survey of public specs has 121 bytes), and short enough that
+/// every message and every request header that names a template stays small.
+pub const MAX_TEMPLATE_BYTES: usize = 4096;
+
+/// The most parameters one template may have. The filter's router names parameters with single
+/// letters and cannot take more than 25; public APIs use at most a handful (5 in the survey).
+pub const MAX_PARAMETERS: usize = 16;
+
 /// Why a path template (or base path) is not usable.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TemplateError {
@@ -99,6 +108,22 @@ pub enum TemplateError {
         /// The escape as written.
         escape: String,
     },
+    /// Longer than [`MAX_TEMPLATE_BYTES`] (the path is not repeated whole: it may be huge).
+    #[error("path {start:?}... is {len} bytes long; acepack accepts path templates of at most {max} bytes, base path included: shorten it", max = MAX_TEMPLATE_BYTES)]
+    TooLong {
+        /// The first characters of the template.
+        start: String,
+        /// Its length in bytes.
+        len: usize,
+    },
+    /// More than [`MAX_PARAMETERS`] parameters.
+    #[error("path {path:?} has {count} parameters; acepack accepts at most {max} per template: merge segments or exclude the operation", max = MAX_PARAMETERS)]
+    TooManyParameters {
+        /// The template as given.
+        path: String,
+        /// How many parameters it has.
+        count: usize,
+    },
     /// A base path with a parameter or a query string.
     #[error("base path {path:?} may not contain parameters or a query string")]
     BasePathNotStatic {
@@ -117,6 +142,7 @@ pub enum TemplateError {
 /// assert!(normalize("/a/{x}{y}").is_err());
 /// ```
 pub fn normalize(path: &str) -> Result<String, TemplateError> {
+    check_length(path)?;
     let without_query = path.split_once('?').map_or(path, |(p, _)| p);
     let Some(rest) = without_query.strip_prefix('/') else {
         return Err(TemplateError::NotAbsolute { path: path.to_string() });
@@ -131,7 +157,33 @@ pub fn normalize(path: &str) -> Result<String, TemplateError> {
         out.push('/');
         push_segment(&mut out, segment, path)?;
     }
+    check_limits(&out)?;
     Ok(out)
+}
+
+/// Refuses a template longer than [`MAX_TEMPLATE_BYTES`].
+fn check_length(path: &str) -> Result<(), TemplateError> {
+    if path.len() > MAX_TEMPLATE_BYTES {
+        return Err(TemplateError::TooLong {
+            start: path.chars().take(40).collect(),
+            len: path.len(),
+        });
+    }
+    Ok(())
+}
+
+/// Checks a normalized template (also a full one, base path joined) against the filter's limits:
+/// [`MAX_TEMPLATE_BYTES`] and [`MAX_PARAMETERS`].
+pub fn check_limits(normalized: &str) -> Result<(), TemplateError> {
+    check_length(normalized)?;
+    let count = normalized.matches("{}").count();
+    if count > MAX_PARAMETERS {
+        return Err(TemplateError::TooManyParameters {
+            path: normalized.to_string(),
+            count,
+        });
+    }
+    Ok(())
 }
 
 /// Whether a `paths` key is a runtime expression such as `{$request.query.queryUrl}` (as used by

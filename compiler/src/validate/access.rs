@@ -36,7 +36,11 @@ pub(crate) fn strategies(ctx: &mut Ctx<'_>, raw: &[catalog::AuthStrategy]) -> Ve
                     if !is_token(name) {
                         ctx.error(
                             format!("{place}.key_names[{k}]"),
-                            format!("\"{name}\" is not a valid header or parameter name"),
+                            format!(
+                                "\"{}\" is not a valid header or parameter name (letters, digits and !#$%&'*+-.^_`|~, at most {} bytes)",
+                                crate::diag::shown(name),
+                                crate::diag::MAX_NAME_BYTES
+                            ),
                             None,
                         );
                     } else if seen.contains(&name.to_ascii_lowercase()) {
@@ -71,7 +75,11 @@ pub(crate) fn strategies(ctx: &mut Ctx<'_>, raw: &[catalog::AuthStrategy]) -> Ve
                 } else if !is_token(&header) {
                     ctx.error(
                         format!("{place}.header"),
-                        format!("\"{header}\" is not a valid header name"),
+                        format!(
+                            "\"{}\" is not a valid header name (letters, digits and !#$%&'*+-.^_`|~, at most {} bytes)",
+                            crate::diag::shown(&header),
+                            crate::diag::MAX_NAME_BYTES
+                        ),
                         None,
                     );
                 }
@@ -88,6 +96,7 @@ pub(crate) fn strategies(ctx: &mut Ctx<'_>, raw: &[catalog::AuthStrategy]) -> Ve
 /// An HTTP token (RFC 9110 `tchar`s): what header names and sane query parameter names are.
 fn is_token(s: &str) -> bool {
     !s.is_empty()
+        && s.len() <= crate::diag::MAX_NAME_BYTES
         && s.bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
 }

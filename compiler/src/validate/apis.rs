@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use super::hosts;
 use super::Ctx;
 use crate::catalog;
-use crate::diag::did_you_mean;
+use crate::diag::{did_you_mean, shown, text_problem, MAX_OPERATION_ID_BYTES};
 use crate::error::LoadError;
 use crate::model::{Api, Operation};
 use crate::openapi;
@@ -269,11 +269,15 @@ pub(crate) fn build(ctx: &mut Ctx<'_>, apis: &[catalog::Api]) -> Result<Built, L
 
         let start = built.operations.len();
         for d in drafts.into_iter().filter(|d| !d.excluded) {
+            let path = template::join(&base_path, &d.path);
+            if !operation_fits(ctx, &d, &path) {
+                continue;
+            }
             built.operations.push(Operation {
                 api: ai,
                 id: d.id,
                 method: d.method,
-                path: template::join(&base_path, &d.path),
+                path,
                 spec_path: d.spec_path,
                 aliases: d.aliases,
             });
@@ -291,6 +295,31 @@ pub(crate) fn build(ctx: &mut Ctx<'_>, apis: &[catalog::Api]) -> Result<Built, L
     }
     check_conflicts(ctx, &built);
     Ok(built)
+}
+
+/// Checks what the filter and request headers can carry: the full template within the router's
+/// limits, the id and its aliases without control characters and not too long.
+fn operation_fits(ctx: &mut Ctx<'_>, d: &Draft, path: &str) -> bool {
+    let mut fits = true;
+    if let Err(e) = template::check_limits(path) {
+        ctx.error(
+            d.place.clone(),
+            format!("operation \"{}\": {e}", shown(&d.id)),
+            Some("exclude the operation (`exclude: [\"METHOD /path\"]`) if it cannot be shortened".into()),
+        );
+        fits = false;
+    }
+    for id in std::iter::once(&d.id).chain(&d.aliases) {
+        if let Some(problem) = text_problem("operation id", id, MAX_OPERATION_ID_BYTES) {
+            ctx.error(
+                d.place.clone(),
+                format!("{} {}: {problem}", d.method, shown(&d.spec_path)),
+                Some("fix the operationId in the spec or give the operation an `id`".into()),
+            );
+            fits = false;
+        }
+    }
+    fits
 }
 
 /// Adds `apis[].operations`; one that repeats an existing (method, path) merges into it (docs/catalog.md#operations).

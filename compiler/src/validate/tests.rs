@@ -524,7 +524,7 @@ fn strategies_need_their_own_keys() {
     has(&e, "catalog.yaml: auth_strategies[3].key_names: `key_names` belongs to a `key_auth` strategy (a header strategy uses `header`)");
     has(
         &e,
-        "catalog.yaml: auth_strategies[4].key_names[0]: \"bad name\" is not a valid header or parameter name",
+        "catalog.yaml: auth_strategies[4].key_names[0]: \"bad name\" is not a valid header or parameter name (letters, digits and !#$%&'*+-.^_`|~, at most 256 bytes)",
     );
 }
 
