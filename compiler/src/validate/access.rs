@@ -538,8 +538,12 @@ fn credential(
                 None => {
                     ctx.error(
                         format!("{place}.key_sha256"),
-                        format!("key_sha256 must be 64 hex digits (a SHA-256), found \"{hex}\""),
-                        Some("compute it with `printf %s KEY | sha256sum`".into()),
+                        // Never echo the value: it is often the plain key written in the wrong field.
+                        format!(
+                            "key_sha256 must be 64 hex digits (a SHA-256); the value given ({} characters, not shown) is not",
+                            hex.chars().count()
+                        ),
+                        Some("compute it with `printf %s KEY | sha256sum`, or write a plain key as `key:`".into()),
                     );
                     None
                 }
