@@ -155,9 +155,15 @@ fn diagnose_credential(file: &str, place: String, message: &str) -> Diagnostic {
     const FIELDS: &str = "expected one of: key, key_sha256, id";
     if message.starts_with("unknown field `") {
         // The place ends with the unknown key itself: drop it.
-        let place = place.rsplit_once('.').map_or(place.clone(), |(head, _)| head.to_string());
-        return Diagnostic::error(file, place, "unknown key in a credential (not shown: it may be a secret)")
-            .with_hint(FIELDS);
+        let place = place
+            .rsplit_once('.')
+            .map_or(place.clone(), |(head, _)| head.to_string());
+        return Diagnostic::error(
+            file,
+            place,
+            "unknown key in a credential (not shown: it may be a secret)",
+        )
+        .with_hint(FIELDS);
     }
     if let Some(rest) = message.strip_prefix("missing field `") {
         let name = rest.split('`').next().unwrap_or(rest);

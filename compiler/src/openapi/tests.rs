@@ -117,13 +117,49 @@ fn dangling_ref() {
 }
 
 #[test]
-fn server_variable_without_default() {
-    let text = format!(
-        "{PETS}servers:\n  - url: '{{scheme}}://h/v1'\n    variables:\n      scheme:\n        enum: [http, https]\npaths:\n  /a:\n    get: {{}}\n"
-    );
-    assert_one_error(&text, "servers[0].variables.scheme", "has no `default`");
+fn server_variables_without_a_value_in_the_path_are_errors() {
+    // In the path, a variable without a value would decide the base path.
     let text = format!("{PETS}servers:\n  - url: 'https://h/{{base}}'\npaths:\n  /a:\n    get: {{}}\n");
     assert_one_error(&text, "servers[0].url", "does not define");
+    let text = format!(
+        "{PETS}servers:\n  - url: 'https://h/{{v}}/api'\n    variables:\n      v:\n        enum: [v1, v2]\npaths:\n  /a:\n    get: {{}}\n"
+    );
+    assert_one_error(&text, "servers[0].url", "has no `default`");
+    let e = &errors(&text)[0];
+    assert!(e.message.contains("part of the URL's path"), "{e}");
+    assert!(e.hint.as_deref().is_some_and(|h| h.contains("base_path")), "{e:?}");
+    // With a base_path in the catalog the servers are not read at all.
+    let api = load_files(&[("spec.yaml", &text)], Some("/v1")).unwrap();
+    assert_eq!(api.base_path, "/v1");
+}
+
+#[test]
+fn server_variables_without_a_value_in_the_host_are_ignored_with_a_warning() {
+    // Root servers, path-level and operation-level servers alike (real specs do all three).
+    let text = format!(
+        "{PETS}servers:\n  - url: 'https://{{region}}.example.com/v1'\npaths:\n  /a:\n    get: {{}}\n  /b:\n    get:\n      servers: [{{url: '{{scheme}}://{{tenant}}.example.com/v1/'}}]\n  /c:\n    servers:\n      - url: 'https://{{r}}.x.com/v1'\n        variables: {{r: {{enum: [eu, us]}}}}\n    get: {{}}\n"
+    );
+    let api = load(&text).unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!(api.base_path, "/v1");
+    let places: Vec<&str> = api.warnings.iter().map(|w| w.place.as_str()).collect();
+    assert_eq!(
+        places,
+        [
+            "servers[0].url",
+            "paths./b.get.servers[0].url",
+            "paths./b.get.servers[0].url",
+            "paths./c.servers[0].url"
+        ],
+        "{:#?}",
+        api.warnings
+    );
+    assert!(api.warnings.iter().all(|w| w.severity == Severity::Warning));
+    assert!(api.warnings[0].message.contains("{region}"), "{}", api.warnings[0]);
+    assert!(
+        api.warnings[0].message.contains("assumed it only names the host"),
+        "{}",
+        api.warnings[0]
+    );
 }
 
 #[test]
@@ -181,7 +217,7 @@ fn other_broken_shapes() {
 #[test]
 fn all_errors_are_collected() {
     let text = format!(
-        "{PETS}servers:\n  - url: '{{x}}://h'\npaths:\n  /a/{{:\n    get: {{}}\n  /b:\n    $ref: '#/nope'\n  /c:\n    get: {{operationId: c}}\n  /d:\n    get: {{operationId: c}}\n"
+        "{PETS}servers:\n  - url: 'https://h/{{x}}'\npaths:\n  /a/{{:\n    get: {{}}\n  /b:\n    $ref: '#/nope'\n  /c:\n    get: {{operationId: c}}\n  /d:\n    get: {{operationId: c}}\n"
     );
     let places: Vec<String> = errors(&text).into_iter().map(|e| e.place).collect();
     assert_eq!(

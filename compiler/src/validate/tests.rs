@@ -399,7 +399,7 @@ applications:
     credentials: [{{key: k}}]
 "#
     ));
-    has(&e, "catalog.yaml: applications[0].credentials[1].key_sha256: key_sha256 must be 64 hex digits (a SHA-256), found \"abc\" (compute it with `printf %s KEY | sha256sum`)");
+    has(&e, "catalog.yaml: applications[0].credentials[1].key_sha256: key_sha256 must be 64 hex digits (a SHA-256); the value given (3 characters, not shown) is not (compute it with `printf %s KEY | sha256sum`, or write a plain key as `key:`)");
     has(&e, "catalog.yaml: applications[0].credentials[2].id: an `id` needs a header strategy, and \"keys\" is a key_auth strategy (use `key:` or `key_sha256:` for an API key)");
     has(
         &e,
