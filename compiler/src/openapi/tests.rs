@@ -70,7 +70,15 @@ fn unsupported_or_unquoted_versions() {
         "openapi",
         "unsupported OpenAPI version \"4.0.0\"",
     );
-    assert_one_error("openapi: 3.1\npaths: {}\n", "openapi", "must be a string");
+    // An unquoted version is a number: read as written, with a warning.
+    let api = load("openapi: 3.1\npaths: {}\n").unwrap();
+    assert_eq!(api.warnings.len(), 1, "{:?}", api.warnings);
+    assert!(
+        api.warnings[0].message.contains("read as \"3.1\""),
+        "{}",
+        api.warnings[0]
+    );
+    assert_one_error("openapi: [3]\npaths: {}\n", "openapi", "must be a string");
     assert!(load("openapi: 3.2.0-rc1\n").is_ok());
 }
 
@@ -206,10 +214,18 @@ fn other_broken_shapes() {
         "must be a mapping",
     );
     assert_one_error(
-        &format!("{PETS}paths:\n  /a:\n    get: {{operationId: 7}}\n"),
+        &format!("{PETS}paths:\n  /a:\n    get: {{operationId: [x]}}\n"),
         "paths./a.get.operationId",
         "non-empty string",
     );
+    // Loose but harmless: a numeric operationId is taken as written, an empty one is none.
+    let api = load(&format!(
+        "{PETS}paths:\n  /a:\n    get: {{operationId: 7}}\n  /b:\n    get: {{operationId: ''}}\n"
+    ))
+    .unwrap();
+    assert_eq!(api.operations[0].operation_id.as_deref(), Some("7"));
+    assert_eq!(api.operations[1].operation_id, None);
+    assert_eq!(api.warnings.len(), 2, "{:?}", api.warnings);
     assert_one_error(&format!("{PETS}paths: [1]\n"), "paths", "must be a mapping");
     assert_one_error("[1, 2]\n", "", "top level");
 }
