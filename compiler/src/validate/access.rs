@@ -1,7 +1,7 @@
 //! Who may call what (docs/catalog.md#registrations-portals-and-teams): auth strategies, developers, teams, portals and their publications,
 //! applications with their credentials and the grants their registrations give.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use sha2::{Digest, Sha256};
 
@@ -172,6 +172,8 @@ pub(crate) struct Portal {
     pub name: String,
     pub strategies: Vec<usize>,
     pub publications: Vec<Publication>,
+    /// Target → index into `publications`, so registrations find theirs in constant time.
+    pub by_target: HashMap<Grant, usize>,
 }
 
 /// A publication, resolved.
@@ -253,12 +255,13 @@ pub(crate) fn portals(
             }
         }
         let mut publications: Vec<Publication> = Vec::new();
+        let mut by_target: HashMap<Grant, usize> = HashMap::new();
         for (ui, u) in p.publications.iter().enumerate() {
             let u_place = format!("{place}.publications[{ui}]");
             let Some(target) = targets.resolve(ctx, &u_place, u.package.as_deref(), u.api.as_deref()) else {
                 continue;
             };
-            if publications.iter().any(|x| x.target == target) {
+            if by_target.contains_key(&target) {
                 ctx.error(
                     u_place.clone(),
                     format!("{} is published twice on this portal", describe(target, raw)),
@@ -283,6 +286,7 @@ pub(crate) fn portals(
                     Some("set `visibility: private` to restrict it to these teams".into()),
                 );
             }
+            by_target.insert(target, publications.len());
             publications.push(Publication {
                 target,
                 visibility: u.visibility,
@@ -293,6 +297,7 @@ pub(crate) fn portals(
             name: p.name.clone(),
             strategies: strats,
             publications,
+            by_target,
         });
     }
     out
@@ -377,7 +382,7 @@ pub(crate) fn applications(ctx: &mut Ctx<'_>, scope: &Scope<'_>) -> Vec<Applicat
         }
         let mut grants = Vec::new();
         let mut inactive = Vec::new();
-        let mut registered: Vec<Grant> = Vec::new();
+        let mut registered: HashSet<Grant> = HashSet::new();
         for (ri, r) in app.registrations.iter().enumerate() {
             let r_place = format!("{place}.registrations[{ri}]");
             let Some(target) = scope
@@ -391,7 +396,7 @@ pub(crate) fn applications(ctx: &mut Ctx<'_>, scope: &Scope<'_>) -> Vec<Applicat
                 ctx.error(r_place, format!("{what} is registered twice"), None);
                 continue;
             }
-            registered.push(target);
+            registered.insert(target);
             if let (Some(portal), Some(owner)) = (portal, owner.as_ref()) {
                 check_publication(ctx, &r_place, &what, target, portal, owner, scope);
             }
@@ -462,7 +467,7 @@ fn check_publication(
     owner: &Owner,
     scope: &Scope<'_>,
 ) {
-    let Some(publication) = portal.publications.iter().find(|p| p.target == target) else {
+    let Some(publication) = portal.by_target.get(&target).and_then(|&i| portal.publications.get(i)) else {
         ctx.error(
             place,
             format!("{what} is not published on portal \"{}\"", portal.name),

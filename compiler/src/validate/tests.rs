@@ -543,3 +543,35 @@ fn references_into_an_api_with_broken_operations_are_not_guessed_at() {
         vec!["catalog.yaml: apis[2].operations[0]: unknown method \"GRT\" (did you mean \"GET\"?)"]
     );
 }
+
+#[test]
+fn package_operations_have_a_total_limit() {
+    let text = "version: 1\napis:\n  - name: a\n    operations: [GET /x, GET /y]\npackages:\n  - id: p\n    operations: [{api: a}]\n  - id: q\n    operations: [{api: a, op: GET /x}, {api: a, op: GET /y}]\n";
+    let doc = crate::source::parse(text.as_bytes(), "c.yaml").expect("valid YAML");
+    let c = catalog::parse(&doc, "c.yaml").expect("valid catalog");
+    let mut ctx = Ctx {
+        file: "c.yaml",
+        dir: Path::new("."),
+        errors: Vec::new(),
+        warnings: Vec::new(),
+        inputs: Vec::new(),
+    };
+    let built = apis::build(&mut ctx, &c.apis).expect("apis build");
+    let index = Index::new(c.apis.iter().map(|a| a.name.as_str()));
+    let out = packages::build_limited(&mut ctx, &c.packages, &built, &index, 3);
+    // Every package is still there (indices stay valid), the overflow is reported once.
+    assert_eq!(out.len(), 2);
+    let errors: Vec<String> = ctx.errors.iter().map(|d| d.to_string()).collect();
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(
+        errors[0].starts_with("c.yaml: packages[1].operations[1]: the packages contain more than 3 operations"),
+        "{errors:?}"
+    );
+    // The default limit is far above this catalog.
+    let mut ctx = Ctx {
+        errors: Vec::new(),
+        ..ctx
+    };
+    packages::build(&mut ctx, &c.packages, &built, &index);
+    assert!(ctx.errors.is_empty());
+}
