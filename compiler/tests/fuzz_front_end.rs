@@ -13,6 +13,7 @@
 //! Each run draws new random inputs; a failure prints the minimal input proptest found.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use acepack_compiler::bundle::build;
 use acepack_compiler::load_model;
@@ -69,18 +70,35 @@ fn seeds() -> Vec<Seed> {
     ]
 }
 
+/// How far the inputs got: [loaded, built, decided]; printed with `--nocapture` every 1,000 cases,
+/// so a long run shows that mutated inputs still reach the filter's engine.
+static TOTAL: AtomicUsize = AtomicUsize::new(0);
+static REACHED: [AtomicUsize; 3] = [AtomicUsize::new(0), AtomicUsize::new(0), AtomicUsize::new(0)];
+
+fn note(stage: usize) {
+    REACHED[stage].fetch_add(1, Ordering::Relaxed);
+}
+
 /// Runs the whole pipeline on the catalog at `path`; only panics (and hangs) are failures.
 fn pipeline(path: &Path) {
+    let n = TOTAL.fetch_add(1, Ordering::Relaxed) + 1;
+    if n % 1000 == 0 {
+        let r: Vec<usize> = REACHED.iter().map(|a| a.load(Ordering::Relaxed)).collect();
+        eprintln!("fuzz: {n} cases, {} loaded, {} built, {} decided", r[0], r[1], r[2]);
+    }
     let Ok(model) = load_model(path) else {
         return;
     };
+    note(0);
     let Ok(bundle) = build(&model) else {
         return;
     };
     let Ok(bytes) = bundle.encode() else {
         return;
     };
+    note(1);
     let engine = Engine::load(&bytes).expect("a bundle the compiler builds is one the filter loads");
+    note(2);
     for (method, path) in [("GET", "/billing"), ("POST", "/v1/flights/1"), ("GET", "/")] {
         let headers = [("apikey".to_string(), "acme-live-7f3a9c".to_string())];
         let req = Request {
