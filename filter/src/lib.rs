@@ -1,5 +1,5 @@
 //! acepack's filter: the bundle reader and the host-agnostic decision engine, plus a thin
-//! proxy-wasm glue module compiled only for wasm32.
+//! proxy-wasm glue module compiled only for wasm32-wasip1.
 //!
 //! Data flows one way: [`bundle`] (bytes → [`bundle::Bundle`]) → [`engine`] (with [`matcher`],
 //! [`canonical`], [`limiter`]) → [`engine::Decision`] → [`headers`] / the host.
@@ -17,5 +17,7 @@ pub mod matcher;
 
 pub use engine::{Decision, Engine, Request};
 
-#[cfg(target_arch = "wasm32")]
+// Not for wasm32-unknown-unknown: there the crate is the portal's in-browser engine (browser/),
+// which must not export the proxy-wasm ABI nor import its host functions.
+#[cfg(all(target_arch = "wasm32", target_os = "wasi"))]
 mod proxy;
