@@ -13,6 +13,7 @@ pub mod model;
 pub mod openapi;
 pub mod routes;
 pub mod source;
+pub mod spec;
 pub mod template;
 pub mod validate;
 

@@ -12,6 +12,8 @@ mod diff;
 mod envoy;
 mod explain;
 mod inspect;
+mod portal;
+mod spec;
 
 /// Exit statuses of docs/cli.md.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -115,6 +117,32 @@ enum Command {
         #[arg(long, default_value = "acepack")]
         vm_id: String,
     },
+    /// Print or write a package's OpenAPI 3.1 specification (docs/portal.md).
+    Spec {
+        /// The catalog (YAML or JSON).
+        catalog: PathBuf,
+        /// The package's id.
+        #[arg(long)]
+        package: String,
+        /// Write to this file (replaced atomically) instead of printing.
+        #[arg(short = 'o', long = "output")]
+        output: Option<PathBuf>,
+    },
+    /// Generate the static developer portal, with an in-browser "try it" (docs/portal.md).
+    Portal {
+        /// The catalog (YAML or JSON).
+        catalog: PathBuf,
+        /// The folder to write the site into (replaced as a whole; never a file or an input).
+        #[arg(short = 'o', long = "output")]
+        output: PathBuf,
+        /// Only this portal (default: every portal of the catalog).
+        #[arg(long)]
+        portal: Option<String>,
+        /// The try-it engine: the folder holding acepack_browser.js and acepack_browser_bg.wasm
+        /// (docs/portal.md#building-the-try-it-engine). Without it the pages have no try-it.
+        #[arg(long)]
+        engine: Option<PathBuf>,
+    },
 }
 
 /// Prints diagnostics to stderr, one per line (warnings shown as errors under `strict`).
@@ -191,6 +219,17 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
             allow_breaking,
         } => diff::run(&old, &new, json, allow_breaking),
         Command::Envoy { bundle, wasm, vm_id } => envoy::run(&bundle, &wasm, &vm_id),
+        Command::Spec {
+            catalog,
+            package,
+            output,
+        } => spec::run(&catalog, &package, output.as_deref()),
+        Command::Portal {
+            catalog,
+            output,
+            portal,
+            engine,
+        } => portal::run(&catalog, &output, portal.as_deref(), engine.as_deref()),
     };
     exit as i32
 }
