@@ -241,6 +241,8 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
         Command::Explain { .. } => "explain",
         Command::Diff { .. } => "diff",
         Command::Envoy { .. } => "envoy",
+        Command::Spec { .. } => "spec",
+        Command::Portal { .. } => "portal",
     };
     let outcome = match cli.command {
         Command::Compile {

@@ -18,7 +18,8 @@ use crate::catalog::{self, Catalog};
 use crate::diag::{did_you_mean, Diagnostic};
 use crate::model::{Model, Package};
 use crate::source::{self, SourceError};
-use crate::validate::{load_model, LoadError};
+use crate::error::LoadError;
+use crate::validate::load_model;
 
 pub mod convert;
 pub mod describe;
