@@ -99,6 +99,36 @@ pub fn package_spec(inputs: &Inputs, id: &str) -> Result<PackageSpec, SpecError>
             hint: did_you_mean(id, model.packages.iter().map(|p| p.id.as_str())),
         });
     };
+    spec_for(inputs, package)
+}
+
+/// A published API seen as a package: all its operations, no ACE limit (an API grant charges
+/// none), on the portals that publish the API.
+pub fn api_as_package(inputs: &Inputs, api: usize) -> Package {
+    let a = &inputs.model.apis[api];
+    Package {
+        id: a.name.clone(),
+        name: a.name.clone(),
+        version: a.version.clone(),
+        limits: Vec::new(),
+        operations: a
+            .operations
+            .clone()
+            .map(|operation| crate::model::PackageOperation { operation, limits: None })
+            .collect(),
+        portals: inputs
+            .catalog
+            .portals
+            .iter()
+            .filter(|p| p.publications.iter().any(|x| x.api.as_deref() == Some(a.name.as_str())))
+            .map(|p| p.name.clone())
+            .collect(),
+    }
+}
+
+/// The OpenAPI 3.1 document of `package` (one of the model's, or [`api_as_package`]).
+pub fn spec_for(inputs: &Inputs, package: &Package) -> Result<PackageSpec, SpecError> {
+    let model = &inputs.model;
     let mut sources: HashMap<usize, SourceDoc> = HashMap::new();
     let mut api_order: Vec<usize> = Vec::new();
     for po in &package.operations {
