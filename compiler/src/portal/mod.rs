@@ -266,9 +266,13 @@ fn publication_page(e: &pages::Entry, auth: &str, try_it: &str) -> String {
     b.push_str("</table>");
     let _ = write!(
         b,
-        "<p>Specification (OpenAPI 3.1): <a href=\"{0}\" download>{0}</a> — the same as <code>acepack spec CATALOG --package {1}</code>.</p>",
+        "<p>Specification (OpenAPI 3.1): <a href=\"{0}\" download>{0}</a>{1}.</p>",
         esc(&e.spec_file()),
-        esc(&e.id)
+        if e.kind == "package" {
+            format!(" — the same as <code>acepack spec CATALOG --package {}</code>", esc(&e.id))
+        } else {
+            String::new()
+        }
     );
     b.push_str(try_it);
     b.push_str("<h2>Specification</h2>");
