@@ -83,6 +83,9 @@ test("portal page lists the publications with their visibility", async () => {
   // The team's own view lists what it may register to, and nothing else.
   await page.goto(url("kong-air-developers/team-acme.html"));
   assert.deepEqual(await page.locator("tr.pub").evaluateAll((rs) => rs.map((r) => r.dataset.id)), ["partners"]);
+  mkdirSync(SHOTS, { recursive: true });
+  await page.goto(url("kong-air-developers/index.html"));
+  await page.screenshot({ path: join(SHOTS, "portal-index.png") });
 });
 
 test("package page shows operations, limits, auth and the specification", async () => {
@@ -125,10 +128,10 @@ test("try it decides as acepack explain does", async () => {
     if (c.name === "allowed") {
       assert.match(await page.locator("#tryit-summary").textContent(), /package partners — limit 5\/minute/);
       mkdirSync(SHOTS, { recursive: true });
-      await page.locator("#tryit").scrollIntoViewIfNeeded();
+      await page.evaluate(() => document.getElementById("tryit").scrollIntoView());
       await page.screenshot({ path: join(SHOTS, "package-partners.png"), fullPage: false });
     }
   }
-  await page.screenshot({ path: join(SHOTS, "package-partners-404.png"), fullPage: false });
+  await page.screenshot({ path: join(SHOTS, "package-partners-full.png"), fullPage: true });
   assert.deepEqual(offline, [], "the portal fetched nothing from the network and raised no error");
 });
