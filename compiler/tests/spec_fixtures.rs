@@ -19,7 +19,11 @@ fn validator_python() -> PathBuf {
         .args(["-c", "import openapi_spec_validator"])
         .status()
         .is_ok_and(|s| s.success());
-    assert!(ok, "{}: openapi-spec-validator is not installed: run scripts/setup", py.display());
+    assert!(
+        ok,
+        "{}: openapi-spec-validator is not installed: run scripts/setup",
+        py.display()
+    );
     py
 }
 
@@ -64,7 +68,12 @@ fn operations(doc: &Value) -> Vec<(String, String, String)> {
                 out.push((k.to_uppercase(), path.clone(), api.to_owned()));
             }
         }
-        for other in item.get("x-acepack-same-path-other-hosts").and_then(Value::as_array).into_iter().flatten() {
+        for other in item
+            .get("x-acepack-same-path-other-hosts")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
             out.push((
                 other["method"].as_str().unwrap().to_uppercase(),
                 path.clone(),
@@ -97,7 +106,11 @@ fn every_fixture_package_is_valid_openapi_3_1_with_exactly_its_operations() {
             .map(|po| {
                 let op = &inputs.model.operations[po.operation];
                 let api = &inputs.model.apis[op.api];
-                (op.method.clone(), format!("{}{}", api.base_path, op.spec_path), api.name.clone())
+                (
+                    op.method.clone(),
+                    format!("{}{}", api.base_path, op.spec_path),
+                    api.name.clone(),
+                )
             })
             .collect();
         got.sort();
@@ -125,7 +138,8 @@ fn every_fixture_package_is_valid_openapi_3_1_with_exactly_its_operations() {
                             .arg(file)
                             .output()
                             .unwrap();
-                        let text = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+                        let text =
+                            String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
                         if !out.status.success() || !text.contains(": OK") {
                             bad.push(format!("{id}: {}", text.chars().take(2000).collect::<String>()));
                         }
@@ -144,31 +158,55 @@ fn kongair_servers_security_limits_and_same_path_on_other_hosts() {
     let dir = tempfile::tempdir().unwrap();
     let inputs = spec::load(&fixture_catalog(dir.path())).unwrap();
     let doc = spec::package_spec(&inputs, "kongair").unwrap().document;
-    let urls: Vec<&str> = doc["servers"].as_array().unwrap().iter().map(|s| s["url"].as_str().unwrap()).collect();
+    let urls: Vec<&str> = doc["servers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["url"].as_str().unwrap())
+        .collect();
     assert_eq!(
         urls,
-        ["https://flights.kong-air.test", "https://routes.kong-air.test", "https://bookings.kong-air.test", "https://customer.kong-air.test"]
+        [
+            "https://flights.kong-air.test",
+            "https://routes.kong-air.test",
+            "https://bookings.kong-air.test",
+            "https://customer.kong-air.test"
+        ]
     );
     // Every API has GET /health: the first keeps the path item, the others stand beside it.
     let health = &doc["paths"]["/health"];
     assert_eq!(health["get"]["x-acepack-operation"]["api"], "flights");
     assert_eq!(health["servers"][0]["url"], "https://flights.kong-air.test");
-    let others: Vec<&str> = health["x-acepack-same-path-other-hosts"].as_array().unwrap().iter().map(|o| o["api"].as_str().unwrap()).collect();
+    let others: Vec<&str> = health["x-acepack-same-path-other-hosts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["api"].as_str().unwrap())
+        .collect();
     assert_eq!(others, ["routes", "bookings"]);
     // One key is enough: each key name as header or query, for the key_auth strategy only.
     let schemes = doc["components"]["securitySchemes"].as_object().unwrap();
-    assert_eq!(schemes["keys_header_x-api-key"], serde_json::json!({
-        "type": "apiKey", "in": "header", "name": "x-api-key",
-        "description": schemes["keys_header_x-api-key"]["description"].clone()
-    }));
+    assert_eq!(
+        schemes["keys_header_x-api-key"],
+        serde_json::json!({
+            "type": "apiKey", "in": "header", "name": "x-api-key",
+            "description": schemes["keys_header_x-api-key"]["description"].clone()
+        })
+    );
     assert_eq!(schemes.len(), 4);
     assert_eq!(doc["security"].as_array().unwrap().len(), 4);
     assert_eq!(doc["x-acepack-package"]["auth_strategies"][1]["type"], "header");
     // Limits: the package's, and the operation's own override, in the extension and the text.
     assert_eq!(doc["x-acepack-package"]["rate_limit"], serde_json::json!(["10/second"]));
     let cust = &doc["paths"]["/customer"]["get"];
-    assert_eq!(cust["x-acepack-rate-limit"], serde_json::json!({"scope": "operation", "limits": ["1/second", "100/day"]}));
-    assert!(cust["description"].as_str().unwrap().contains("Rate limit: 1/second, 100/day per application for this operation alone"));
+    assert_eq!(
+        cust["x-acepack-rate-limit"],
+        serde_json::json!({"scope": "operation", "limits": ["1/second", "100/day"]})
+    );
+    assert!(cust["description"]
+        .as_str()
+        .unwrap()
+        .contains("Rate limit: 1/second, 100/day per application for this operation alone"));
     let flights = &doc["paths"]["/flights"]["get"];
     assert_eq!(flights["x-acepack-rate-limit"]["scope"], "package");
     // The source's own security and servers are replaced by the gateway's.
@@ -256,16 +294,33 @@ fn clashing_components_are_prefixed_unused_ones_pruned_and_3_0_converted() {
     assert_eq!(names("parameters"), ["Id"]);
     let post = &doc["paths"]["/b/things"]["post"];
     assert_eq!(post["operationId"], "b_getThing", "operationIds stay unique");
-    assert_eq!(post["requestBody"]["content"]["application/json"]["schema"]["$ref"], "#/components/schemas/b_Thing");
+    assert_eq!(
+        post["requestBody"]["content"]["application/json"]["schema"]["$ref"],
+        "#/components/schemas/b_Thing"
+    );
     assert_eq!(post["responses"]["default"]["$ref"], "#/components/responses/b_Error");
-    assert_eq!(doc["components"]["responses"]["b_Error"]["content"]["application/json"]["schema"]["$ref"], "#/components/schemas/b_Error");
+    assert_eq!(
+        doc["components"]["responses"]["b_Error"]["content"]["application/json"]["schema"]["$ref"],
+        "#/components/schemas/b_Error"
+    );
     // Path-level parameters stay on the path item; 3.0 keywords became 3.1.
     let item = &doc["paths"]["/api/things/{id}"];
     assert_eq!(item["parameters"][0]["$ref"], "#/components/parameters/Id");
-    assert_eq!(doc["components"]["parameters"]["Id"]["schema"], serde_json::json!({"type": "integer", "exclusiveMinimum": 0}));
-    assert_eq!(doc["components"]["schemas"]["Thing"]["properties"]["name"], serde_json::json!({"type": ["string", "null"]}));
+    assert_eq!(
+        doc["components"]["parameters"]["Id"]["schema"],
+        serde_json::json!({"type": "integer", "exclusiveMinimum": 0})
+    );
+    assert_eq!(
+        doc["components"]["schemas"]["Thing"]["properties"]["name"],
+        serde_json::json!({"type": ["string", "null"]})
+    );
     // Servers: a's origin from its spec (the base path is in the paths), b has none: "/".
-    let urls: Vec<&str> = doc["servers"].as_array().unwrap().iter().map(|s| s["url"].as_str().unwrap()).collect();
+    let urls: Vec<&str> = doc["servers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["url"].as_str().unwrap())
+        .collect();
     assert_eq!(urls, ["https://a.example", "/"]);
     assert!(doc["paths"].get("/api/unused").is_none());
 }
@@ -277,17 +332,43 @@ fn cli_writes_the_file_and_refuses_inputs_and_unknown_packages() {
     let acepack = env!("CARGO_BIN_EXE_acepack");
     let out = dir.path().join("both.json");
     let run = |args: &[&std::ffi::OsStr]| Command::new(acepack).args(args).output().unwrap();
-    let ok = run(&["spec".as_ref(), catalog.as_os_str(), "--package".as_ref(), "both".as_ref(), "-o".as_ref(), out.as_os_str()]);
+    let ok = run(&[
+        "spec".as_ref(),
+        catalog.as_os_str(),
+        "--package".as_ref(),
+        "both".as_ref(),
+        "-o".as_ref(),
+        out.as_os_str(),
+    ]);
     assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
     let written: Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
-    assert_eq!(written, spec::package_spec(&spec::load(&catalog).unwrap(), "both").unwrap().document);
+    assert_eq!(
+        written,
+        spec::package_spec(&spec::load(&catalog).unwrap(), "both")
+            .unwrap()
+            .document
+    );
     let spec_a = dir.path().join("a.yaml");
     let before = std::fs::read(&spec_a).unwrap();
-    let refused = run(&["spec".as_ref(), catalog.as_os_str(), "--package".as_ref(), "both".as_ref(), "-o".as_ref(), spec_a.as_os_str()]);
+    let refused = run(&[
+        "spec".as_ref(),
+        catalog.as_os_str(),
+        "--package".as_ref(),
+        "both".as_ref(),
+        "-o".as_ref(),
+        spec_a.as_os_str(),
+    ]);
     assert_eq!(refused.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&refused.stderr).contains("is also an input"));
     assert_eq!(std::fs::read(&spec_a).unwrap(), before);
-    let unknown = run(&["spec".as_ref(), catalog.as_os_str(), "--package".as_ref(), "bth".as_ref()]);
+    let unknown = run(&[
+        "spec".as_ref(),
+        catalog.as_os_str(),
+        "--package".as_ref(),
+        "bth".as_ref(),
+    ]);
     assert_eq!(unknown.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&unknown.stderr).contains(r#"no package "bth" in the catalog (did you mean "both"?)"#));
+    assert!(
+        String::from_utf8_lossy(&unknown.stderr).contains(r#"no package "bth" in the catalog (did you mean "both"?)"#)
+    );
 }

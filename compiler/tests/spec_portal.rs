@@ -75,12 +75,17 @@ fn pages_show_publications_with_visibility_operations_and_specs() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert!(String::from_utf8_lossy(&o.stdout).contains("without try-it"));
     let index = read(out.join("index.html"));
-    assert!(index.contains(r#"<a href="public-portal/index.html">public-portal</a>"#) && index.contains("other/index.html"));
+    assert!(
+        index.contains(r#"<a href="public-portal/index.html">public-portal</a>"#) && index.contains("other/index.html")
+    );
     let p = read(out.join("public-portal/index.html"));
     assert!(p.contains(r#"data-id="open" data-visibility="public""#));
     assert!(p.contains(r#"data-id="partner" data-visibility="private""#));
     assert!(p.contains("private · teams: acme"));
-    assert!(p.contains(r#"data-id="status" data-visibility="public""#), "an API publication is listed");
+    assert!(
+        p.contains(r#"data-id="status" data-visibility="public""#),
+        "an API publication is listed"
+    );
     // The team view holds the team's private publication; no page for a team with none.
     let acme = read(out.join("public-portal/team-acme.html"));
     assert!(acme.contains(r#"data-id="partner""#) && acme.contains(r#"data-id="open""#));
@@ -92,7 +97,8 @@ fn pages_show_publications_with_visibility_operations_and_specs() {
     assert!(!open.contains("/v1/flights/{id}"), "only the package's operations");
     assert!(open.contains("generated without the try-it engine"));
     let spec: serde_json::Value = serde_json::from_str(&read(out.join("public-portal/spec-open.json"))).unwrap();
-    let direct = acepack_compiler::spec::package_spec(&acepack_compiler::spec::load(&catalog).unwrap(), "open").unwrap();
+    let direct =
+        acepack_compiler::spec::package_spec(&acepack_compiler::spec::load(&catalog).unwrap(), "open").unwrap();
     assert_eq!(spec, direct.document);
     let status: serde_json::Value = serde_json::from_str(&read(out.join("public-portal/spec-status.json"))).unwrap();
     assert!(status["paths"]["/status"]["get"].is_object());
@@ -117,13 +123,20 @@ fn engine_files_are_embedded_with_the_bundle_and_no_plain_key() {
     let out = dir.path().join("site");
     let o = portal(&catalog, &out, &["--engine", engine.to_str().unwrap()]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    assert_eq!(read(out.join("assets/engine-wasm.js")).lines().nth(1).unwrap(), r#"window.ACEPACK_ENGINE_WASM = "AGFzbQEAAAA=";"#);
+    assert_eq!(
+        read(out.join("assets/engine-wasm.js")).lines().nth(1).unwrap(),
+        r#"window.ACEPACK_ENGINE_WASM = "AGFzbQEAAAA=";"#
+    );
     assert!(read(out.join("assets/bundle.js")).contains("window.ACEPACK_BUNDLE = \""));
     let page = read(out.join("public-portal/package-partner.html"));
     assert!(page.contains(r#"<form id="tryit""#) && page.contains("assets/tryit.js"));
     for entry in walk(&out) {
         let bytes = std::fs::read(&entry).unwrap();
-        assert!(!String::from_utf8_lossy(&bytes).contains("secret-key-123456"), "{}", entry.display());
+        assert!(
+            !String::from_utf8_lossy(&bytes).contains("secret-key-123456"),
+            "{}",
+            entry.display()
+        );
     }
     // A missing engine file is a usage error, and nothing is written.
     std::fs::remove_file(engine.join("acepack_browser.js")).unwrap();
@@ -152,7 +165,10 @@ fn output_is_replaced_as_a_whole_and_never_over_files_foreign_folders_or_inputs(
     let out = dir.path().join("site");
     assert!(portal(&catalog, &out, &[]).status.success());
     std::fs::write(out.join("stale.html"), "old").unwrap();
-    assert!(portal(&catalog, &out, &[]).status.success(), "an earlier site is replaced");
+    assert!(
+        portal(&catalog, &out, &[]).status.success(),
+        "an earlier site is replaced"
+    );
     assert!(!out.join("stale.html").exists(), "replaced as a whole");
     assert!(out.join(".acepack-portal").exists());
 

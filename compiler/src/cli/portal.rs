@@ -29,7 +29,11 @@ pub fn run(catalog: &Path, output: &Path, name: Option<&str>, engine: Option<&Pa
     println!(
         "portal written to {} ({pages} pages{}); open {}",
         output.display(),
-        if engine.is_some() { ", with try-it" } else { ", without try-it: no --engine" },
+        if engine.is_some() {
+            ", with try-it"
+        } else {
+            ", without try-it: no --engine"
+        },
         output.join("index.html").display()
     );
     Ok(Exit::Ok)

@@ -30,7 +30,14 @@ pub(super) fn failure(e: SpecError) -> Failure {
 /// Every file the command reads: the catalog and the specs it names.
 pub(super) fn input_files(catalog: &Path, inputs: &Inputs) -> Vec<PathBuf> {
     let mut files = vec![catalog.to_path_buf()];
-    files.extend(inputs.model.apis.iter().filter_map(|a| a.spec.as_ref()).map(|s| inputs.dir.join(s)));
+    files.extend(
+        inputs
+            .model
+            .apis
+            .iter()
+            .filter_map(|a| a.spec.as_ref())
+            .map(|s| inputs.dir.join(s)),
+    );
     files
 }
 

@@ -127,7 +127,10 @@ pub fn build(inputs: &Inputs, portal: Option<&str>, engine: Option<&Path>) -> Re
                 message: e.to_string(),
             })?;
             if f.ends_with(".wasm") {
-                site.insert("assets/engine-wasm.js".into(), js_string_var("ACEPACK_ENGINE_WASM", &bytes));
+                site.insert(
+                    "assets/engine-wasm.js".into(),
+                    js_string_var("ACEPACK_ENGINE_WASM", &bytes),
+                );
             } else {
                 site.insert(format!("assets/{f}"), bytes);
             }
@@ -146,7 +149,12 @@ pub fn build(inputs: &Inputs, portal: Option<&str>, engine: Option<&Path>) -> Re
     Ok(site)
 }
 
-fn write_portal(inputs: &Inputs, portal: &crate::catalog::Portal, engine: bool, site: &mut Site) -> Result<(), PortalError> {
+fn write_portal(
+    inputs: &Inputs,
+    portal: &crate::catalog::Portal,
+    engine: bool,
+    site: &mut Site,
+) -> Result<(), PortalError> {
     let model = &inputs.model;
     let strategies: Vec<_> = model
         .auth_strategies
@@ -191,9 +199,15 @@ fn write_portal(inputs: &Inputs, portal: &crate::catalog::Portal, engine: bool, 
     teams.sort();
     teams.dedup();
     let dir = &portal.name;
-    site.insert(format!("{dir}/index.html"), pages::portal_index(portal, &entries, &teams, &auth).into_bytes());
+    site.insert(
+        format!("{dir}/index.html"),
+        pages::portal_index(portal, &entries, &teams, &auth).into_bytes(),
+    );
     for t in &teams {
-        site.insert(format!("{dir}/team-{t}.html"), pages::team_page(portal, t, &entries).into_bytes());
+        site.insert(
+            format!("{dir}/team-{t}.html"),
+            pages::team_page(portal, t, &entries).into_bytes(),
+        );
     }
     let scripts: &[&str] = if engine { &pages::TRY_IT_SCRIPTS } else { &[] };
     for e in &entries {
@@ -213,7 +227,10 @@ fn write_portal(inputs: &Inputs, portal: &crate::catalog::Portal, engine: bool, 
         pages::esc(&portal.name),
         pages::try_it_form(&method, &url, engine)
     );
-    site.insert(format!("{dir}/try-it.html"), pages::page("Try it", "../", &body, scripts).into_bytes());
+    site.insert(
+        format!("{dir}/try-it.html"),
+        pages::page("Try it", "../", &body, scripts).into_bytes(),
+    );
     Ok(())
 }
 
@@ -227,19 +244,25 @@ fn publication_page(e: &pages::Entry, auth: &str, try_it: &str) -> String {
         esc(&e.id),
         esc(&e.version)
     );
-    let _ = write!(
-        b,
-        "<p class=\"visibility\">{}</p><p>Rate limit: <b>{}</b> per application{}.</p>",
-        match e.visibility {
-            Visibility::Public => "Public: any application on this portal may register.".to_owned(),
-            Visibility::Private => format!(
+    let _ =
+        write!(
+            b,
+            "<p class=\"visibility\">{}</p><p>Rate limit: <b>{}</b> per application{}.</p>",
+            match e.visibility {
+                Visibility::Public => "Public: any application on this portal may register.".to_owned(),
+                Visibility::Private =>
+                    format!(
                 "<span class=\"badge private\">private</span> Only applications of these teams may register: {}.",
                 if e.teams.is_empty() { "none listed".to_owned() } else { esc(&e.teams.join(", ")) }
             ),
-        },
-        esc(&e.limit),
-        if e.kind == "package" { ", shared by its operations unless an operation has its own" } else { "" }
-    );
+            },
+            esc(&e.limit),
+            if e.kind == "package" {
+                ", shared by its operations unless an operation has its own"
+            } else {
+                ""
+            }
+        );
     b.push_str("<h2>Authentication</h2>");
     b.push_str(auth);
     b.push_str("<h2>Operations</h2><table class=\"ops\"><tr><th>method</th><th>path</th><th>operation</th><th>rate limit</th></tr>");
@@ -252,7 +275,10 @@ fn publication_page(e: &pages::Entry, auth: &str, try_it: &str) -> String {
             .flatten()
             .filter_map(Value::as_str)
             .collect();
-        let scope = limit.and_then(|l| l.get("scope")).and_then(Value::as_str).unwrap_or("none");
+        let scope = limit
+            .and_then(|l| l.get("scope"))
+            .and_then(Value::as_str)
+            .unwrap_or("none");
         let _ = write!(
             b,
             "<tr><td><span class=\"method m-{}\">{}</span></td><td><a href=\"#op-{i}\"><code>{}</code></a></td><td><code>{}</code></td><td>{}</td></tr>",
@@ -269,7 +295,10 @@ fn publication_page(e: &pages::Entry, auth: &str, try_it: &str) -> String {
         "<p>Specification (OpenAPI 3.1): <a href=\"{0}\" download>{0}</a>{1}.</p>",
         esc(&e.spec_file()),
         if e.kind == "package" {
-            format!(" — the same as <code>acepack spec CATALOG --package {}</code>", esc(&e.id))
+            format!(
+                " — the same as <code>acepack spec CATALOG --package {}</code>",
+                esc(&e.id)
+            )
         } else {
             String::new()
         }

@@ -48,7 +48,11 @@ pub struct Entry {
 impl Entry {
     /// The page's file name, inside the portal's folder.
     pub fn page(&self) -> String {
-        format!("{}-{}.html", if self.kind == "API" { "api" } else { "package" }, self.id)
+        format!(
+            "{}-{}.html",
+            if self.kind == "API" { "api" } else { "package" },
+            self.id
+        )
     }
 
     /// The specification's file name, inside the portal's folder.
@@ -167,7 +171,10 @@ pub fn portal_index(portal: &Portal, entries: &[Entry], teams: &[String], auth: 
     }
     b.push_str("<h2>Authentication</h2>");
     b.push_str(auth);
-    let _ = write!(b, "<p><a href=\"try-it.html\">Try a request</a> with the gateway's own decision engine.</p>");
+    let _ = write!(
+        b,
+        "<p><a href=\"try-it.html\">Try a request</a> with the gateway's own decision engine.</p>"
+    );
     page(&portal.name, "../", &b, &[])
 }
 

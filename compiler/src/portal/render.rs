@@ -8,7 +8,9 @@ use serde_json::Value;
 
 use super::pages::esc;
 
-const METHODS: [&str; 9] = ["get", "put", "post", "delete", "options", "head", "patch", "trace", "x-query"];
+const METHODS: [&str; 9] = [
+    "get", "put", "post", "delete", "options", "head", "patch", "trace", "x-query",
+];
 
 /// `#/components/<kind>/<name>` → `(kind, name)`.
 fn ref_name(r: &str) -> Option<(&str, &str)> {
@@ -48,7 +50,11 @@ pub fn schema_summary(s: &Value) -> String {
             return format!("{k}({})", parts.join(", "));
         }
     }
-    let format = s.get("format").and_then(Value::as_str).map(|f| format!(" ({})", esc(f))).unwrap_or_default();
+    let format = s
+        .get("format")
+        .and_then(Value::as_str)
+        .map(|f| format!(" ({})", esc(f)))
+        .unwrap_or_default();
     if ty.is_empty() {
         "any".to_owned()
     } else {
@@ -73,12 +79,25 @@ pub fn operations(doc: &Value) -> Vec<(String, String, &Value, Option<String>)> 
     for (path, item) in doc.get("paths").and_then(Value::as_object).into_iter().flatten() {
         for m in METHODS {
             if let Some(op) = item.get(m) {
-                let method = if m == "x-query" { "QUERY".to_owned() } else { m.to_ascii_uppercase() };
+                let method = if m == "x-query" {
+                    "QUERY".to_owned()
+                } else {
+                    m.to_ascii_uppercase()
+                };
                 out.push((method, path.clone(), op, None));
             }
         }
-        for other in item.get("x-acepack-same-path-other-hosts").and_then(Value::as_array).into_iter().flatten() {
-            let method = other.get("method").and_then(Value::as_str).unwrap_or("get").to_ascii_uppercase();
+        for other in item
+            .get("x-acepack-same-path-other-hosts")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let method = other
+                .get("method")
+                .and_then(Value::as_str)
+                .unwrap_or("get")
+                .to_ascii_uppercase();
             let api = other.get("api").and_then(Value::as_str).unwrap_or("?");
             if let Some(op) = other.get("operation") {
                 out.push((method, path.clone(), op, Some(format!("on the hosts of API {api}"))));
@@ -106,7 +125,8 @@ pub fn spec_html(doc: &Value) -> String {
             esc(&method.to_ascii_lowercase()),
             esc(&method),
             esc(&path),
-            note.map(|n| format!(" <small>({})</small>", esc(&n))).unwrap_or_default()
+            note.map(|n| format!(" <small>({})</small>", esc(&n)))
+                .unwrap_or_default()
         );
         if let Some(s) = op.get("summary").and_then(Value::as_str) {
             let _ = write!(h, "<p class=\"summary\">{}</p>", esc(s));
@@ -121,7 +141,12 @@ pub fn spec_html(doc: &Value) -> String {
             h.push_str(&text_block(d));
         }
         let mut params = path_params(&path);
-        params.extend(op.get("parameters").and_then(Value::as_array).cloned().unwrap_or_default());
+        params.extend(
+            op.get("parameters")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default(),
+        );
         if !params.is_empty() {
             h.push_str("<h4>Parameters</h4><table><tr><th>name</th><th>in</th><th>required</th><th>type</th><th>description</th></tr>");
             for p in &params {
@@ -132,7 +157,11 @@ pub fn spec_html(doc: &Value) -> String {
                     "<tr><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
                     esc(get("name")),
                     esc(get("in")),
-                    if p.get("required") == Some(&Value::Bool(true)) { "yes" } else { "no" },
+                    if p.get("required") == Some(&Value::Bool(true)) {
+                        "yes"
+                    } else {
+                        "no"
+                    },
                     p.get("schema").map(schema_summary).unwrap_or_default(),
                     esc(get("description"))
                 );
@@ -164,7 +193,11 @@ pub fn spec_html(doc: &Value) -> String {
         }
         h.push_str("</section>");
     }
-    if let Some(schemas) = doc.get("components").and_then(|c| c.get("schemas")).and_then(Value::as_object) {
+    if let Some(schemas) = doc
+        .get("components")
+        .and_then(|c| c.get("schemas"))
+        .and_then(Value::as_object)
+    {
         h.push_str("<h2 id=\"schemas\">Schemas</h2>");
         for (name, s) in schemas {
             let _ = write!(

@@ -204,10 +204,19 @@ mod tests {
         }}});
         to_31(&mut doc);
         let s = &doc["components"]["schemas"];
-        assert_eq!(s["A"], json!({"type": ["string", "null"], "enum": ["a", null], "example": {"nullable": true}}));
-        assert_eq!(s["B"], json!({"anyOf": [{"$ref": "#/components/schemas/A"}, {"type": "null"}]}));
+        assert_eq!(
+            s["A"],
+            json!({"type": ["string", "null"], "enum": ["a", null], "example": {"nullable": true}})
+        );
+        assert_eq!(
+            s["B"],
+            json!({"anyOf": [{"$ref": "#/components/schemas/A"}, {"type": "null"}]})
+        );
         assert_eq!(s["C"], json!({"type": "integer", "exclusiveMinimum": 1, "maximum": 9}));
-        assert_eq!(s["D"], json!({"type": "object", "properties": {"nullable": {"type": "boolean"}}}));
+        assert_eq!(
+            s["D"],
+            json!({"type": "object", "properties": {"nullable": {"type": "boolean"}}})
+        );
     }
 
     #[test]
@@ -219,7 +228,10 @@ mod tests {
         }}});
         let moved = super::fix_defaults(&mut v, "p", &json!({}));
         assert_eq!(moved, ["p.schema.properties.ttl", "p.schema.properties.o"]);
-        assert_eq!(v["schema"]["properties"]["ttl"], json!({"type": "string", "x-acepack-source-default": 3600}));
+        assert_eq!(
+            v["schema"]["properties"]["ttl"],
+            json!({"type": "string", "x-acepack-source-default": 3600})
+        );
         assert_eq!(v["schema"]["properties"]["n"]["default"], json!(null));
     }
 }

@@ -49,7 +49,13 @@ pub fn accepted_strategies<'m>(model: &'m Model, catalog: &Catalog, package: &Pa
 fn scheme_name(strategy: &str, place: &str, key: &str) -> String {
     let clean: String = key
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     format!("{strategy}_{place}_{clean}")
 }
@@ -104,7 +110,9 @@ pub fn servers(api_name: &str, hosts: &[String], base_path: &str, source: Option
     );
     let mut out = Vec::new();
     for h in hosts {
-        let host = h.strip_prefix("*.").map_or(h.clone(), |rest| format!("{{subdomain}}.{rest}"));
+        let host = h
+            .strip_prefix("*.")
+            .map_or(h.clone(), |rest| format!("{{subdomain}}.{rest}"));
         let mut server = json!({"url": format!("https://{host}"), "description": description});
         if h.starts_with("*.") {
             server["variables"] = json!({"subdomain": {"default": "www", "description": "any subdomain (the API matches *.".to_owned() + &h[2..] + ")"}});
@@ -112,10 +120,19 @@ pub fn servers(api_name: &str, hosts: &[String], base_path: &str, source: Option
         out.push(server);
     }
     if out.is_empty() {
-        for s in source.and_then(|d| d.get("servers")).and_then(Value::as_array).into_iter().flatten() {
-            let Some(url) = s.get("url").and_then(Value::as_str) else { continue };
+        for s in source
+            .and_then(|d| d.get("servers"))
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let Some(url) = s.get("url").and_then(Value::as_str) else {
+                continue;
+            };
             let Some(scheme_end) = url.find("://") else { continue };
-            let origin_end = url[scheme_end + 3..].find('/').map_or(url.len(), |i| scheme_end + 3 + i);
+            let origin_end = url[scheme_end + 3..]
+                .find('/')
+                .map_or(url.len(), |i| scheme_end + 3 + i);
             let origin = &url[..origin_end];
             let mut server = json!({"url": origin, "description": description});
             if let Some(vars) = s.get("variables").and_then(Value::as_object) {

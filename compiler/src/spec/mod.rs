@@ -16,9 +16,9 @@ use serde_json::{json, Map, Value};
 
 use crate::catalog::{self, Catalog};
 use crate::diag::{did_you_mean, Diagnostic};
+use crate::error::LoadError;
 use crate::model::{Model, Package};
 use crate::source::{self, SourceError};
-use crate::error::LoadError;
 use crate::validate::load_model;
 
 pub mod convert;
@@ -114,7 +114,10 @@ pub fn api_as_package(inputs: &Inputs, api: usize) -> Package {
         operations: a
             .operations
             .clone()
-            .map(|operation| crate::model::PackageOperation { operation, limits: None })
+            .map(|operation| crate::model::PackageOperation {
+                operation,
+                limits: None,
+            })
             .collect(),
         portals: inputs
             .catalog
@@ -144,10 +147,21 @@ pub fn spec_for(inputs: &Inputs, package: &Package) -> Result<PackageSpec, SpecE
                 let full = inputs.dir.join(spec);
                 let display = full.display().to_string();
                 let doc = source::load(&full, &display).map_err(SpecError::Source)?;
-                let is_30 = doc.get("openapi").and_then(Value::as_str).is_some_and(|v| v.starts_with("3.0"));
-                SourceDoc { display, doc: Some(doc), is_30 }
+                let is_30 = doc
+                    .get("openapi")
+                    .and_then(Value::as_str)
+                    .is_some_and(|v| v.starts_with("3.0"));
+                SourceDoc {
+                    display,
+                    doc: Some(doc),
+                    is_30,
+                }
             }
-            None => SourceDoc { display: inputs.catalog_display(), doc: None, is_30: false },
+            None => SourceDoc {
+                display: inputs.catalog_display(),
+                doc: None,
+                is_30: false,
+            },
         };
         sources.insert(a, src);
     }
@@ -162,22 +176,44 @@ pub fn spec_for(inputs: &Inputs, package: &Package) -> Result<PackageSpec, SpecE
             Some(doc) => match source_operation(doc, &op.spec_path, &op.method) {
                 Ok(found) => found,
                 Err(message) => {
-                    problems.push(Diagnostic::error(&src.display, format!("paths.{}", op.spec_path), message));
+                    problems.push(Diagnostic::error(
+                        &src.display,
+                        format!("paths.{}", op.spec_path),
+                        message,
+                    ));
                     continue;
                 }
             },
-            None => (json!({"responses": {"default": {"description": "as the upstream answers"}}}), None),
+            None => (
+                json!({"responses": {"default": {"description": "as the upstream answers"}}}),
+                None,
+            ),
         };
         let place = format!("paths.{}.{}", op.spec_path, op.method.to_ascii_lowercase());
         let mut ref_problems = Vec::new();
         if let Some(doc) = &src.doc {
             refs::inline_non_component(doc, &mut operation, &place, &mut ref_problems, INLINE_DEPTH);
             if let Some(p) = path_params.as_mut() {
-                refs::inline_non_component(doc, p, &format!("paths.{}.parameters", op.spec_path), &mut ref_problems, INLINE_DEPTH);
+                refs::inline_non_component(
+                    doc,
+                    p,
+                    &format!("paths.{}.parameters", op.spec_path),
+                    &mut ref_problems,
+                    INLINE_DEPTH,
+                );
             }
         }
-        problems.extend(ref_problems.into_iter().map(|p| Diagnostic::error(&src.display, p.place, p.message)));
-        cut.push(Cut { operation: po.operation, limits: po.limits.clone(), object: operation, path_params });
+        problems.extend(
+            ref_problems
+                .into_iter()
+                .map(|p| Diagnostic::error(&src.display, p.place, p.message)),
+        );
+        cut.push(Cut {
+            operation: po.operation,
+            limits: po.limits.clone(),
+            object: operation,
+            path_params,
+        });
     }
     if !problems.is_empty() {
         return Err(SpecError::Invalid(problems));
@@ -231,21 +267,15 @@ pub fn spec_for(inputs: &Inputs, package: &Package) -> Result<PackageSpec, SpecE
     let strategies = describe::accepted_strategies(model, &inputs.catalog, package);
     let (schemes, security, auth) = describe::security(&strategies);
     let mut document = assemble(
-        inputs,
-        package,
-        &api_order,
-        &sources,
-        cut,
-        &names,
-        components,
-        schemes,
-        security,
-        auth,
+        inputs, package, &api_order, &sources, cut, &names, components, schemes, security, auth,
     )?;
     // Last, on the whole document, so `$ref`s resolve to the components as named here.
     let root = document.clone();
     for at in convert::fix_defaults(&mut document, "", &root) {
-        warnings.push(moved_default(&format!("package {}", package.id), at.trim_start_matches('.').to_owned()));
+        warnings.push(moved_default(
+            &format!("package {}", package.id),
+            at.trim_start_matches('.').to_owned(),
+        ));
     }
     Ok(PackageSpec { document, warnings })
 }
@@ -295,7 +325,10 @@ fn source_operation(doc: &Value, key: &str, method: &str) -> Result<(Value, Opti
         .get(&field)
         .or_else(|| item.get("additionalOperations").and_then(|a| a.get(method)))
         .ok_or_else(|| format!("no `{field}` operation in the path item"))?;
-    let params = item.get("parameters").filter(|p| p.as_array().is_some_and(|a| !a.is_empty())).cloned();
+    let params = item
+        .get("parameters")
+        .filter(|p| p.as_array().is_some_and(|a| !a.is_empty()))
+        .cloned();
     Ok((operation.clone(), params))
 }
 
@@ -321,7 +354,12 @@ fn assemble(
     let mut op_ids: HashMap<String, usize> = HashMap::new();
     let mut tags_used: Vec<String> = Vec::new();
     let mut problems = Vec::new();
-    let several_hosts = api_order.iter().map(|&a| &model.apis[a].hosts).collect::<BTreeSet<_>>().len() > 1;
+    let several_hosts = api_order
+        .iter()
+        .map(|&a| &model.apis[a].hosts)
+        .collect::<BTreeSet<_>>()
+        .len()
+        > 1;
     for c in cut {
         let op = &model.operations[c.operation];
         let api = &model.apis[op.api];
@@ -340,7 +378,11 @@ fn assemble(
             }
         }
         let Value::Object(map) = &mut object else {
-            problems.push(Diagnostic::error(&src.display, format!("paths.{}", op.spec_path), "the operation is not a mapping"));
+            problems.push(Diagnostic::error(
+                &src.display,
+                format!("paths.{}", op.spec_path),
+                "the operation is not a mapping",
+            ));
             continue;
         };
         for f in DROPPED {
@@ -349,11 +391,21 @@ fn assemble(
         // operationIds must be unique in the document: a clash between APIs takes the API's prefix.
         let wanted = map.get("operationId").and_then(Value::as_str).map(str::to_owned);
         if let Some(id) = wanted {
-            let unique = if op_ids.contains_key(&id) { format!("{}_{id}", api.name) } else { id };
+            let unique = if op_ids.contains_key(&id) {
+                format!("{}_{id}", api.name)
+            } else {
+                id
+            };
             op_ids.insert(unique.clone(), op.api);
             map.insert("operationId".into(), json!(unique));
         }
-        for t in map.get("tags").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str) {
+        for t in map
+            .get("tags")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+        {
             if !tags_used.iter().any(|u| u == t) {
                 tags_used.push(t.to_owned());
             }
@@ -367,22 +419,47 @@ fn assemble(
         map.insert("x-acepack-rate-limit".into(), limit);
         map.insert("x-acepack-operation".into(), json!({"api": api.name, "id": op.id}));
 
-        let key = format!("{}{}", api.base_path, if op.spec_path == "/" && !api.base_path.is_empty() { "" } else { &op.spec_path });
+        let key = format!(
+            "{}{}",
+            api.base_path,
+            if op.spec_path == "/" && !api.base_path.is_empty() {
+                ""
+            } else {
+                &op.spec_path
+            }
+        );
         let key = if key.is_empty() { "/".to_owned() } else { key };
         let item = paths.entry(key.clone()).or_insert_with(|| json!({}));
         let method = op.method.to_ascii_lowercase();
-        let field = if op.method == "QUERY" { "x-query".to_owned() } else { method };
+        let field = if op.method == "QUERY" {
+            "x-query".to_owned()
+        } else {
+            method
+        };
         if item.get(&field).is_some() {
             // The same method and path from another API of the package (on other hosts): one
             // OpenAPI path item cannot hold both, so the later one is described beside it.
             if let Some(p) = &path_params {
-                let mut own = map.get("parameters").and_then(Value::as_array).cloned().unwrap_or_default();
-                own.extend(p.as_array().into_iter().flatten().filter(|x| !own.contains(x)).cloned().collect::<Vec<_>>());
+                let mut own = map
+                    .get("parameters")
+                    .and_then(Value::as_array)
+                    .cloned()
+                    .unwrap_or_default();
+                own.extend(
+                    p.as_array()
+                        .into_iter()
+                        .flatten()
+                        .filter(|x| !own.contains(x))
+                        .cloned()
+                        .collect::<Vec<_>>(),
+                );
                 if !own.is_empty() {
                     map.insert("parameters".into(), Value::from(own));
                 }
             }
-            let also = item.as_object_mut().map(|m| m.entry("x-acepack-same-path-other-hosts").or_insert_with(|| json!([])));
+            let also = item
+                .as_object_mut()
+                .map(|m| m.entry("x-acepack-same-path-other-hosts").or_insert_with(|| json!([])));
             if let Some(Value::Array(list)) = also {
                 list.push(json!({
                     "api": api.name,
@@ -398,7 +475,11 @@ fn assemble(
             (Some(p), existing) if existing != Some(p) => {
                 // The same path from another API with other path-level parameters: carry them on
                 // the operation instead.
-                let mut own = map.get("parameters").and_then(Value::as_array).cloned().unwrap_or_default();
+                let mut own = map
+                    .get("parameters")
+                    .and_then(Value::as_array)
+                    .cloned()
+                    .unwrap_or_default();
                 for x in p.as_array().into_iter().flatten() {
                     if !own.contains(x) {
                         own.push(x.clone());
@@ -409,7 +490,12 @@ fn assemble(
             _ => {}
         }
         if several_hosts || !api.hosts.is_empty() {
-            item["servers"] = Value::from(describe::servers(&api.name, &api.hosts, &api.base_path, src.doc.as_ref()));
+            item["servers"] = Value::from(describe::servers(
+                &api.name,
+                &api.hosts,
+                &api.base_path,
+                src.doc.as_ref(),
+            ));
         }
         item[&field] = object;
     }
@@ -426,8 +512,17 @@ fn assemble(
                 servers.push(s);
             }
         }
-        for t in sources[&a].doc.as_ref().and_then(|d| d.get("tags")).and_then(Value::as_array).into_iter().flatten() {
-            let Some(name) = t.get("name").and_then(Value::as_str) else { continue };
+        for t in sources[&a]
+            .doc
+            .as_ref()
+            .and_then(|d| d.get("tags"))
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let Some(name) = t.get("name").and_then(Value::as_str) else {
+                continue;
+            };
             if tags_used.iter().any(|u| u == name) && !tags.iter().any(|x| x["name"] == name) {
                 // Only the fields 3.1 knows (3.2 adds summary, parent, kind).
                 let mut tag = Map::new();

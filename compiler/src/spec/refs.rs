@@ -46,9 +46,24 @@ pub fn component<'a>(doc: &'a Value, key: &ComponentKey) -> Option<&'a Value> {
 
 /// Maps whose keys are names (of properties, responses, media types, ...), never keywords.
 const NAME_MAPS: [&str; 18] = [
-    "properties", "patternProperties", "$defs", "definitions", "dependentSchemas", "responses",
-    "schemas", "parameters", "headers", "content", "links", "callbacks", "paths", "mapping",
-    "securitySchemes", "requestBodies", "encoding", "pathItems",
+    "properties",
+    "patternProperties",
+    "$defs",
+    "definitions",
+    "dependentSchemas",
+    "responses",
+    "schemas",
+    "parameters",
+    "headers",
+    "content",
+    "links",
+    "callbacks",
+    "paths",
+    "mapping",
+    "securitySchemes",
+    "requestBodies",
+    "encoding",
+    "pathItems",
 ];
 
 /// Whether `key` (under `parent`) holds data rather than description: a `$ref` key inside an
@@ -204,7 +219,10 @@ mod tests {
         let mut v = json!({"a": {"$ref": "#/components/schemas/A"}, "example": {"$ref": "#/components/schemas/A"}});
         let names = HashMap::from([(("schemas".into(), "A".into()), "api_A".into())]);
         rename(&mut v, &names);
-        assert_eq!(v, json!({"a": {"$ref": "#/components/schemas/api_A"}, "example": {"$ref": "#/components/schemas/A"}}));
+        assert_eq!(
+            v,
+            json!({"a": {"$ref": "#/components/schemas/api_A"}, "example": {"$ref": "#/components/schemas/A"}})
+        );
     }
 
     #[test]
