@@ -110,13 +110,14 @@ pub fn servers(api_name: &str, hosts: &[String], base_path: &str, source: Option
     );
     let mut out = Vec::new();
     for h in hosts {
-        let host = h
-            .strip_prefix("*.")
-            .map_or(h.clone(), |rest| format!("{{subdomain}}.{rest}"));
-        let mut server = json!({"url": format!("https://{host}"), "description": description});
-        if h.starts_with("*.") {
-            server["variables"] = json!({"subdomain": {"default": "www", "description": "any subdomain (the API matches *.".to_owned() + &h[2..] + ")"}});
-        }
+        let server = match h.strip_prefix("*.") {
+            Some(rest) => json!({
+                "url": format!("https://{{subdomain}}.{rest}"),
+                "description": description,
+                "variables": {"subdomain": {"default": "www", "description": format!("any subdomain (the API matches {h})")}},
+            }),
+            None => json!({"url": format!("https://{h}"), "description": description}),
+        };
         out.push(server);
     }
     if out.is_empty() {
