@@ -45,13 +45,14 @@ apis:
   - {{name: openai, version: "1", spec: {f}/large/openai_openapi.yaml, hosts: [api.openai.com]}}
   - {{name: discord, version: "1", spec: {f}/large/discord_openapi.json, hosts: [discord.com]}}
   - {{name: vault, version: "1", spec: {f}/large/vault_openapi.json}}
+  - {{name: manual, version: "1", base_path: /m, hosts: [manual.test], operations: [GET /status, "PUT /items/{{itemId}}/tags/{{tag}}"]}}
 packages:
   - {{id: kongair, version: "1", rate_limit: 10/second, operations: [{{api: flights}}, {{api: routes}}, {{api: bookings}}, {{api: customer, op: get-cust-info, rate_limit: [1/second, 100/day]}}]}}
   - {{id: twilio-all, version: "1", operations: [{{api: twilio}}]}}
   - {{id: openai-all, version: "1", rate_limit: 100/minute, operations: [{{api: openai}}]}}
   - {{id: discord-all, version: "1", operations: [{{api: discord}}]}}
   - {{id: vault-all, version: "1", operations: [{{api: vault}}]}}
-  - {{id: mixed, version: "1", operations: [{{api: openai}}, {{api: discord}}, {{api: flights}}, {{api: twilio, op: "GET /2010-04-01/Accounts.json"}}]}}
+  - {{id: mixed, version: "1", operations: [{{api: openai}}, {{api: discord}}, {{api: flights}}, {{api: twilio, op: "GET /2010-04-01/Accounts.json"}}, {{api: manual}}]}}
 "#
     );
     let path = dir.join("catalog.yaml");

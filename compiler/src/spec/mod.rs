@@ -184,10 +184,7 @@ pub fn spec_for(inputs: &Inputs, package: &Package) -> Result<PackageSpec, SpecE
                     continue;
                 }
             },
-            None => (
-                json!({"responses": {"default": {"description": "as the upstream answers"}}}),
-                None,
-            ),
+            None => (manual_operation(&op.spec_path, &op.id), None),
         };
         let place = format!("paths.{}.{}", op.spec_path, op.method.to_ascii_lowercase());
         let mut ref_problems = Vec::new();
@@ -300,6 +297,29 @@ impl Inputs {
     fn catalog_display(&self) -> String {
         self.model.catalog.clone()
     }
+}
+
+/// An operation the catalog lists by hand (no spec): its id, its path parameters (strings, as the
+/// gateway matches any non-empty segment) and a default response.
+fn manual_operation(path: &str, id: &str) -> Value {
+    let mut params = Vec::new();
+    let mut rest = path;
+    while let Some(start) = rest.find('{') {
+        let Some(len) = rest[start..].find('}') else { break };
+        let name = &rest[start + 1..start + len];
+        if !name.is_empty() && !params.iter().any(|p: &Value| p["name"] == name) {
+            params.push(json!({"name": name, "in": "path", "required": true, "schema": {"type": "string"}}));
+        }
+        rest = &rest[start + len..];
+    }
+    let mut op = json!({
+        "summary": id,
+        "responses": {"default": {"description": "as the upstream answers (the catalog lists this operation without a specification)"}},
+    });
+    if !params.is_empty() {
+        op["parameters"] = Value::from(params);
+    }
+    op
 }
 
 /// `paths.<key>.<method>` and the path item's own `parameters`, following a path item `$ref`
