@@ -12,7 +12,7 @@
 //!   "approved"}` is an error, not "the last one wins".
 //! - **Documents that expand beyond [`MAX_EXPANDED_BYTES`]**. YAML aliases (`*ref`) replay
 //!   what an anchor holds, so a small file can describe a huge tree ("billion laughs"). The tree
-//!   is built by [`Builder`], which charges every node and string byte against that budget as
+//!   is built by `Builder`, which charges every node and string byte against that budget as
 //!   it arrives, so memory stays bounded whatever the aliases do.
 //!
 //! # The YAML parser's budget

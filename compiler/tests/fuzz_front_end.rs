@@ -1,7 +1,9 @@
 //! Property test ("fuzz target") for the catalog/spec front end: whatever the catalog, specs and
 //! gateway file contain, `check` → `compile` → the filter's `Engine::load` → one decision never
-//! panics and never hangs. Inputs are real catalogs (the demo's and the test data's) with random
-//! byte edits, catalogs assembled from the format's own vocabulary, and arbitrary text.
+//! panics and never hangs. Inputs are real catalogs and specs (the demo's and the test data's) with
+//! random byte edits or with random edits of their document tree (which keep the syntax valid, so
+//! the validation and the filter's engine are reached), catalogs assembled from the format's own
+//! vocabulary, and arbitrary text.
 //!
 //! A quick run is part of `cargo test`. A long run (what docs/development.md calls fuzzing the
 //! front end):
@@ -13,12 +15,14 @@
 //! Each run draws new random inputs; a failure prints the minimal input proptest found.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use acepack_compiler::bundle::build;
 use acepack_compiler::load_model;
 use acepack_filter::engine::{Engine, Request};
 use acepack_filter::limiter::MemoryStore;
 use proptest::prelude::*;
+use serde_json::Value;
 
 /// Cases per property: `FUZZ_CASES`, else a quick 48.
 fn cases() -> u32 {
@@ -69,18 +73,35 @@ fn seeds() -> Vec<Seed> {
     ]
 }
 
+/// How far the inputs got: [loaded, built, decided]; printed with `--nocapture` every 1,000 cases,
+/// so a long run shows that mutated inputs still reach the filter's engine.
+static TOTAL: AtomicUsize = AtomicUsize::new(0);
+static REACHED: [AtomicUsize; 3] = [AtomicUsize::new(0), AtomicUsize::new(0), AtomicUsize::new(0)];
+
+fn note(stage: usize) {
+    REACHED[stage].fetch_add(1, Ordering::Relaxed);
+}
+
 /// Runs the whole pipeline on the catalog at `path`; only panics (and hangs) are failures.
 fn pipeline(path: &Path) {
+    let n = TOTAL.fetch_add(1, Ordering::Relaxed) + 1;
+    if n % 1000 == 0 {
+        let r: Vec<usize> = REACHED.iter().map(|a| a.load(Ordering::Relaxed)).collect();
+        eprintln!("fuzz: {n} cases, {} loaded, {} built, {} decided", r[0], r[1], r[2]);
+    }
     let Ok(model) = load_model(path) else {
         return;
     };
+    note(0);
     let Ok(bundle) = build(&model) else {
         return;
     };
     let Ok(bytes) = bundle.encode() else {
         return;
     };
+    note(1);
     let engine = Engine::load(&bytes).expect("a bundle the compiler builds is one the filter loads");
+    note(2);
     for (method, path) in [("GET", "/billing"), ("POST", "/v1/flights/1"), ("GET", "/")] {
         let headers = [("apikey".to_string(), "acme-live-7f3a9c".to_string())];
         let req = Request {
@@ -202,8 +223,145 @@ fn apply(files: &mut [Vec<u8>], e: &Edit) {
     }
 }
 
+/// Values a tree edit puts in place of a node: what makes validation and the engine work hard.
+const VALUES: &[&str] = &[
+    "GET /billing",
+    "GET /a/{x}",
+    "POST /v1/flights/{id}",
+    "/{a}/{b}/{c}/{d}",
+    "/x/{y}.json",
+    "/",
+    "*.kong-air.com",
+    "api.kong-air.com",
+    "",
+    " ",
+    "\u{0}",
+    "\u{1b}[2J",
+    "é",
+    "5/second",
+    "0/second",
+    "18446744073709551615/day",
+    "1/day",
+    "approved",
+    "revoked",
+    "pending",
+    "required",
+    "if_present",
+    "pass",
+    "enforce",
+    "draft03",
+    "none",
+    "keys",
+    "billing",
+    "flights",
+    "flight-billing",
+    "acme",
+    "partners",
+    "acme-billing",
+    "alice@acme.test",
+    "key_auth",
+    "header",
+    "https://{region}.example.com/v1",
+    "{$request.body#/url}",
+    "getFlights",
+    "3.2.0",
+    "x-api-key",
+];
+
+/// One edit of a document tree: (file, which node, what to do, which value).
+type TreeEdit = (usize, f64, u8, usize);
+
+/// Every node of `v` as a JSON pointer, in document order.
+fn pointers(v: &Value, at: String, out: &mut Vec<String>) {
+    out.push(at.clone());
+    match v {
+        Value::Object(m) => {
+            for (k, c) in m {
+                pointers(c, format!("{at}/{}", k.replace('~', "~0").replace('/', "~1")), out);
+            }
+        }
+        Value::Array(a) => {
+            for (i, c) in a.iter().enumerate() {
+                pointers(c, format!("{at}/{i}"), out);
+            }
+        }
+        _ => {}
+    }
+}
+
+fn edit_tree(root: &mut Value, (_, which, kind, value): TreeEdit) {
+    let mut all = Vec::new();
+    pointers(root, String::new(), &mut all);
+    let at = &all[((all.len() as f64) * which) as usize % all.len()];
+    let parent_at = at.rsplit_once('/').map(|(p, _)| p.to_string());
+    let new = Value::String(VALUES[value % VALUES.len()].to_string());
+    match kind % 6 {
+        // Replace the node with a string, a number, null or a list of one string.
+        0 => *root.pointer_mut(at).expect("pointer exists") = new,
+        1 => *root.pointer_mut(at).expect("pointer exists") = Value::from(value as i64 - 3),
+        2 => *root.pointer_mut(at).expect("pointer exists") = Value::Null,
+        3 => *root.pointer_mut(at).expect("pointer exists") = Value::Array(vec![new]),
+        // Remove the node from its parent, or repeat it there (lists) / beside itself (mappings).
+        k => {
+            let (Some(parent_at), Some(key)) = (parent_at, at.rsplit('/').next()) else {
+                return;
+            };
+            let node = root.pointer(at).cloned().expect("pointer exists");
+            let key = key.replace("~1", "/").replace("~0", "~");
+            match root.pointer_mut(&parent_at) {
+                Some(Value::Array(list)) => {
+                    if let Ok(i) = key.parse::<usize>() {
+                        if k == 4 {
+                            list.remove(i.min(list.len() - 1));
+                        } else {
+                            list.push(node);
+                        }
+                    }
+                }
+                Some(Value::Object(map)) => {
+                    if k == 4 {
+                        map.remove(&key);
+                    } else {
+                        map.insert(format!("{key}-copy"), node);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
 proptest! {
     #![proptest_config(config())]
+
+    #[test]
+    fn tree_edited_real_catalogs_never_panic(
+        seed in 0..2usize,
+        edits in proptest::collection::vec((0..4usize, 0.0..1.0f64, any::<u8>(), any::<usize>()), 1..5),
+        as_yaml in any::<bool>(),
+    ) {
+        let seeds = seeds();
+        let s = &seeds[seed % 2];
+        let mut docs: Vec<Value> = s
+            .files
+            .iter()
+            .map(|f| acepack_compiler::source::load(&s.dir.join(f), f).expect("seed parses"))
+            .collect();
+        for e in &edits {
+            let n = docs.len();
+            edit_tree(&mut docs[e.0 % n], *e);
+        }
+        let dir = tempfile::tempdir().expect("temporary folder");
+        for (name, doc) in s.files.iter().zip(&docs) {
+            let path = dir.path().join(name);
+            std::fs::create_dir_all(path.parent().expect("has a parent")).expect("folder");
+            // JSON is YAML; half the time it is written block-style through the YAML path.
+            let text = serde_json::to_string_pretty(doc).expect("serializes");
+            let text = if as_yaml { format!("# yaml\n{text}") } else { text };
+            std::fs::write(path, text).expect("written");
+        }
+        pipeline(&dir.path().join(s.catalog));
+    }
 
     #[test]
     fn mutated_real_catalogs_never_panic(seed in 0..3usize, edits in proptest::collection::vec(edit(), 1..6)) {

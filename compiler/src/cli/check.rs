@@ -202,7 +202,8 @@ impl<'a> Report<'a> {
                         let routed = m
                             .mapping
                             .as_ref()
-                            .map(|x| x.operations.iter().find(|r| r.operation == i));
+                            // One entry per operation, in operation order: index, do not search.
+                            .map(|x| x.operations.get(i).filter(|r| r.operation == i));
                         Some(OperationReport {
                             id: &op.id,
                             method: &op.method,

@@ -438,31 +438,83 @@ fn check_conflicts(ctx: &mut Ctx<'_>, built: &Built) {
     for (i, op) in built.operations.iter().enumerate() {
         by_route.entry((&op.method, &op.path)).or_default().push(i);
     }
-    for (i, op) in built.operations.iter().enumerate() {
-        let Some(same) = by_route.get(&(op.method.as_str(), op.path.as_str())) else {
-            continue;
+    let mut clashes: Vec<(usize, usize)> = by_route
+        .values()
+        .filter(|same| same.len() > 1)
+        .flat_map(|same| first_clashes(built, same))
+        .collect();
+    // Report in operation order, whatever the hash map's order.
+    clashes.sort_unstable();
+    for (i, j) in clashes {
+        let op = &built.operations[i];
+        let (a, b) = (&built.apis[built.operations[j].api], &built.apis[op.api]);
+        let rel = &built.rel_paths[i];
+        ctx.error(
+            format!("apis[{}]", op.api),
+            format!(
+                "api \"{}\" and api \"{}\" both define {} {} and their hosts overlap, so a request could not be told apart",
+                b.name, a.name, op.method, op.path
+            ),
+            Some(format!(
+                "add `exclude: [\"{} {rel}\"]` to one of them, or give them `hosts` that do not overlap",
+                op.method
+            )),
+        );
+    }
+}
+
+/// For operations with the same (method, path), in operation order (each from another API: an
+/// API has one operation per route), every later one whose hosts overlap an earlier one's, paired
+/// with the first such earlier one. Exact hosts are looked up in a map, so a route that hundreds
+/// of single-host APIs share (`GET /health` per tenant) costs no pairwise comparison.
+fn first_clashes(built: &Built, same: &[usize]) -> Vec<(usize, usize)> {
+    let hosts = |i: usize| built.apis[built.operations[i].api].hosts.as_slice();
+    let mut out = Vec::new();
+    let mut any_host: Option<usize> = None;
+    let mut exact: HashMap<&str, usize> = HashMap::new();
+    let mut wildcards: Vec<(&str, usize)> = Vec::new();
+    for &i in same {
+        let mine = hosts(i);
+        let clash = if mine.is_empty() {
+            // Any host overlaps everything: the first earlier operation, if any.
+            same.first().copied().filter(|&j| j != i)
+        } else {
+            let mut candidates: Vec<usize> = any_host.into_iter().collect();
+            for h in mine {
+                if h.starts_with('*') {
+                    candidates.extend(
+                        exact
+                            .iter()
+                            .filter(|(e, _)| hosts::patterns_overlap(h, e))
+                            .map(|(_, &j)| j),
+                    );
+                } else if let Some(&j) = exact.get(h.as_str()) {
+                    candidates.push(j);
+                }
+                candidates.extend(
+                    wildcards
+                        .iter()
+                        .filter(|(w, _)| hosts::patterns_overlap(h, w))
+                        .map(|&(_, j)| j),
+                );
+            }
+            candidates.into_iter().min()
         };
-        // Report each later operation once, against the first earlier API it collides with.
-        let clash = same.iter().copied().take_while(|&j| j < i).find(|&j| {
-            let other = &built.operations[j];
-            other.api != op.api && hosts::sets_overlap(&built.apis[other.api].hosts, &built.apis[op.api].hosts)
-        });
         if let Some(j) = clash {
-            let (a, b) = (&built.apis[built.operations[j].api], &built.apis[op.api]);
-            let rel = &built.rel_paths[i];
-            ctx.error(
-                format!("apis[{}]", op.api),
-                format!(
-                    "api \"{}\" and api \"{}\" both define {} {} and their hosts overlap, so a request could not be told apart",
-                    b.name, a.name, op.method, op.path
-                ),
-                Some(format!(
-                    "add `exclude: [\"{} {rel}\"]` to one of them, or give them `hosts` that do not overlap",
-                    op.method
-                )),
-            );
+            out.push((i, j));
+        }
+        if mine.is_empty() {
+            any_host.get_or_insert(i);
+        }
+        for h in mine {
+            if h.starts_with('*') {
+                wildcards.push((h, i));
+            } else {
+                exact.entry(h).or_insert(i);
+            }
         }
     }
+    out
 }
 
 #[cfg(test)]
@@ -489,5 +541,50 @@ mod tests {
     #[test]
     fn default_ids_drop_the_query() {
         assert_eq!(default_id("GET", "/responses?beta=true"), "GET /responses");
+    }
+
+    proptest::proptest! {
+        /// The indexed search finds, for every operation, the same first earlier clash as
+        /// comparing every pair with the plain definition of overlapping host sets.
+        #[test]
+        fn indexed_conflicts_match_the_pairwise_definition(
+            host_sets in proptest::collection::vec(
+                proptest::collection::vec(
+                    proptest::sample::select(&["a.x.com", "b.x.com", "*.x.com", "*.b.x.com", "x.com", "*.y.com", "c.y.com"][..]),
+                    0..3,
+                ),
+                1..12,
+            )
+        ) {
+            let mut built = Built::default();
+            for (i, hosts) in host_sets.iter().enumerate() {
+                built.apis.push(Api {
+                    name: format!("api{i}"),
+                    version: String::new(),
+                    hosts: hosts.iter().map(|h| h.to_string()).collect(),
+                    base_path: String::new(),
+                    spec: None,
+                    operations: i..i + 1,
+                });
+                built.operations.push(Operation {
+                    api: i,
+                    id: "GET /h".into(),
+                    method: "GET".into(),
+                    path: "/h".into(),
+                    spec_path: "/h".into(),
+                    aliases: Vec::new(),
+                });
+            }
+            let same: Vec<usize> = (0..host_sets.len()).collect();
+            let expected: Vec<(usize, usize)> = same
+                .iter()
+                .filter_map(|&i| {
+                    (0..i)
+                        .find(|&j| hosts::sets_overlap(&built.apis[j].hosts, &built.apis[i].hosts))
+                        .map(|j| (i, j))
+                })
+                .collect();
+            proptest::prop_assert_eq!(first_clashes(&built, &same), expected);
+        }
     }
 }
