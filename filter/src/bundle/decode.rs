@@ -2,6 +2,7 @@
 //! panics and never allocates more than the input can describe.
 
 use crate::bytes::{key_and_u32, ReadError, Reader};
+use crate::matcher::is_routable;
 
 use super::error::BundleError;
 use super::format::{limit_is_valid, sections, tag, CREDENTIAL_RECORD, DIGEST_LEN, NO_APPLICATION};
@@ -156,7 +157,8 @@ impl Bundle {
             let method = s.text("operation method")?;
             let method = Method::parse_bytes(method).ok_or_else(|| s.bad("operation method"))?;
             let path = s.text("operation path")?;
-            if path.first() != Some(&b'/') {
+            // A template the router cannot hold would fail (or worse) when the engine is built.
+            if path.first() != Some(&b'/') || !std::str::from_utf8(path).is_ok_and(is_routable) {
                 return Err(s.bad("operation path"));
             }
             let path = NameRef::push_bytes(&mut names, path);
@@ -172,7 +174,11 @@ impl Bundle {
             let id = s.string("package id")?;
             let name = s.string("package name")?;
             let version = s.string("package version")?;
-            let published = s.u8("package published")? != 0;
+            let published = match s.u8("package published")? {
+                0 => false,
+                1 => true,
+                _ => return Err(s.bad("package published")),
+            };
             let limits = s.limits()?;
             let m = s.count(2, "package operation count")?;
             let mut ops = Vec::with_capacity(m);
