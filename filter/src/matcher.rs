@@ -88,6 +88,18 @@ pub enum Match {
     None,
 }
 
+impl Match {
+    /// The better of two findings: an operation over a path, a path over nothing.
+    pub fn or(self, other: Match) -> Match {
+        match (self, other) {
+            (Match::Operation(_), _) => self,
+            (_, Match::Operation(_)) => other,
+            (Match::PathOnly, _) | (_, Match::PathOnly) => Match::PathOnly,
+            _ => Match::None,
+        }
+    }
+}
+
 /// The most parameters one template may have. The router renames a template's parameters `a`,
 /// `b`, … and panics when it would need a name past `z`, which it does on the 26th (it checks
 /// after incrementing): 25 is its limit. The compiler refuses longer templates with this bound.

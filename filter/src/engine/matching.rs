@@ -19,7 +19,13 @@ pub(crate) fn match_operation<H: Headers + ?Sized>(
 ) -> Result<u32, Decision> {
     let enforcement = &engine.bundle().enforcement;
     let host = normalize_host(req.authority);
-    let found = engine.table.find(&host, req.method, &canon.path);
+    let mut found = engine.table.find(&host, req.method, &canon.path);
+    if !canon.canonical && !matches!(found, Match::Operation(_)) {
+        // An upstream that decodes nothing routes the literal reading.
+        if let Some(literal) = &canon.alternate {
+            found = found.or(engine.table.find(&host, req.method, literal));
+        }
+    }
     let preflight = enforcement.cors_preflight_pass
         && req.method == "OPTIONS"
         && req.headers.get("origin").is_some()
@@ -29,9 +35,31 @@ pub(crate) fn match_operation<H: Headers + ?Sized>(
         Match::PathOnly if preflight && !canon.canonical => Err(deny(400, Reason::NonCanonical, None, None)),
         _ if preflight && found != Match::None => Err(Decision::Pass),
         Match::Operation(op) => Ok(op),
-        _ => Err(match enforcement.match_policy {
-            MatchPolicy::Required => deny(404, Reason::NoMatch, None, None),
-            MatchPolicy::IfPresent => Decision::Pass,
-        }),
+        _ => {
+            if let Some(op) = case_variant_match(engine, &host, req.method, canon) {
+                return Err(deny(400, Reason::NonCanonical, Some(op), None));
+            }
+            Err(match enforcement.match_policy {
+                MatchPolicy::Required => deny(404, Reason::NoMatch, None, None),
+                MatchPolicy::IfPresent => Decision::Pass,
+            })
+        }
     }
+}
+
+/// The operation a method that is not upper case (`get`, `Get`) would reach on a server that
+/// matches methods case-insensitively, under either reading of the path.
+#[cold]
+fn case_variant_match(engine: &Engine, host: &str, method: &str, canon: &CanonicalPath<'_>) -> Option<u32> {
+    if !method.bytes().any(|b| b.is_ascii_lowercase()) {
+        return None;
+    }
+    let upper = method.to_ascii_uppercase();
+    [Some(canon.path.as_ref()), canon.alternate.as_deref()]
+        .into_iter()
+        .flatten()
+        .find_map(|path| match engine.table.find(host, &upper, path) {
+            Match::Operation(op) => Some(op),
+            _ => None,
+        })
 }
