@@ -146,7 +146,8 @@ pub struct Deny {
 /// What to do with a request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Decision {
-    /// Forward untouched (no operation under `if_present`, or a CORS preflight).
+    /// Forward with nothing changed except that client-sent `x-ace-*` headers are removed (no
+    /// operation under `if_present`, or a CORS preflight).
     Pass,
     /// Forward with `x-ace-*` headers.
     Allow(Allow),
