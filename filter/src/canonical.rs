@@ -549,7 +549,8 @@ mod fast_path {
             parts in proptest::collection::vec(
                 prop_oneof![
                     Just("/"), Just("."), Just("a"), Just("%2F"), Just("%41"), Just("\\\\"), Just("?"),
-                    Just("#"), Just(";"), Just("%25"), Just("\u{1}"), Just("\u{7f}"), Just("é"), Just("-"), Just("~"),
+                    Just("#"), Just(";"), Just("%25"), Just("%2E"), Just("%C0%AE"), Just("%C3"), Just("%C3%A9"),
+                    Just("\u{FF0E}"), Just("%41"), Just("\u{1}"), Just("\u{7f}"), Just("é"), Just("-"), Just("~"),
                 ],
                 0..40,
             ),
@@ -559,6 +560,13 @@ mod fast_path {
             let got = canonicalize(&raw);
             let want = general(&raw);
             prop_assert_eq!((got.path.as_ref(), got.canonical, got.query), (want.0.as_str(), want.1, want.2), "{:?}", raw);
+            // A canonical path reads the same literally and resolved: nothing was there to decode,
+            // strip or resolve.
+            if got.canonical {
+                let path = &raw[..raw.find(['?', '#']).unwrap_or(raw.len())];
+                prop_assert_eq!(super::resolve::literal(path), got.path.as_ref(), "{:?}", raw);
+                prop_assert_eq!(got.alternate, None);
+            }
             if let Some(end) = plain_end(raw.as_bytes()) {
                 prop_assert!(got.canonical && matches!(got.path, Cow::Borrowed(_)), "{:?} at {}", raw, end);
             }

@@ -37,7 +37,8 @@ pub enum MatchConflict {
         /// The second operation.
         second: u32,
     },
-    /// A template the router rejects.
+    /// A template the router cannot hold: more than [`MAX_PARAMS`] parameters, or a brace that is
+    /// not part of a `{}` parameter.
     BadTemplate {
         /// The operation.
         operation: u32,
@@ -56,9 +57,11 @@ impl std::fmt::Display for MatchConflict {
                     "operations #{first} and #{second} have the same method and path on the same hosts"
                 )
             }
-            MatchConflict::BadTemplate { operation } => {
-                write!(f, "operation #{operation}: invalid path template")
-            }
+            MatchConflict::BadTemplate { operation } => write!(
+                f,
+                "operation #{operation}: the path template cannot be routed (more than {MAX_PARAMS} \
+                 parameters, or a `{{` or `}}` that is not part of a parameter)"
+            ),
         }
     }
 }
