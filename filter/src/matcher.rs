@@ -103,48 +103,32 @@ impl Match {
     }
 }
 
-/// The most parameters one template may have. The router renames a template's parameters `a`,
-/// `b`, … and panics when it would need a name past `z`, which it does on the 26th (it checks
-/// after incrementing): 25 is its limit. The compiler refuses longer templates with this bound.
-pub const MAX_PARAMS: u8 = 25;
+/// The most parameters one template may have: the router's limit, defined with the bundle
+/// format ([`crate::bundle::MAX_TEMPLATE_PARAMS`]) so the decoder refuses what the router cannot
+/// hold. The compiler refuses longer templates with this bound.
+pub const MAX_PARAMS: u8 = crate::bundle::MAX_TEMPLATE_PARAMS;
 
 /// Converts a normalized template (`/a/{}.json`) into matchit syntax (`/a/{a}.json`), or `None`
-/// for a template the router cannot hold: more than [`MAX_PARAMS`] parameters, or a `{` or `}`
-/// that is not part of a `{}` parameter (the router would read it as a parameter or an escape;
-/// normalized templates never contain one). The names are the router's own normalized ones.
+/// for a template the router cannot hold ([`crate::bundle::template_is_valid`]: more than
+/// [`MAX_PARAMS`] parameters, or a `{` or `}` that is not part of a `{}` parameter). The names
+/// are the router's own normalized ones.
 fn router_template(path: &str) -> Option<String> {
-    let mut out = String::with_capacity(path.len() + 8);
-    let mut params = 0u8;
-    let mut copied = 0;
-    let bytes = path.as_bytes();
-    let mut i = 0;
-    while let Some(&b) = bytes.get(i) {
-        match b {
-            b'{' if bytes.get(i + 1) == Some(&b'}') => {
-                if params >= MAX_PARAMS {
-                    return None;
-                }
-                // `{` and `}` are ASCII, so `copied..=i` is on character boundaries.
-                out.push_str(path.get(copied..=i).unwrap_or_default());
-                out.push(char::from(b'a' + params));
-                params += 1;
-                copied = i + 1;
-                i += 2;
-                continue;
-            }
-            b'{' | b'}' => return None,
-            _ => {}
-        }
-        i += 1;
+    if !crate::bundle::template_is_valid(path.as_bytes()) {
+        return None;
     }
-    out.push_str(path.get(copied..).unwrap_or_default());
+    let mut out = String::with_capacity(path.len() + 8);
+    let mut name = b'a';
+    let mut rest = path;
+    while let Some(at) = rest.find("{}") {
+        // `{` is ASCII, so `at` and `at + 1` are character boundaries.
+        out.push_str(rest.get(..=at).unwrap_or_default());
+        out.push(char::from(name));
+        out.push('}');
+        name += 1;
+        rest = rest.get(at + 2..).unwrap_or_default();
+    }
+    out.push_str(rest);
     Some(out)
-}
-
-/// Whether the router can hold `path` (a normalized template) at all; the bundle decoder refuses
-/// operations whose path it cannot.
-pub fn is_routable(path: &str) -> bool {
-    router_template(path).is_some()
 }
 
 /// One template of a host group while the table is built: its operations and the first of them.

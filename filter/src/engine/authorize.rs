@@ -3,9 +3,8 @@
 
 use crate::bundle::{Bundle, Grant};
 
-use super::charge::Scope;
 use super::decision::{deny, Decision, Reason};
-use super::Engine;
+use super::scope::Scope;
 
 /// A package that contains an operation, as seen from the operation.
 #[derive(Debug, Clone, Copy)]
@@ -122,8 +121,12 @@ impl<'e> Iterator for PackageGrants<'e> {
 
 /// Whether `application` may call `operation`, and through which grants; 403 if through none.
 #[inline]
-pub(crate) fn authorize(engine: &Engine, application: u32, operation: u32) -> Result<Authorized<'_>, Decision> {
-    let bundle = engine.bundle();
+pub(crate) fn authorize<'e>(
+    bundle: &'e Bundle,
+    memberships: &'e Memberships,
+    application: u32,
+    operation: u32,
+) -> Result<Authorized<'e>, Decision> {
     let forbidden = || deny(403, Reason::Forbidden, Some(operation), Some(application));
     let app = bundle.applications.get(application as usize).ok_or_else(forbidden)?;
     let api = bundle.operations.get(operation as usize).map(|o| Grant::Api(o.api));
@@ -132,7 +135,7 @@ pub(crate) fn authorize(engine: &Engine, application: u32, operation: u32) -> Re
     }
     let grants = PackageGrants {
         grants: app.grants.iter(),
-        memberships: engine.memberships.of(operation),
+        memberships: memberships.of(operation),
     };
     if grants.clone().next().is_none() {
         return Err(forbidden());

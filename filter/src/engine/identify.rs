@@ -9,7 +9,6 @@ use super::cache::KeyCache;
 use super::decision::{Decision, Deny, Hide, Reason};
 use super::keys::{anonymous_digest, credential_digest};
 use super::request::{Headers, Request};
-use super::Engine;
 
 /// Who is calling: the application, the digest its buckets are keyed by, and what to strip
 /// before forwarding (`hide_credentials`).
@@ -21,13 +20,14 @@ pub(crate) struct Identity {
 
 /// Finds the caller of `req` (whose query is `query`), for a request that matched `operation`.
 pub(crate) fn identify<H: Headers + ?Sized>(
-    engine: &Engine,
+    bundle: &Bundle,
+    credentials: &CredentialIndex,
+    has_key_auth: bool,
     req: &Request<'_, H>,
     query: &str,
     operation: u32,
     mut cache: Option<&mut KeyCache>,
 ) -> Result<Identity, Decision> {
-    let bundle = engine.bundle();
     for (index, strategy) in bundle.strategies.iter().enumerate() {
         let (secret, status, found_at) = match &strategy.kind {
             StrategyKind::KeyAuth(names) => match find_key(names, req.headers, query) {
@@ -44,7 +44,7 @@ pub(crate) fn identify<H: Headers + ?Sized>(
             Some((app, digest)) => (Some(app), digest),
             None => {
                 let digest = credential_digest(secret.as_bytes());
-                let found = engine.credential(&digest);
+                let found = credentials.find(bundle, &digest);
                 if let (Some(app), Some(c)) = (found, cache.as_deref_mut()) {
                     c.insert(secret.as_bytes(), app, digest);
                 }
@@ -92,7 +92,7 @@ pub(crate) fn identify<H: Headers + ?Sized>(
             status: 401,
             reason: Reason::Unauthenticated,
             retry_after: None,
-            www_authenticate: engine.has_key_auth(),
+            www_authenticate: has_key_auth,
             operation: Some(operation),
             application: None,
             charge: None,

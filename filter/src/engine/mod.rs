@@ -5,9 +5,10 @@
 //! One module per step, in the order a request takes them — [`matching`] (1. match),
 //! [`identify`] (2. credential), [`authorize`] (3. grants), [`charge`] (4. limit, 5. allow) — and
 //! one per concern they share: [`request`] (what the engine reads), [`decision`] (what it
-//! answers), [`keys`] (credential digests and bucket keys), [`cache`] (the per-VM key memo).
-//! [`Engine::decide_cached`] states the order; each step returns the value the next one needs, or
-//! the decision that ends the request.
+//! answers), [`keys`] (credential digests and bucket keys), [`scope`] (bucket scopes), [`cache`]
+//! (the per-VM key memo). [`Engine::decide_cached`] states the order; each step is a function of
+//! the tables it reads (never of the engine), returning the value the next step needs or the
+//! decision that ends the request. Dependencies run one way: this module → steps → concerns.
 
 // Each step returns `Result<_, Decision>` so the order reads as a chain of `?`. The decision is
 // large, but boxing it would allocate on every denial, and the steps are inlined into one function.
@@ -21,6 +22,7 @@ mod identify;
 mod keys;
 mod matching;
 mod request;
+mod scope;
 
 pub use cache::{KeyCache, KEY_CACHE_CAPACITY};
 pub use decision::{Allow, Charge, Decision, Deny, Hide, Reason};
@@ -33,8 +35,8 @@ use crate::limiter::Store;
 use crate::matcher::{MatchConflict, OperationTable};
 
 use authorize::{Authorized, Memberships};
-use charge::Scope;
 use identify::CredentialIndex;
+use scope::Scope;
 
 /// Why a bundle cannot be loaded into an engine.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -104,14 +106,9 @@ impl Engine {
         &self.bundle
     }
 
-    /// Whether the bundle has a key_auth strategy.
-    fn has_key_auth(&self) -> bool {
-        self.has_key_auth
-    }
-
     /// The `RateLimit-Policy` value of a bucket scope (see [`Charge::scope`]).
     pub fn policy(&self, scope: u32) -> &str {
-        self.scopes.get(scope as usize).map_or("", |s| s.policy.as_str())
+        self.scopes.get(scope as usize).map_or("", Scope::policy)
     }
 
     /// Decides one request. `now_us` is the host's wall clock in microseconds.
@@ -145,10 +142,19 @@ impl Engine {
         cache: Option<&mut KeyCache>,
         now_us: u64,
     ) -> Result<Decision, Decision> {
+        let bundle = &self.bundle;
         let canon = canonicalize(req.path);
-        let operation = matching::match_operation(self, req, &canon)?;
-        let identity = identify::identify(self, req, canon.query, operation, cache)?;
-        match authorize::authorize(self, identity.application, operation)? {
+        let operation = matching::match_operation(&self.table, &bundle.enforcement, req, &canon)?;
+        let identity = identify::identify(
+            bundle,
+            &self.credentials,
+            self.has_key_auth,
+            req,
+            canon.query,
+            operation,
+            cache,
+        )?;
+        match authorize::authorize(bundle, &self.memberships, identity.application, operation)? {
             Authorized::Api => Ok(Decision::Allow(Allow {
                 operation,
                 application: identity.application,
@@ -156,7 +162,15 @@ impl Engine {
                 charge: None,
                 hide: identity.hide,
             })),
-            Authorized::Packages(grants) => Ok(charge::charge(self, grants, identity, operation, store, now_us)),
+            Authorized::Packages(grants) => Ok(charge::charge(
+                bundle,
+                &self.scopes,
+                grants,
+                identity,
+                operation,
+                store,
+                now_us,
+            )),
         }
     }
 }
