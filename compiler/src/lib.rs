@@ -16,8 +16,10 @@ pub mod error;
 pub mod model;
 pub mod openapi;
 pub mod output;
+pub mod portal;
 pub mod routes;
 pub mod source;
+pub mod spec;
 pub mod template;
 pub mod validate;
 

@@ -13,6 +13,8 @@ mod diff;
 mod envoy;
 mod explain;
 mod inspect;
+mod portal;
+mod spec;
 
 /// Exit statuses of docs/cli.md.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -116,6 +118,32 @@ enum Command {
         #[arg(long, default_value = "acepack")]
         vm_id: String,
     },
+    /// Print or write a package's OpenAPI 3.1 specification (docs/portal.md).
+    Spec {
+        /// The catalog (YAML or JSON).
+        catalog: PathBuf,
+        /// The package's id.
+        #[arg(long)]
+        package: String,
+        /// Write to this file (replaced atomically) instead of printing.
+        #[arg(short = 'o', long = "output")]
+        output: Option<PathBuf>,
+    },
+    /// Generate the static developer portal, with an in-browser "try it" (docs/portal.md).
+    Portal {
+        /// The catalog (YAML or JSON).
+        catalog: PathBuf,
+        /// The folder to write the site into (replaced as a whole; never a file or an input).
+        #[arg(short = 'o', long = "output")]
+        output: PathBuf,
+        /// Only this portal (default: every portal of the catalog).
+        #[arg(long)]
+        portal: Option<String>,
+        /// The try-it engine: the folder holding acepack_browser.js and acepack_browser_bg.wasm
+        /// (docs/portal.md#building-the-try-it-engine). Without it the pages have no try-it.
+        #[arg(long)]
+        engine: Option<PathBuf>,
+    },
 }
 
 /// Why a command failed. Rendered once by [`run`]; the variant decides the exit status.
@@ -213,6 +241,8 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
         Command::Explain { .. } => "explain",
         Command::Diff { .. } => "diff",
         Command::Envoy { .. } => "envoy",
+        Command::Spec { .. } => "spec",
+        Command::Portal { .. } => "portal",
     };
     let outcome = match cli.command {
         Command::Compile {
@@ -246,6 +276,17 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
             allow_breaking,
         } => diff::run(&old, &new, json, allow_breaking),
         Command::Envoy { bundle, wasm, vm_id } => envoy::run(&bundle, &wasm, &vm_id),
+        Command::Spec {
+            catalog,
+            package,
+            output,
+        } => spec::run(&catalog, &package, output.as_deref()),
+        Command::Portal {
+            catalog,
+            output,
+            portal,
+            engine,
+        } => portal::run(&catalog, &output, portal.as_deref(), engine.as_deref()),
     };
     match outcome {
         Ok(exit) => exit as i32,
