@@ -8,6 +8,7 @@
 pub mod bundle;
 pub mod catalog;
 pub mod diag;
+pub mod ecds;
 pub mod envoy_filter;
 pub mod model;
 pub mod openapi;

@@ -1,4 +1,5 @@
-//! `acepack compile CATALOG -o BUNDLE [--report R] [--strict] [--previous OLD] [--allow-breaking]`.
+//! `acepack compile CATALOG -o BUNDLE [--report R] [--strict] [--previous OLD] [--allow-breaking]
+//! [--ecds DIR --wasm PATH [--admin URL]]`.
 
 use std::path::Path;
 
@@ -105,4 +106,21 @@ pub fn run(
         bundle.credentials.len()
     );
     Exit::Ok
+}
+
+/// `--ecds`: after a successful compile, publishes the new bundle as the ECDS resource (as
+/// `acepack envoy BUNDLE --ecds DIR` does).
+pub fn publish(bundle: &Path, wasm: Option<&Path>, vm_id: &str, ecds: &super::envoy::EcdsArgs) -> Exit {
+    let (Some(dir), Some(wasm)) = (&ecds.ecds, wasm) else {
+        eprintln!("acepack compile: --ecds needs --wasm PATH (acepack_filter.wasm as Envoy loads it)");
+        return Exit::Usage;
+    };
+    let bytes = match std::fs::read(bundle) {
+        Ok(b) => b,
+        Err(e) => {
+            eprintln!("acepack compile: {}: {e}", bundle.display());
+            return Exit::Usage;
+        }
+    };
+    super::envoy::publish(&bytes, &wasm.display().to_string(), vm_id, dir, ecds, "acepack compile")
 }

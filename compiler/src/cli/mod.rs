@@ -56,6 +56,14 @@ enum Command {
         /// Accept breaking changes.
         #[arg(long)]
         allow_breaking: bool,
+        /// With --ecds: path to acepack_filter.wasm as Envoy should load it.
+        #[arg(long, requires = "ecds")]
+        wasm: Option<PathBuf>,
+        /// With --ecds: the wasm VM id.
+        #[arg(long, default_value = "acepack")]
+        vm_id: String,
+        #[command(flatten)]
+        ecds: envoy::EcdsArgs,
     },
     /// Validate a catalog and print the report.
     Check {
@@ -114,6 +122,12 @@ enum Command {
         /// The wasm VM id; all workers of one Envoy share buckets through it.
         #[arg(long, default_value = "acepack")]
         vm_id: String,
+        /// What to print: an Envoy filter entry, an Istio WasmPlugin or an Envoy Gateway
+        /// EnvoyExtensionPolicy (the last two pass the bundle as JSON; --wasm is then the module's URL).
+        #[arg(long, value_enum, default_value = "envoy")]
+        format: envoy::FormatArg,
+        #[command(flatten)]
+        ecds: envoy::EcdsArgs,
     },
 }
 
@@ -167,14 +181,27 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
             strict,
             previous,
             allow_breaking,
-        } => compile::run(
-            &catalog,
-            &output,
-            report.as_deref(),
-            strict,
-            previous.as_deref(),
-            allow_breaking,
-        ),
+            wasm,
+            vm_id,
+            ecds,
+        } => {
+            if ecds.ecds.is_some() && wasm.is_none() {
+                eprintln!("acepack compile: --ecds needs --wasm PATH (acepack_filter.wasm as Envoy loads it)");
+                return Exit::Usage as i32;
+            }
+            let exit = compile::run(
+                &catalog,
+                &output,
+                report.as_deref(),
+                strict,
+                previous.as_deref(),
+                allow_breaking,
+            );
+            match (exit, &ecds.ecds) {
+                (Exit::Ok, Some(_)) => compile::publish(&output, wasm.as_deref(), &vm_id, &ecds),
+                _ => exit,
+            }
+        }
         Command::Check { catalog, json, strict } => check::run(&catalog, json, strict),
         Command::Inspect { bundle, json } => inspect::run(&bundle, json),
         Command::Explain {
@@ -190,7 +217,13 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
             json,
             allow_breaking,
         } => diff::run(&old, &new, json, allow_breaking),
-        Command::Envoy { bundle, wasm, vm_id } => envoy::run(&bundle, &wasm, &vm_id),
+        Command::Envoy {
+            bundle,
+            wasm,
+            vm_id,
+            format,
+            ecds,
+        } => envoy::run(&bundle, &wasm, &vm_id, format, &ecds),
     };
     exit as i32
 }
