@@ -53,7 +53,7 @@ pub enum EcdsError {
     /// Envoy refused the new configuration (its `config_fail` counter grew); the previous resource
     /// file was put back.
     #[error(
-        "Envoy rejected version {version} of ECDS resource {name:?} (extension_config_discovery config_fail grew; see Envoy's log for the filter's reason); the previous resource file was restored and the previous bundle keeps serving"
+        "Envoy rejected version {version} of ECDS resource {name:?} (its extension_config_discovery update_rejected/config_fail grew; see Envoy's log for the filter's reason); the previous resource file was restored and the previous bundle keeps serving"
     )]
     Rejected {
         /// The resource name.
@@ -224,22 +224,14 @@ pub fn publish(
         });
     };
     let previous = std::fs::read(&path).ok();
-    let failures_before = c.admin.config_failures(name)?;
+    let before = c.admin.ecds_stats(name)?;
     let started = Instant::now();
     write_atomic(&path, resource.text.as_bytes())?;
     let mut writes = 1;
     let mut written = Instant::now();
     loop {
-        let applied = c.admin.applied_version(name)?;
-        if applied.as_deref() == Some(resource.version.as_str()) {
-            return Ok(Published {
-                version: resource.version.clone(),
-                confirmed: true,
-                writes,
-                elapsed: started.elapsed(),
-            });
-        }
-        if c.admin.config_failures(name)? > failures_before {
+        let now = c.admin.ecds_stats(name)?;
+        if now.refused > before.refused {
             if let Some(prev) = &previous {
                 write_atomic(&path, prev)?;
             }
@@ -248,6 +240,18 @@ pub fn publish(
                 version: resource.version.clone(),
             });
         }
+        let ours = now.version.as_deref() == Some(resource.version.as_str());
+        // Already serving this very content, or an update applied since the write that left our
+        // version in place (a version seen without a grown success count can still be refused).
+        if ours && (now.applied > before.applied || before.version == now.version) {
+            return Ok(Published {
+                version: resource.version.clone(),
+                confirmed: true,
+                writes,
+                elapsed: started.elapsed(),
+            });
+        }
+        let applied = now.version;
         if started.elapsed() >= c.wait {
             return Err(EcdsError::NotApplied {
                 name: name.to_owned(),

@@ -1,5 +1,5 @@
-//! `acepack_compiler::ecds::publish` against a fake Envoy admin interface served on loopback by
-//! the test: an update Envoy misses is renamed in again, a rejected one restores the previous file,
+//! `acepack_compiler::ecds::publish` against a fake Envoy admin interface (its ECDS stats) served
+//! on loopback by the test: an update Envoy misses is renamed in again, a rejected one restores the previous file,
 //! one never applied ends in a clear error within the wait.
 
 use std::io::{BufRead, BufReader, Write};
@@ -29,6 +29,7 @@ struct Fake {
     /// Inode of the first file seen after the write.
     first_inode: Option<u64>,
     applied: String,
+    successes: u64,
     rejected: u64,
 }
 
@@ -50,6 +51,7 @@ impl Fake {
                 let first = *self.first_inode.get_or_insert(meta.ino());
                 if meta.ino() != first {
                     self.applied = version;
+                    self.successes += 1;
                 }
             }
             Mode::Reject => self.rejected = 1,
@@ -76,19 +78,12 @@ fn serve(fake: Arc<Mutex<Fake>>) -> Admin {
             }
             let body = {
                 let mut f = fake.lock().unwrap();
-                if line.contains("/config_dump?resource=ecds_filters") {
-                    f.observe();
-                    assert!(line.contains("name_regex=%5Eacepack%24"), "{line}");
-                    format!(
-                        "{{\"configs\":[{{\"@type\":\"type.googleapis.com/envoy.admin.v3.EcdsConfigDump.EcdsFilterConfig\",\"version_info\":\"{}\"}}]}}",
-                        f.applied
-                    )
-                } else {
-                    format!(
-                        "extension_config_discovery.http_filter.acepack.config_fail: {}\nextension_config_discovery.http_filter.acepack.config_reload: 1\nextension_config_discovery.http_filter.other.config_fail: 7\n",
-                        f.rejected
-                    )
-                }
+                assert!(line.starts_with("GET /stats?filter="), "{line}");
+                f.observe();
+                format!(
+                    "extension_config_discovery.http_filter.acepack.version_text: \"{}\"\nextension_config_discovery.http_filter.acepack.config_fail: {}\nextension_config_discovery.http_filter.acepack.update_rejected: {}\nextension_config_discovery.http_filter.acepack.update_success: {}\nextension_config_discovery.http_filter.other.update_rejected: 7\nextension_config_discovery.http_filter.other.version_text: \"x\"\n",
+                    f.applied, f.rejected, f.rejected, f.successes
+                )
             };
             let _ = write!(
                 stream,
@@ -109,6 +104,7 @@ fn setup(mode: Mode) -> (tempfile::TempDir, Arc<Mutex<Fake>>, Admin, ecds::Resou
         file,
         first_inode: None,
         applied: "old".into(),
+        successes: 1,
         rejected: 0,
     }));
     let admin = serve(fake.clone());

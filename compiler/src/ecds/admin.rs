@@ -1,7 +1,9 @@
-//! Just enough of Envoy's admin interface to confirm an ECDS update: the applied version of one
-//! resource (`/config_dump?resource=ecds_filters`, only its `version_info`, so a multi-megabyte
-//! bundle is not transferred at every poll) and its `config_fail` counter (`/stats`). Plain
-//! HTTP/1.1 GETs over a loopback-or-LAN TCP connection; the admin interface has no TLS.
+//! Just enough of Envoy's admin interface to confirm an ECDS update: the resource's
+//! `extension_config_discovery.*.NAME.*` stats (`/stats`) — the applied version (`version_text`)
+//! and the counts of applied and refused updates. The version alone is not enough: while Envoy
+//! builds a new filter configuration that then fails, `/config_dump` and `version_text` can
+//! already name the new version for a few milliseconds (measured); only a grown `update_success`
+//! with the new `version_text` means applied. Plain HTTP/1.1 GETs; the admin interface has no TLS.
 
 use std::io::{Read as _, Write as _};
 use std::net::{TcpStream, ToSocketAddrs};
@@ -71,39 +73,39 @@ impl Admin {
         Ok(body)
     }
 
-    /// The `version_info` Envoy reports for ECDS resource `name` (`None`: not known yet).
-    pub fn applied_version(&self, name: &str) -> Result<Option<String>, EcdsError> {
-        let path = format!(
-            "/config_dump?resource=ecds_filters&name_regex=%5E{}%24&mask=version_info",
-            escape_regex(name)
-        );
-        let body = self.get(&path)?;
-        let v: serde_json::Value = serde_json::from_str(&body).map_err(|e| EcdsError::Admin {
-            url: self.url(&path),
-            detail: format!("not JSON: {e}"),
-        })?;
-        let configs = v.get("configs").and_then(|c| c.as_array());
-        Ok(configs
-            .and_then(|c| c.iter().find_map(|e| e.get("version_info")?.as_str()))
-            .map(str::to_owned))
-    }
-
-    /// The sum of the `extension_config_discovery.*.NAME.config_fail` counters.
-    pub fn config_failures(&self, name: &str) -> Result<u64, EcdsError> {
+    /// The ECDS stats of resource `name` (summed over the listeners' stat prefixes).
+    pub fn ecds_stats(&self, name: &str) -> Result<EcdsStats, EcdsError> {
         let body = self.get("/stats?filter=%5Eextension_config_discovery%5C.")?;
-        let suffix = format!(".{name}.config_fail");
-        Ok(body
-            .lines()
-            .filter_map(|l| l.split_once(": "))
-            .filter(|(n, _)| n.ends_with(&suffix))
-            .filter_map(|(_, v)| v.trim().parse::<u64>().ok())
-            .sum())
+        let mut stats = EcdsStats::default();
+        for (stat, value) in body.lines().filter_map(|l| l.split_once(": ")) {
+            let Some(field) = stat
+                .strip_prefix("extension_config_discovery.")
+                .and_then(|rest| rest.rsplit_once('.'))
+                .and_then(|(scope, field)| scope.ends_with(&format!(".{name}")).then_some(field))
+            else {
+                continue;
+            };
+            let count = || value.trim().parse::<u64>().unwrap_or(0);
+            match field {
+                "version_text" => stats.version = Some(value.trim().trim_matches('"').to_owned()),
+                "update_success" => stats.applied += count(),
+                "update_rejected" | "config_fail" => stats.refused += count(),
+                _ => {}
+            }
+        }
+        Ok(stats)
     }
 }
 
-/// Percent-encoded regex-escaped `name` (resource names are `[A-Za-z0-9._-]`: only `.` needs it).
-fn escape_regex(name: &str) -> String {
-    name.replace('.', "%5C.")
+/// An ECDS resource's counters as Envoy reports them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EcdsStats {
+    /// `version_text`: the version Envoy last took (`None`: no stats for this name).
+    pub version: Option<String>,
+    /// `update_success`: updates applied.
+    pub applied: u64,
+    /// `update_rejected` + `config_fail`: updates refused.
+    pub refused: u64,
 }
 
 /// Status and body of a complete HTTP/1.1 response (`Content-Length`, chunked, or until close).
