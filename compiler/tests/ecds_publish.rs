@@ -190,3 +190,76 @@ fn resource_names_are_file_names() {
     }
     ecds::check_name("acepack.edge-1").unwrap();
 }
+
+fn acepack(args: &[&std::ffi::OsStr]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_acepack"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn compile_with_ecds_writes_the_resource_and_prints_the_entry() {
+    let dir = tempfile::tempdir().unwrap();
+    let catalog = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/bundle/catalog.yaml");
+    let bundle = dir.path().join("b.acepack");
+    let ecds_dir = dir.path().join("ecds");
+    std::fs::create_dir(&ecds_dir).unwrap();
+    let o = acepack(&[
+        "compile".as_ref(),
+        catalog.as_os_str(),
+        "-o".as_ref(),
+        bundle.as_os_str(),
+        "--ecds".as_ref(),
+        ecds_dir.as_os_str(),
+        "--wasm".as_ref(),
+        "/opt/acepack_filter.wasm".as_ref(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let entry = String::from_utf8(o.stdout).unwrap();
+    assert!(entry.contains("config_discovery:") && entry.contains("watched_directory:"), "{entry}");
+    let resource: serde_json::Value = serde_json::from_str(&content(&ecds_dir)).unwrap();
+    let config = &resource["resources"][0]["typed_config"]["config"];
+    assert_eq!(config["vm_config"]["code"]["local"]["filename"], "/opt/acepack_filter.wasm");
+    use base64::Engine as _;
+    let inlined = base64::engine::general_purpose::STANDARD
+        .decode(config["configuration"]["value"].as_str().unwrap())
+        .unwrap();
+    assert_eq!(inlined, std::fs::read(&bundle).unwrap());
+    // `acepack envoy` writes the same resource for the same bundle (same version).
+    let o = acepack(&[
+        "envoy".as_ref(),
+        bundle.as_os_str(),
+        "--wasm".as_ref(),
+        "/opt/acepack_filter.wasm".as_ref(),
+        "--ecds".as_ref(),
+        ecds_dir.as_os_str(),
+    ]);
+    assert_eq!(o.status.code(), Some(0));
+    assert_eq!(serde_json::from_str::<serde_json::Value>(&content(&ecds_dir)).unwrap(), resource);
+    // --ecds without --wasm is a usage error, before anything is written.
+    let o = acepack(&[
+        "compile".as_ref(),
+        catalog.as_os_str(),
+        "-o".as_ref(),
+        dir.path().join("other.acepack").as_os_str(),
+        "--ecds".as_ref(),
+        ecds_dir.as_os_str(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(!dir.path().join("other.acepack").exists());
+    // Istio and Envoy Gateway snippets carry the bundle as JSON.
+    for (format, marker) in [("istio", "kind: WasmPlugin"), ("envoy-gateway", "kind: EnvoyExtensionPolicy")] {
+        let o = acepack(&[
+            "envoy".as_ref(),
+            bundle.as_os_str(),
+            "--wasm".as_ref(),
+            "https://example.test/acepack_filter.wasm".as_ref(),
+            "--format".as_ref(),
+            format.as_ref(),
+        ]);
+        assert_eq!(o.status.code(), Some(0));
+        let t = String::from_utf8(o.stdout).unwrap();
+        assert!(t.contains(marker) && t.contains("bundle: \""), "{t}");
+    }
+}
