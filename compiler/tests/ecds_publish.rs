@@ -217,10 +217,16 @@ fn compile_with_ecds_writes_the_resource_and_prints_the_entry() {
     ]);
     assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
     let entry = String::from_utf8(o.stdout).unwrap();
-    assert!(entry.contains("config_discovery:") && entry.contains("watched_directory:"), "{entry}");
+    assert!(
+        entry.contains("config_discovery:") && entry.contains("watched_directory:"),
+        "{entry}"
+    );
     let resource: serde_json::Value = serde_json::from_str(&content(&ecds_dir)).unwrap();
     let config = &resource["resources"][0]["typed_config"]["config"];
-    assert_eq!(config["vm_config"]["code"]["local"]["filename"], "/opt/acepack_filter.wasm");
+    assert_eq!(
+        config["vm_config"]["code"]["local"]["filename"],
+        "/opt/acepack_filter.wasm"
+    );
     use base64::Engine as _;
     let inlined = base64::engine::general_purpose::STANDARD
         .decode(config["configuration"]["value"].as_str().unwrap())
@@ -236,7 +242,10 @@ fn compile_with_ecds_writes_the_resource_and_prints_the_entry() {
         ecds_dir.as_os_str(),
     ]);
     assert_eq!(o.status.code(), Some(0));
-    assert_eq!(serde_json::from_str::<serde_json::Value>(&content(&ecds_dir)).unwrap(), resource);
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&content(&ecds_dir)).unwrap(),
+        resource
+    );
     // --ecds without --wasm is a usage error, before anything is written.
     let o = acepack(&[
         "compile".as_ref(),
@@ -249,7 +258,10 @@ fn compile_with_ecds_writes_the_resource_and_prints_the_entry() {
     assert_eq!(o.status.code(), Some(2));
     assert!(!dir.path().join("other.acepack").exists());
     // Istio and Envoy Gateway snippets carry the bundle as JSON.
-    for (format, marker) in [("istio", "kind: WasmPlugin"), ("envoy-gateway", "kind: EnvoyExtensionPolicy")] {
+    for (format, marker) in [
+        ("istio", "kind: WasmPlugin"),
+        ("envoy-gateway", "kind: EnvoyExtensionPolicy"),
+    ] {
         let o = acepack(&[
             "envoy".as_ref(),
             bundle.as_os_str(),
