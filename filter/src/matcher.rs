@@ -37,7 +37,8 @@ pub enum MatchConflict {
         /// The second operation.
         second: u32,
     },
-    /// A template the router rejects.
+    /// A template the router cannot hold: more than [`MAX_PARAMS`] parameters, or a brace that is
+    /// not part of a `{}` parameter.
     BadTemplate {
         /// The operation.
         operation: u32,
@@ -56,9 +57,11 @@ impl std::fmt::Display for MatchConflict {
                     "operations #{first} and #{second} have the same method and path on the same hosts"
                 )
             }
-            MatchConflict::BadTemplate { operation } => {
-                write!(f, "operation #{operation}: invalid path template")
-            }
+            MatchConflict::BadTemplate { operation } => write!(
+                f,
+                "operation #{operation}: the path template cannot be routed (more than {MAX_PARAMS} \
+                 parameters, or a `{{` or `}}` that is not part of a parameter)"
+            ),
         }
     }
 }
@@ -88,33 +91,43 @@ pub enum Match {
     None,
 }
 
-/// The most parameters one template may have: the router names them `a` to `z` (and would
-/// panic on a 27th).
-const MAX_PARAMS: u8 = 26;
-
-/// Converts a normalized template (`/a/{}.json`) into matchit syntax (`/a/{a}.json`), or `None`
-/// with more than [`MAX_PARAMS`] parameters. The names are the router's own normalized ones.
-fn router_template(path: &str) -> Option<String> {
-    let mut out = String::with_capacity(path.len() + 8);
-    let mut name = b'a';
-    let mut copied = 0;
-    let mut prev = 0u8;
-    for (i, b) in path.bytes().enumerate() {
-        if prev == b'{' && b == b'}' {
-            if name > b'a' + (MAX_PARAMS - 1) {
-                return None;
-            }
-            // `{` and `}` are ASCII, so `copied..=i` is on character boundaries.
-            out.push_str(path.get(copied..i).unwrap_or_default());
-            out.push(char::from(name));
-            name += 1;
-            copied = i;
-            prev = 0;
-        } else {
-            prev = b;
+impl Match {
+    /// The better of two findings: an operation over a path, a path over nothing.
+    pub fn or(self, other: Match) -> Match {
+        match (self, other) {
+            (Match::Operation(_), _) => self,
+            (_, Match::Operation(_)) => other,
+            (Match::PathOnly, _) | (_, Match::PathOnly) => Match::PathOnly,
+            _ => Match::None,
         }
     }
-    out.push_str(path.get(copied..).unwrap_or_default());
+}
+
+/// The most parameters one template may have: the router's limit, defined with the bundle
+/// format ([`crate::bundle::MAX_TEMPLATE_PARAMS`]) so the decoder refuses what the router cannot
+/// hold. The compiler refuses longer templates with this bound.
+pub const MAX_PARAMS: u8 = crate::bundle::MAX_TEMPLATE_PARAMS;
+
+/// Converts a normalized template (`/a/{}.json`) into matchit syntax (`/a/{a}.json`), or `None`
+/// for a template the router cannot hold ([`crate::bundle::template_is_valid`]: more than
+/// [`MAX_PARAMS`] parameters, or a `{` or `}` that is not part of a `{}` parameter). The names
+/// are the router's own normalized ones.
+fn router_template(path: &str) -> Option<String> {
+    if !crate::bundle::template_is_valid(path.as_bytes()) {
+        return None;
+    }
+    let mut out = String::with_capacity(path.len() + 8);
+    let mut name = b'a';
+    let mut rest = path;
+    while let Some(at) = rest.find("{}") {
+        // `{` is ASCII, so `at` and `at + 1` are character boundaries.
+        out.push_str(rest.get(..=at).unwrap_or_default());
+        out.push(char::from(name));
+        out.push('}');
+        name += 1;
+        rest = rest.get(at + 2..).unwrap_or_default();
+    }
+    out.push_str(rest);
     Some(out)
 }
 
@@ -382,12 +395,19 @@ mod tests {
         assert_eq!(router_template("/").as_deref(), Some("/"));
         assert_eq!(router_template("/a/{}.json").as_deref(), Some("/a/{a}.json"));
         assert_eq!(router_template("/{}/{}x{}").as_deref(), Some("/{a}/{b}x{c}"));
-        assert_eq!(router_template("/{}}{").as_deref(), Some("/{a}}{"));
-        let many = "/{}".repeat(26);
+        assert_eq!(router_template("/{}/x{}{}").as_deref(), Some("/{a}/x{b}{c}"));
+        for stray in ["/{}}{", "/{", "/}", "/{x}", "/{{}}", "/a}b", "/{*rest}"] {
+            assert_eq!(router_template(stray), None, "{stray}");
+        }
+        let many = "/{}".repeat(usize::from(MAX_PARAMS));
         assert!(router_template(&many).is_some());
         assert!(router_template(&format!("{many}/{{}}")).is_none());
-        // More parameters than the router can name: refused, not a panic.
-        let b = bundle_with(&[("a", &[])], &[(0, "GET", &"/{}".repeat(27))]);
+        // The most the router can hold builds; one more is refused, not a panic.
+        let b = bundle_with(&[("a", &[])], &[(0, "GET", &many)]);
+        let t = OperationTable::build(&b).unwrap();
+        let request = "/x".repeat(usize::from(MAX_PARAMS));
+        assert_eq!(t.find("h", "GET", &request), Match::Operation(0));
+        let b = bundle_with(&[("a", &[])], &[(0, "GET", &"/{}".repeat(usize::from(MAX_PARAMS) + 1))]);
         assert!(matches!(
             OperationTable::build(&b),
             Err(MatchConflict::BadTemplate { operation: 0 })
