@@ -10,7 +10,7 @@ use acepack_compiler::ecds::{self, Admin, Confirm};
 use acepack_compiler::envoy_filter::{self, Format, PluginConfiguration};
 use sha2::Digest as _;
 
-use super::{read_bundle, Exit};
+use super::{read_bundle, Exit, Failure};
 
 /// The live-update options shared by `acepack envoy` and `acepack compile`.
 #[derive(Debug, Clone, clap::Args)]
@@ -43,19 +43,17 @@ pub enum FormatArg {
 }
 
 /// Prints the requested snippet; with `--ecds`, also writes (and confirms) the resource.
-pub fn run(bundle: &Path, wasm: &Path, vm_id: &str, format: FormatArg, ecds: &EcdsArgs) -> Exit {
-    let (bytes, _) = match read_bundle(bundle) {
-        Ok(b) => b,
-        Err(exit) => return exit,
-    };
+pub fn run(bundle: &Path, wasm: &Path, vm_id: &str, format: FormatArg, ecds: &EcdsArgs) -> Result<Exit, Failure> {
+    let (bytes, _) = read_bundle(bundle)?;
     let format = match format {
         FormatArg::Envoy => Format::Envoy,
         FormatArg::Istio => Format::Istio,
         FormatArg::EnvoyGateway => Format::EnvoyGateway,
     };
     if ecds.ecds.is_some() && format != Format::Envoy {
-        eprintln!("acepack envoy: --ecds writes an Envoy resource; it cannot be combined with --format istio or envoy-gateway");
-        return Exit::Usage;
+        return Err(Failure::Usage(
+            "--ecds writes an Envoy resource; it cannot be combined with --format istio or envoy-gateway".into(),
+        ));
     }
     let wasm_text = wasm.display().to_string();
     match format {
@@ -80,25 +78,31 @@ pub fn run(bundle: &Path, wasm: &Path, vm_id: &str, format: FormatArg, ecds: &Ec
             Some(dir) => return publish(&bytes, &wasm_text, vm_id, dir, ecds, "acepack envoy"),
         },
     }
-    Exit::Ok
+    Ok(Exit::Ok)
 }
 
 /// Prints the ECDS filter entry and publishes the resource for `bundle` (shared with `compile`).
-pub fn publish(bundle: &[u8], wasm: &str, vm_id: &str, dir: &Path, args: &EcdsArgs, command: &str) -> Exit {
-    if let Err(e) = ecds::check_name(&args.name) {
-        eprintln!("{command}: {e}");
-        return Exit::Usage;
-    }
-    let admin = match args.admin.as_deref().map(Admin::parse).transpose() {
-        Ok(a) => a,
-        Err(e) => {
-            eprintln!("{command}: {e}");
-            return Exit::Usage;
-        }
-    };
+/// `command` prefixes the success report on stderr.
+pub fn publish(
+    bundle: &[u8],
+    wasm: &str,
+    vm_id: &str,
+    dir: &Path,
+    args: &EcdsArgs,
+    command: &str,
+) -> Result<Exit, Failure> {
+    ecds::check_name(&args.name).map_err(|e| Failure::Usage(e.to_string()))?;
+    let admin = args
+        .admin
+        .as_deref()
+        .map(Admin::parse)
+        .transpose()
+        .map_err(|e| Failure::Usage(e.to_string()))?;
     if !(args.wait.is_finite() && args.wait > 0.0 && args.wait <= 3600.0) {
-        eprintln!("{command}: --wait {}: give seconds between 0 and 3600", args.wait);
-        return Exit::Usage;
+        return Err(Failure::Usage(format!(
+            "--wait {}: give seconds between 0 and 3600",
+            args.wait
+        )));
     }
     let wait = Duration::from_secs_f64(args.wait);
     let typed = envoy_filter::wasm_config(bundle, PluginConfiguration::Bytes, wasm, vm_id, &args.name);
@@ -127,15 +131,9 @@ pub fn publish(bundle: &[u8], wasm: &str, vm_id: &str, dir: &Path, args: &EcdsAr
                     p.version
                 );
             }
-            Exit::Ok
+            Ok(Exit::Ok)
         }
-        Err(e @ ecds::EcdsError::Rejected { .. }) => {
-            eprintln!("{command}: {e}");
-            Exit::Invalid
-        }
-        Err(e) => {
-            eprintln!("{command}: {e}");
-            Exit::Usage
-        }
+        Err(e @ ecds::EcdsError::Rejected { .. }) => Err(Failure::invalid(e.to_string())),
+        Err(e) => Err(Failure::Usage(e.to_string())),
     }
 }

@@ -2,16 +2,16 @@
 //! and [`parse`], which turns a document tree into them with every structural error located.
 //! Nothing here resolves references; that is [`crate::validate`]'s job.
 //!
-//! # Where the contract is silent
+//! # Choices users can rely on
 //!
-//! Choices made here and in [`crate::validate`], so that users can rely on them:
+//! Made here and in [`crate::validate`] where the catalog format leaves room:
 //!
 //! - `version` is required and must be `1` (or `"1"`); it is checked before anything else, so a
 //!   catalog of another version gets that message rather than a list of unknown keys.
 //! - A list key left empty (`hosts:`) is the empty list. `version` of an API or package may be a
 //!   number (`1.0`) and is kept as written. A package's `name` defaults to its `id`.
 //! - `developers[].status` and `registrations[].status` default to `approved`: the catalog is
-//!   written by the platform team, and the contract's own example registers an API without a
+//!   written by the platform team, and the documented example registers an API without a
 //!   status. `visibility` defaults to `public`; `teams` on a public publication only warn.
 //! - A per-operation `rate_limit` is only allowed on an entry with an `op`: on a whole API it would
 //!   give every operation its own bucket, which reads like one limit shared by the API.
@@ -26,15 +26,30 @@
 //!   levels in microsecond tokens — at most 18,446,744,073,709/second … 213,503,982/day.
 //! - An application without credentials is a warning unless it is the `anonymous` one.
 //! - A missing spec or gateway file stops validation at once (exit 2), whatever else is wrong.
+//! - Inputs must be regular files of at most 64 MiB (see [`crate::source`]); duplicate keys are
+//!   errors in JSON as in YAML.
+//! - What the filter and request headers carry is bounded, each with a located error: path
+//!   templates at most [`crate::template::MAX_TEMPLATE_BYTES`] bytes and
+//!   [`crate::template::MAX_PARAMETERS`] parameters, names, ids, emails, versions and key names at
+//!   most [`crate::diag::MAX_NAME_BYTES`] bytes, operation ids at most
+//!   [`crate::diag::MAX_OPERATION_ID_BYTES`], hosts 253, and at most
+//!   4,000,000 package operation entries in total. Control characters are refused in all of them.
+//! - Credential values (`key`, `key_sha256`, `id`) never appear in a message, not even when
+//!   malformed or mistyped.
+//! - A spec's server variable without a value is ignored with a warning when it sits in the scheme
+//!   or host (hosts are not used for matching) and is an error in the path (see
+//!   `openapi::servers`). An unquoted `openapi: 3.1`, a numeric or an empty operationId are read
+//!   with a warning.
 
 use std::fmt;
 use std::marker::PhantomData;
 
-use serde::de::{self, DeserializeOwned, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
-use serde_json::Value;
 
-use crate::diag::{did_you_mean, Diagnostic};
+mod read;
+
+pub use read::parse;
 
 /// The only catalog format version this compiler reads.
 pub const VERSION: u64 = 1;
@@ -90,40 +105,7 @@ pub struct Gateway {
     pub kong: Option<String>,
 }
 
-/// `enforcement.match_policy`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum MatchPolicy {
-    /// Reject requests that match no operation with 404.
-    Required,
-    /// Pass requests that match no operation through untouched (the default).
-    #[default]
-    IfPresent,
-}
-
-/// `enforcement.rate_limit_headers`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum RateLimitHeaders {
-    /// IETF RateLimit / RateLimit-Policy (the default).
-    #[default]
-    Ietf,
-    /// RateLimit-Limit / -Remaining / -Reset.
-    Draft03,
-    /// No headers.
-    None,
-}
-
-/// `enforcement.cors_preflight`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum CorsPreflight {
-    /// Preflights to a known path pass without credentials (the default).
-    #[default]
-    Pass,
-    /// Preflights are enforced like any request.
-    Enforce,
-}
+pub use crate::model::{CorsPreflight, MatchPolicy, RateLimitHeaders};
 
 /// `enforcement`.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
@@ -458,215 +440,6 @@ pub struct Registration {
     pub status: Status,
 }
 
-/// Parses a catalog document tree. `file` names the catalog in diagnostics. Every structural
-/// error is returned (each list element is parsed on its own so one typo does not hide the next).
-pub fn parse(doc: &Value, file: &str) -> Result<Catalog, Vec<Diagnostic>> {
-    let Some(map) = doc.as_object() else {
-        let what = kind_of(doc);
-        return Err(vec![Diagnostic::error(
-            file,
-            "",
-            format!("a catalog is a mapping with `version: 1` at the top, not {what}"),
-        )]);
-    };
-    let mut errors = Vec::new();
-    // The version first: a catalog of another version may legitimately have keys this one lacks.
-    match map.get("version") {
-        None => {
-            errors
-                .push(Diagnostic::error(file, "version", "missing `version`").with_hint("add `version: 1` at the top"));
-            return Err(errors);
-        }
-        Some(v) if v.as_u64() == Some(VERSION) || v.as_str() == Some("1") => {}
-        Some(v) => {
-            let shown = match v {
-                Value::String(s) => format!("\"{s}\""),
-                other => other.to_string(),
-            };
-            errors.push(
-                Diagnostic::error(file, "version", format!("unsupported catalog version {shown}"))
-                    .with_hint("this acepack reads version 1"),
-            );
-            return Err(errors);
-        }
-    }
-    for key in map.keys() {
-        if !TOP_LEVEL_KEYS.contains(&key.as_str()) {
-            errors.push(unknown_key(file, key, key, TOP_LEVEL_KEYS.iter().copied()));
-        }
-    }
-    let mut catalog = Catalog {
-        version: VERSION,
-        ..Catalog::default()
-    };
-    let mut p = Parser { file, errors };
-    catalog.gateway = p.section::<Gateway>(map.get("gateway"), "gateway");
-    if let Some(g) = &catalog.gateway {
-        if g.envoy.is_some() == g.kong.is_some() {
-            p.errors.push(
-                Diagnostic::error(file, "gateway", "name exactly one gateway file")
-                    .with_hint("`envoy: FILE` or `kong: FILE`"),
-            );
-        }
-    }
-    catalog.enforcement = p.section(map.get("enforcement"), "enforcement").unwrap_or_default();
-    catalog.auth_strategies = p.list(map.get("auth_strategies"), "auth_strategies");
-    catalog.apis = p.list(map.get("apis"), "apis");
-    catalog.packages = p.list(map.get("packages"), "packages");
-    catalog.developers = p.list(map.get("developers"), "developers");
-    catalog.teams = p.list(map.get("teams"), "teams");
-    catalog.portals = p.list(map.get("portals"), "portals");
-    catalog.applications = p.list(map.get("applications"), "applications");
-    if p.errors.is_empty() {
-        Ok(catalog)
-    } else {
-        Err(p.errors)
-    }
-}
-
-struct Parser<'a> {
-    file: &'a str,
-    errors: Vec<Diagnostic>,
-}
-
-impl Parser<'_> {
-    /// A mapping section; absent or null is `None`.
-    fn section<T: DeserializeOwned>(&mut self, value: Option<&Value>, place: &str) -> Option<T> {
-        match value {
-            None | Some(Value::Null) => None,
-            Some(v) => match from_value(v, place, self.file) {
-                Ok(t) => Some(t),
-                Err(d) => {
-                    self.errors.push(d);
-                    None
-                }
-            },
-        }
-    }
-
-    /// A list section; absent or null is empty. Elements are parsed one by one.
-    fn list<T: DeserializeOwned>(&mut self, value: Option<&Value>, place: &str) -> Vec<T> {
-        match value {
-            None | Some(Value::Null) => Vec::new(),
-            Some(Value::Array(items)) => {
-                let mut out = Vec::with_capacity(items.len());
-                for (i, item) in items.iter().enumerate() {
-                    match from_value(item, &format!("{place}[{i}]"), self.file) {
-                        Ok(t) => out.push(t),
-                        Err(d) => self.errors.push(d),
-                    }
-                }
-                out
-            }
-            Some(other) => {
-                self.errors.push(Diagnostic::error(
-                    self.file,
-                    place,
-                    format!("expected a list, found {}", kind_of(other)),
-                ));
-                Vec::new()
-            }
-        }
-    }
-}
-
-/// Deserializes `value` found at `place`, turning serde's error into a located diagnostic.
-fn from_value<T: DeserializeOwned>(value: &Value, place: &str, file: &str) -> Result<T, Diagnostic> {
-    serde_path_to_error::deserialize(value).map_err(|e| {
-        let mut full = place.to_string();
-        for segment in e.path().iter() {
-            match segment {
-                serde_path_to_error::Segment::Seq { index } => full.push_str(&format!("[{index}]")),
-                serde_path_to_error::Segment::Map { key } | serde_path_to_error::Segment::Enum { variant: key } => {
-                    if !full.is_empty() {
-                        full.push('.');
-                    }
-                    full.push_str(key);
-                }
-                serde_path_to_error::Segment::Unknown => {}
-            }
-        }
-        diagnose(file, full, &e.into_inner().to_string())
-    })
-}
-
-/// Rewrites serde's messages into the catalog's vocabulary, with "did you mean" where it helps.
-fn diagnose(file: &str, place: String, message: &str) -> Diagnostic {
-    if let Some(rest) = message.strip_prefix("unknown field `") {
-        let (name, expected) = split_expected(rest);
-        // serde_path_to_error already ends the path with the unknown key.
-        return unknown_key(file, &place, name, expected.iter().map(String::as_str));
-    }
-    if let Some(rest) = message.strip_prefix("unknown variant `") {
-        let (name, expected) = split_expected(rest);
-        let d = Diagnostic::error(file, place, format!("unknown value \"{name}\""));
-        return match did_you_mean(name, expected.iter().map(String::as_str)) {
-            Some(hint) => d.with_hint(hint),
-            None => d.with_hint(format!("expected one of: {}", expected.join(", "))),
-        };
-    }
-    if let Some(rest) = message.strip_prefix("missing field `") {
-        let name = rest.split('`').next().unwrap_or(rest);
-        return Diagnostic::error(file, place, format!("missing `{name}`"));
-    }
-    Diagnostic::error(
-        file,
-        place,
-        plain_words(&message.replace("invalid type: ", "wrong type: ")),
-    )
-}
-
-/// serde speaks of sequences, maps and Rust struct names; catalogs have lists and mappings.
-fn plain_words(message: &str) -> String {
-    let mut out = message
-        .replace("expected a sequence", "expected a list")
-        .replace("expected a map", "expected a mapping");
-    if let Some(at) = out.find("expected struct ") {
-        out.truncate(at);
-        out.push_str("expected a mapping");
-    }
-    out
-}
-
-/// `x`, expected one of `a`, `b` → ("x", ["a", "b"]). serde also says "there are no fields".
-fn split_expected(rest: &str) -> (&str, Vec<String>) {
-    let (name, tail) = rest.split_once('`').unwrap_or((rest, ""));
-    let expected = tail.split('`').skip(1).step_by(2).map(str::to_string).collect();
-    (name, expected)
-}
-
-fn unknown_key<'a>(
-    file: &str,
-    place: &str,
-    name: &str,
-    expected: impl IntoIterator<Item = &'a str> + Clone,
-) -> Diagnostic {
-    let d = Diagnostic::error(file, place, format!("unknown key \"{name}\""));
-    match did_you_mean(name, expected.clone()) {
-        Some(hint) => d.with_hint(hint),
-        None => {
-            let all: Vec<&str> = expected.into_iter().collect();
-            if all.is_empty() {
-                d
-            } else {
-                d.with_hint(format!("expected one of: {}", all.join(", ")))
-            }
-        }
-    }
-}
-
-/// "a list", "a string", ... for messages about the shape of a value.
-fn kind_of(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "nothing",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "a list",
-        Value::Object(_) => "a mapping",
-    }
-}
-
 /// A YAML list key left empty (`hosts:`) reads as null; treat it as the empty list.
 fn null_as_default<'de, D, T>(d: D) -> Result<T, D::Error>
 where
@@ -737,126 +510,4 @@ impl<'de, M: Deserialize<'de>> Visitor<'de> for StringOrMap<M> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn parse_yaml(text: &str) -> Result<Catalog, Vec<Diagnostic>> {
-        let doc = crate::source::parse(text.as_bytes(), "catalog.yaml").expect("valid YAML");
-        parse(&doc, "catalog.yaml")
-    }
-
-    fn first_error(text: &str) -> String {
-        let errs = parse_yaml(text).expect_err("should fail");
-        errs[0].to_string()
-    }
-
-    #[test]
-    fn parses_the_contract_example() {
-        let c = parse_yaml(include_str!("../tests/data/catalogs/contract/catalog.yaml")).expect("parses");
-        assert_eq!(c.version, 1);
-        assert_eq!(
-            c.gateway.as_ref().and_then(|g| g.envoy.as_deref()),
-            Some("envoy-routes.yaml")
-        );
-        assert_eq!(c.enforcement.match_policy, MatchPolicy::Required);
-        assert_eq!(c.auth_strategies.len(), 2);
-        assert_eq!(
-            c.apis[1].operations[1],
-            ManualOperation {
-                id: Some("createInvoice".into()),
-                op: "POST /billing".into()
-            }
-        );
-        assert_eq!(c.packages[0].rate_limit, Some(RateLimit::One("5/second".into())));
-        assert_eq!(c.packages[0].operations[2].op.as_deref(), Some("createInvoice"));
-        assert_eq!(c.applications[0].registrations[1].status, Status::Approved);
-        assert_eq!(c.applications[0].owner.team.as_deref(), Some("acme"));
-    }
-
-    #[test]
-    fn defaults_apply_when_sections_are_missing_or_empty() {
-        let c = parse_yaml("version: 1\napis:\nenforcement:\n").expect("parses");
-        assert!(c.apis.is_empty());
-        assert_eq!(c.enforcement, Enforcement::default());
-        assert_eq!(c.enforcement.rate_limit_headers, RateLimitHeaders::Ietf);
-    }
-
-    #[test]
-    fn version_must_be_one() {
-        assert_eq!(
-            first_error("version: 2\nfoo: 1\n"),
-            "catalog.yaml: version: unsupported catalog version 2 (this acepack reads version 1)"
-        );
-        assert!(first_error("apis: []\n").contains("missing `version`"));
-    }
-
-    #[test]
-    fn unknown_keys_get_did_you_mean_and_a_place() {
-        assert_eq!(
-            first_error("version: 1\npackages:\n  - id: p\n    operations:\n      - api: a\n      - api: b\n        rate_limt: 5/second\n"),
-            "catalog.yaml: packages[0].operations[1].rate_limt: unknown key \"rate_limt\" (did you mean \"rate_limit\"?)"
-        );
-        assert_eq!(
-            first_error("version: 1\napis_: []\n"),
-            "catalog.yaml: apis_: unknown key \"apis_\" (did you mean \"apis\"?)"
-        );
-        let far = first_error("version: 1\nenforcement:\n  zzz: 1\n");
-        assert!(far.contains("expected one of: match_policy"), "{far}");
-    }
-
-    #[test]
-    fn wrong_types_and_values_name_the_place() {
-        assert_eq!(
-            first_error("version: 1\npackages:\n  - id: p\n    rate_limit: 5\n"),
-            "catalog.yaml: packages[0].rate_limit: wrong type: integer `5`, expected a rate limit like \"5/second\" or a list of them"
-        );
-        assert_eq!(
-            first_error("version: 1\nenforcement:\n  match_policy: requird\n"),
-            "catalog.yaml: enforcement.match_policy: unknown value \"requird\" (did you mean \"required\"?)"
-        );
-        assert_eq!(
-            first_error("version: 1\napis:\n  - name: a\n    operations:\n      - {id: x}\n"),
-            "catalog.yaml: apis[0].operations[0]: missing `op`"
-        );
-    }
-
-    #[test]
-    fn type_errors_use_catalog_words() {
-        assert_eq!(
-            first_error("version: 1\nteams: [{name: a, members: x}]\n"),
-            "catalog.yaml: teams[0].members: wrong type: string \"x\", expected a list"
-        );
-        assert_eq!(
-            first_error("version: 1\nteams: [3]\n"),
-            "catalog.yaml: teams[0]: wrong type: integer `3`, expected a mapping"
-        );
-    }
-
-    #[test]
-    fn every_broken_element_is_reported() {
-        let errs = parse_yaml("version: 1\nteams:\n  - nme: a\n  - name: b\n  - name: c\n    members: 3\n")
-            .expect_err("fails");
-        assert_eq!(errs.len(), 2, "{errs:?}");
-        assert!(errs[0].place.starts_with("teams[0]"));
-        assert_eq!(errs[1].place, "teams[2].members");
-    }
-
-    #[test]
-    fn gateway_names_exactly_one_file() {
-        assert!(first_error("version: 1\ngateway: {envoy: a.yaml, kong: b.yaml}\n").contains("exactly one"));
-        assert!(first_error("version: 1\ngateway: {}\n").contains("exactly one"));
-    }
-
-    #[test]
-    fn rate_limits_are_one_or_many() {
-        let c = parse_yaml("version: 1\npackages:\n  - id: p\n    rate_limit: [5/second, 10/day]\n").expect("parses");
-        assert_eq!(
-            c.packages[0].rate_limit,
-            Some(RateLimit::Many(vec!["5/second".into(), "10/day".into()]))
-        );
-        assert_eq!(
-            c.packages[0].rate_limit.as_ref().map(|r| r.entries()[1].0.clone()),
-            Some("[1]".to_string())
-        );
-    }
-}
+mod tests;
