@@ -133,6 +133,8 @@ fn fifty_updates_under_load_keep_buckets_and_enforce_from_the_first_request() {
         }
         // The exhausted bucket, present in both bundles, stays exhausted.
         denied(&live.envoy.send(&get("k-steady")), 429, "rate_limited");
+        // Updates a little apart, so that the load runs between them too.
+        std::thread::sleep(Duration::from_millis(40));
     }
     let elapsed = started.elapsed();
     stop.store(true, Ordering::Relaxed);
@@ -145,6 +147,8 @@ fn fifty_updates_under_load_keep_buckets_and_enforce_from_the_first_request() {
             failures.len(),
             failures[0]
         );
+        // Not a speed check: each client kept sending through the updates.
+        assert!(sent >= 50, "a client sent only {sent} requests");
         total += sent;
     }
     let (median, max) = median_max(to_enforcement);
@@ -152,7 +156,6 @@ fn fifty_updates_under_load_keep_buckets_and_enforce_from_the_first_request() {
         "50 updates in {elapsed:?} under {total} requests ({:.0}/s): rename → first request decided by the new bundle: median {median:?}, max {max:?}; {rewrites} update(s) renamed in again",
         total as f64 / elapsed.as_secs_f64()
     );
-    assert!(total >= 500, "the load kept running: {total} requests");
     assert_eq!(live.counter("config_rejected"), 0);
 }
 
