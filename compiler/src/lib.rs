@@ -11,6 +11,7 @@
 pub mod bundle;
 pub mod catalog;
 pub mod diag;
+pub mod ecds;
 pub mod envoy_filter;
 pub mod error;
 pub mod model;

@@ -19,6 +19,7 @@ pub mod fixture;
 pub mod headers;
 pub mod limiter;
 pub mod matcher;
+pub mod plugin_config;
 
 pub use engine::{Decision, Engine, Request};
 

@@ -10,7 +10,15 @@
 //!
 //! # Stored value
 //!
-//! `last_us: u64` then one `level: u64` per window, little-endian: 8 + 8 × windows bytes.
+//! A version byte ([`VALUE_VERSION`], 1), then `last_us: u64` and one `level: u64` per window,
+//! little-endian: 1 + 8 + 8 × windows bytes. Buckets outlive filter builds (shared data belongs
+//! to the `vm_id`, not to the code), so a new build reads what an older one wrote:
+//!
+//! - version 0 (builds before the version byte) had no prefix: 8 + 8 × windows bytes. Its length
+//!   is a multiple of 8 and a versioned value's never is, so it is recognized and read as is;
+//! - a value of another version, or whose window count does not match the bundle's limits (a
+//!   package whose windows changed), starts that bucket full. An older build that meets a newer
+//!   build's value (a downgrade) does the same: its length fits neither form the old build knows.
 //!
 //! # Protocol
 //!
@@ -26,7 +34,24 @@
 use crate::bundle::Limit;
 
 /// A stored bucket as bytes plus the store's CAS token.
-pub type Stored = (smallvec::SmallVec<[u8; 40]>, u32);
+pub type Stored = (Value, u32);
+
+/// A stored bucket value (see the module docs), inline for up to [`INLINE_WINDOWS`] windows.
+pub type Value = smallvec::SmallVec<[u8; 48]>;
+
+/// The version byte that starts every bucket value this build writes.
+pub const VALUE_VERSION: u8 = 1;
+
+/// The `last_us` + levels part of a stored value for `n` windows, whichever version wrote it;
+/// `None` when it does not fit (then the bucket starts full).
+fn payload(stored: &[u8], n: usize) -> Option<&[u8]> {
+    let legacy = 8 + 8 * n;
+    match stored.split_first() {
+        Some((&VALUE_VERSION, rest)) if rest.len() == legacy => Some(rest),
+        _ if stored.len() == legacy => Some(stored),
+        _ => None,
+    }
+}
 
 /// Errors other than a CAS mismatch: the limiter cannot be trusted, requests are denied (503).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -115,13 +140,13 @@ fn capacity(l: &Limit) -> u64 {
 const INLINE_WINDOWS: usize = 4;
 
 /// A stored value of up to [`INLINE_WINDOWS`] windows fits inline.
-const INLINE_VALUE: usize = 8 + 8 * INLINE_WINDOWS;
+const INLINE_VALUE: usize = 1 + 8 + 8 * INLINE_WINDOWS;
 
 /// Pure token-bucket step: refill to `now_us`, then try to take one token from every window.
 /// Returns the outcome and, if admitted, the new stored value. Stored bytes that do not fit these
 /// limits (another window set, after a reload) start the bucket full; a level above a window's
 /// (new) capacity is capped.
-pub fn step(stored: Option<&[u8]>, limits: &[Limit], now_us: u64) -> (Outcome, Option<smallvec::SmallVec<[u8; 40]>>) {
+pub fn step(stored: Option<&[u8]>, limits: &[Limit], now_us: u64) -> (Outcome, Option<Value>) {
     let n = limits.len();
     // Levels on the stack (the filter's every request goes through here; no SmallVec bookkeeping).
     let mut inline = [0u64; INLINE_WINDOWS];
@@ -133,7 +158,7 @@ pub fn step(stored: Option<&[u8]>, limits: &[Limit], now_us: u64) -> (Outcome, O
             &mut heap
         }
     };
-    let stored = stored.filter(|b| b.len() == 8 + 8 * n);
+    let stored = stored.and_then(|b| payload(b, n));
     let last = match stored.and_then(|b| b.first_chunk::<8>()) {
         Some(last) => {
             let rest = stored.and_then(|b| b.get(8..)).unwrap_or_default();
@@ -176,17 +201,21 @@ pub fn step(stored: Option<&[u8]>, limits: &[Limit], now_us: u64) -> (Outcome, O
     }
     let value = admitted.then(|| {
         let mut buf = [0u8; INLINE_VALUE];
-        if let Some((head, tail)) = buf.split_first_chunk_mut::<8>() {
-            *head = last.max(now_us).to_le_bytes();
-            for (out, lv) in tail.chunks_exact_mut(8).zip(levels.iter()) {
-                out.copy_from_slice(&lv.to_le_bytes());
+        if let Some((version, rest)) = buf.split_first_mut() {
+            *version = VALUE_VERSION;
+            if let Some((head, tail)) = rest.split_first_chunk_mut::<8>() {
+                *head = last.max(now_us).to_le_bytes();
+                for (out, lv) in tail.chunks_exact_mut(8).zip(levels.iter()) {
+                    out.copy_from_slice(&lv.to_le_bytes());
+                }
             }
         }
-        match buf.get(..8 + 8 * n) {
+        match buf.get(..1 + 8 + 8 * n) {
             Some(v) => smallvec::SmallVec::from_slice(v),
             None => {
                 // More windows than fit inline.
-                let mut v = smallvec::SmallVec::from_slice(&last.max(now_us).to_le_bytes());
+                let mut v = smallvec::SmallVec::from_slice(&[VALUE_VERSION]);
+                v.extend_from_slice(&last.max(now_us).to_le_bytes());
                 for lv in levels.iter() {
                     v.extend_from_slice(&lv.to_le_bytes());
                 }
@@ -327,6 +356,11 @@ mod tests {
 
     /// Decoded levels; `None` if the stored bytes do not fit these limits (then the bucket starts full).
     fn decode(bytes: &[u8], limits: &[Limit]) -> Option<(u64, smallvec::SmallVec<[u64; INLINE_WINDOWS]>)> {
+        // Versioned (1) or version 0, which had no version byte.
+        let bytes = match bytes.split_first() {
+            Some((1, rest)) if rest.len() == 8 + 8 * limits.len() => rest,
+            _ => bytes,
+        };
         if bytes.len() != 8 + 8 * limits.len() {
             return None;
         }
@@ -371,11 +405,7 @@ mod tests {
 
     /// Pure token-bucket step: refill to `now_us`, then try to take one token from every window.
     /// Returns the outcome and, if admitted, the new stored value.
-    fn reference_step(
-        stored: Option<&[u8]>,
-        limits: &[Limit],
-        now_us: u64,
-    ) -> (RefOutcome, Option<smallvec::SmallVec<[u8; 40]>>) {
+    fn reference_step(stored: Option<&[u8]>, limits: &[Limit], now_us: u64) -> (RefOutcome, Option<Value>) {
         let (last, mut levels) = match stored.and_then(|b| decode(b, limits)) {
             Some(s) => s,
             None => (now_us, limits.iter().map(capacity).collect()),
@@ -408,6 +438,7 @@ mod tests {
         }
         let value = admitted.then(|| {
             let mut v = smallvec::SmallVec::new();
+            v.push(VALUE_VERSION);
             v.extend_from_slice(&last.max(now_us).to_le_bytes());
             for lv in &levels {
                 v.extend_from_slice(&lv.to_le_bytes());
@@ -424,6 +455,7 @@ mod tests {
             windows in proptest::collection::vec((1u64..2_000, 0usize..4), 0..6),
             stored in proptest::option::of(proptest::collection::vec(proptest::prelude::any::<u8>(), 0..72)),
             fresh in proptest::prelude::any::<bool>(),
+            versioned in proptest::prelude::any::<bool>(),
             last in 0u64..10_000_000_000,
             now in 0u64..10_000_000_000,
         ) {
@@ -431,7 +463,8 @@ mod tests {
             let limits: Vec<Limit> = windows.iter().map(|(c, u)| l(*c, UNITS[*u])).collect();
             // Either arbitrary bytes or a well-formed value for these limits.
             let bytes = if fresh {
-                let mut v = last.to_le_bytes().to_vec();
+                let mut v = if versioned { vec![VALUE_VERSION] } else { Vec::new() };
+                v.extend_from_slice(&last.to_le_bytes());
                 for (i, lim) in limits.iter().enumerate() {
                     let level = stored.as_ref().and_then(|s| s.get(i)).map_or(0, |b| u64::from(*b) * 7_919_113);
                     v.extend_from_slice(&level.min(capacity(lim) + 5).to_le_bytes());
@@ -520,7 +553,7 @@ mod tests {
         // minute, rounded down — no token gained or lost to rounding.
         let lim = [l(7, 60)];
         let start = 10 * SEC;
-        let mut state: Option<smallvec::SmallVec<[u8; 40]>> = None;
+        let mut state: Option<Value> = None;
         let mut admitted = 0u64;
         let mut t = start;
         let mut last = start;
@@ -556,6 +589,42 @@ mod tests {
         }
     }
     const MAX_LIMIT_FOR_DAY: u64 = crate::bundle::MAX_LIMIT_UNITS / 86_400;
+
+    #[test]
+    fn reads_values_written_before_the_version_byte() {
+        // What a version-0 build stored for 3/minute after two requests at t0: `last` then the
+        // level, no version byte.
+        let lim = [l(3, 60)];
+        let t0 = 1_000 * SEC;
+        let mut legacy = t0.to_le_bytes().to_vec();
+        legacy.extend_from_slice(&(60 * SEC).to_le_bytes());
+        let (o, v) = step(Some(&legacy), &lim, t0);
+        assert!(o.admitted);
+        assert_eq!(o.windows[0].remaining(), 0, "the old level was kept");
+        let v = v.unwrap();
+        assert_eq!(v.len(), 1 + 8 + 8);
+        assert_eq!(v[0], VALUE_VERSION, "rewritten in the current encoding");
+        assert!(!step(Some(&v), &lim, t0).0.admitted);
+    }
+
+    #[test]
+    fn unknown_versions_and_other_window_counts_start_full() {
+        let lim = [l(3, 60)];
+        let t0 = 1_000 * SEC;
+        let mut empty = vec![VALUE_VERSION];
+        empty.extend_from_slice(&t0.to_le_bytes());
+        empty.extend_from_slice(&0u64.to_le_bytes());
+        assert!(!step(Some(&empty), &lim, t0).0.admitted, "a known empty bucket");
+        let mut future = empty.clone();
+        future[0] = 2;
+        assert_eq!(
+            step(Some(&future), &lim, t0).0.windows[0].remaining(),
+            2,
+            "started full"
+        );
+        let two_windows = [l(3, 60), l(10, 3600)];
+        assert_eq!(step(Some(&empty), &two_windows, t0).0.windows[0].remaining(), 2);
+    }
 
     #[test]
     fn first_insert_race_admits_once() {

@@ -1,4 +1,5 @@
-//! `acepack compile CATALOG -o BUNDLE [--report R] [--strict] [--previous OLD] [--allow-breaking]`.
+//! `acepack compile CATALOG -o BUNDLE [--report R] [--strict] [--previous OLD] [--allow-breaking]
+//! [--ecds DIR --wasm PATH [--admin URL]]`.
 
 use std::path::Path;
 
@@ -91,4 +92,21 @@ pub fn run(
         bundle.credentials.len()
     );
     Ok(Exit::Ok)
+}
+
+/// `--ecds`: after a successful compile, publishes the new bundle as the ECDS resource (as
+/// `acepack envoy BUNDLE --ecds DIR` does).
+pub fn publish(
+    bundle: &Path,
+    wasm: Option<&Path>,
+    vm_id: &str,
+    ecds: &super::envoy::EcdsArgs,
+) -> Result<Exit, Failure> {
+    let (Some(dir), Some(wasm)) = (&ecds.ecds, wasm) else {
+        return Err(Failure::Usage(
+            "--ecds needs --wasm PATH (acepack_filter.wasm as Envoy loads it)".into(),
+        ));
+    };
+    let bytes = std::fs::read(bundle).map_err(|e| Failure::Usage(format!("{}: {e}", bundle.display())))?;
+    super::envoy::publish(&bytes, &wasm.display().to_string(), vm_id, dir, ecds, "acepack compile")
 }

@@ -59,6 +59,14 @@ enum Command {
         /// Accept breaking changes.
         #[arg(long)]
         allow_breaking: bool,
+        /// With --ecds: path to acepack_filter.wasm as Envoy should load it.
+        #[arg(long, requires = "ecds")]
+        wasm: Option<PathBuf>,
+        /// With --ecds: the wasm VM id.
+        #[arg(long, default_value = "acepack")]
+        vm_id: String,
+        #[command(flatten)]
+        ecds: envoy::EcdsArgs,
     },
     /// Validate a catalog and print the report.
     Check {
@@ -117,6 +125,12 @@ enum Command {
         /// The wasm VM id; all workers of one Envoy share buckets through it.
         #[arg(long, default_value = "acepack")]
         vm_id: String,
+        /// What to print: an Envoy filter entry, an Istio WasmPlugin or an Envoy Gateway
+        /// EnvoyExtensionPolicy (the last two pass the bundle as JSON; --wasm is then the module's URL).
+        #[arg(long, value_enum, default_value = "envoy")]
+        format: envoy::FormatArg,
+        #[command(flatten)]
+        ecds: envoy::EcdsArgs,
     },
     /// Print or write a package's OpenAPI 3.1 specification (docs/portal.md).
     Spec {
@@ -252,14 +266,29 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
             strict,
             previous,
             allow_breaking,
-        } => compile::run(
-            &catalog,
-            &output,
-            report.as_deref(),
-            strict,
-            previous.as_deref(),
-            allow_breaking,
-        ),
+            wasm,
+            vm_id,
+            ecds,
+        } => {
+            if ecds.ecds.is_some() && wasm.is_none() {
+                // Checked before compiling: nothing is written.
+                Err(Failure::Usage(
+                    "--ecds needs --wasm PATH (acepack_filter.wasm as Envoy loads it)".into(),
+                ))
+            } else {
+                match compile::run(
+                    &catalog,
+                    &output,
+                    report.as_deref(),
+                    strict,
+                    previous.as_deref(),
+                    allow_breaking,
+                ) {
+                    Ok(Exit::Ok) if ecds.ecds.is_some() => compile::publish(&output, wasm.as_deref(), &vm_id, &ecds),
+                    other => other,
+                }
+            }
+        }
         Command::Check { catalog, json, strict } => check::run(&catalog, json, strict),
         Command::Inspect { bundle, json } => inspect::run(&bundle, json),
         Command::Explain {
@@ -275,7 +304,13 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
             json,
             allow_breaking,
         } => diff::run(&old, &new, json, allow_breaking),
-        Command::Envoy { bundle, wasm, vm_id } => envoy::run(&bundle, &wasm, &vm_id),
+        Command::Envoy {
+            bundle,
+            wasm,
+            vm_id,
+            format,
+            ecds,
+        } => envoy::run(&bundle, &wasm, &vm_id, format, &ecds),
         Command::Spec {
             catalog,
             package,

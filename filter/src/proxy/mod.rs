@@ -33,6 +33,12 @@ struct Metrics {
     allowed: u32,
     passed: u32,
     denied: [u32; Reason::ALL.len()],
+    /// Plugin configurations refused by `on_configure` (the previous bundle kept serving).
+    config_rejected: u32,
+    /// Bucket keys this Envoy created in shared data, and their bytes (key + value). Envoy never
+    /// deletes a shared-data key, so these are the store's size (docs/envoy.md, "Live updates").
+    keys_created: u32,
+    key_bytes_created: u32,
 }
 
 impl Metrics {
@@ -42,6 +48,9 @@ impl Metrics {
             allowed: counter("acepack.requests_allowed"),
             passed: counter("acepack.requests_passed"),
             denied: [0; Reason::ALL.len()],
+            config_rejected: counter("acepack.config_rejected"),
+            keys_created: counter("acepack.shared_data_keys_created"),
+            key_bytes_created: counter("acepack.shared_data_bytes_created"),
         };
         for (slot, reason) in m.denied.iter_mut().zip(Reason::ALL) {
             *slot = counter(&format!("acepack.requests_denied.{}", reason.as_str()));
@@ -141,21 +150,36 @@ pub extern "C" fn proxy_on_delete(context_id: u32) {
     with_filter(|f| f.pending.remove(&context_id));
 }
 
-/// Proxy-wasm shared data as the limiter's store.
-struct SharedData;
+/// Proxy-wasm shared data as the limiter's store. Counts the bucket keys it creates: a key read
+/// as missing and then written is new (a racing creator's insert fails, see [`crate::limiter`]).
+struct SharedData<'a> {
+    metrics: Option<&'a Metrics>,
+    /// The last key read as missing (only then allocated: a first request of a bucket).
+    missing: Option<Vec<u8>>,
+}
 
-impl Store for SharedData {
+impl Store for SharedData<'_> {
     fn get(&mut self, key: &[u8]) -> Result<Option<Stored>, StoreError> {
         match abi::get_shared(key) {
             Ok(Some((value, cas))) => Ok(Some((SmallVec::from_slice(&value), cas))),
-            Ok(None) => Ok(None),
+            Ok(None) => {
+                self.missing = Some(key.to_vec());
+                Ok(None)
+            }
             Err(_) => Err(StoreError),
         }
     }
 
     fn set(&mut self, key: &[u8], value: &[u8], cas: u32) -> Result<SetResult, StoreError> {
         match abi::set_shared(key, value, cas) {
-            Ok(()) => Ok(SetResult::Ok),
+            Ok(()) => {
+                if let (Some(m), true) = (self.metrics, self.missing.as_deref() == Some(key)) {
+                    abi::increment(m.keys_created, 1);
+                    abi::increment(m.key_bytes_created, (key.len() + value.len()) as i64);
+                    self.missing = None;
+                }
+                Ok(SetResult::Ok)
+            }
             Err(abi::Status(abi::CAS_MISMATCH)) => Ok(SetResult::CasMismatch),
             Err(_) => Err(StoreError),
         }
@@ -328,10 +352,24 @@ fn allow(engine: &Engine, a: &Allow, spoofed: Option<&[(&[u8], &[u8])]>) {
 }
 
 impl Filter {
-    /// Loads the plugin configuration (the bundle). A failure keeps the previous engine, if any,
-    /// and makes Envoy reject the configuration.
+    /// Loads the plugin configuration: the bundle's bytes, or the JSON form carrying it
+    /// ([`crate::plugin_config`]). A failure keeps the previous engine, if any, counts
+    /// `acepack.config_rejected`, logs one line and makes Envoy reject the configuration.
     fn configure(&mut self) -> bool {
         let started = abi::now_us().unwrap_or(0);
+        if self.metrics.is_none() {
+            self.metrics = Some(Metrics::define());
+        }
+        let accepted = self.load(started);
+        if !accepted {
+            if let Some(m) = &self.metrics {
+                abi::increment(m.config_rejected, 1);
+            }
+        }
+        accepted
+    }
+
+    fn load(&mut self, started: u64) -> bool {
         let config = match abi::plugin_configuration() {
             Ok(c) => c,
             Err(s) => {
@@ -342,7 +380,14 @@ impl Filter {
                 return false;
             }
         };
-        match Engine::load(&config) {
+        let bytes = match crate::plugin_config::bundle_bytes(&config) {
+            Ok(b) => b,
+            Err(e) => {
+                abi::log(LogLevel::Error, &format!("acepack: configuration rejected: {e}"));
+                return false;
+            }
+        };
+        match Engine::load(&bytes) {
             Ok(engine) => {
                 let b = engine.bundle();
                 abi::log(
@@ -357,9 +402,6 @@ impl Filter {
                         abi::now_us().unwrap_or(0).saturating_sub(started) / 1_000
                     ),
                 );
-                if self.metrics.is_none() {
-                    self.metrics = Some(Metrics::define());
-                }
                 self.engine = Some(engine);
                 // Credentials of the previous bundle may be gone.
                 self.keys = KeyCache::new();
@@ -369,8 +411,13 @@ impl Filter {
                 abi::log(
                     LogLevel::Error,
                     &format!(
-                        "acepack: invalid bundle in plugin configuration ({} bytes): {e}",
-                        config.len()
+                        "acepack: configuration rejected, invalid bundle ({} bytes{}): {e}",
+                        bytes.len(),
+                        if crate::plugin_config::is_json(&config) {
+                            ", from JSON"
+                        } else {
+                            ""
+                        }
                     ),
                 );
                 false
@@ -418,7 +465,8 @@ impl Filter {
             deny(engine, metrics, &host_unavailable);
             return PAUSE;
         };
-        match engine.decide_cached(&request, &mut SharedData, Some(&mut self.keys), now) {
+        let mut store = SharedData { metrics, missing: None };
+        match engine.decide_cached(&request, &mut store, Some(&mut self.keys), now) {
             Decision::Pass => {
                 if let Some(m) = metrics {
                     abi::increment(m.passed, 1);
