@@ -99,16 +99,8 @@ fn plain_end(raw: &[u8]) -> Option<usize> {
     let mut carry = false;
     while offset < raw.len() {
         let chunk = raw.get(offset..).unwrap_or_default();
-        let w = if let Some(bytes) = chunk.first_chunk::<8>() {
-            u64::from_le_bytes(*bytes)
-        } else {
-            // Pad the tail with an ordinary byte.
-            let mut bytes = [b'a'; 8];
-            for (b, c) in bytes.iter_mut().zip(chunk) {
-                *b = *c;
-            }
-            u64::from_le_bytes(bytes)
-        };
+        // The tail is padded with an ordinary byte.
+        let w = crate::bytes::word_le(chunk, b'a');
         let special = (w & HIGH)
             | (!((w & LOW7).wrapping_add(ONES * (0x80 - 0x20))) & HIGH) // below 0x20
             | bytes_eq(w, 0x7f)

@@ -1,6 +1,15 @@
-//! A small, fully known bundle and the docs/enforcement.md decision table over it, shared by the engine's tests,
-//! the wasm tests in `host-tests/` and the benches, so every layer is held to the same cases.
-//! Not part of the filter's behaviour; the linker drops it from the `.wasm`.
+//! The behaviour table: the project's main executable statement of how the filter decides.
+//!
+//! A small, fully known bundle ([`bundle`], seven operations in three APIs, five applications)
+//! and the decision table of docs/enforcement.md over it ([`cases`]): for each request, the status,
+//! reason, forwarded `x-ace-*` identity and response headers it must get. The same table runs
+//! natively (`filter/tests/decisions.rs`), in the wasmtime proxy-wasm host
+//! (`host-tests/tests/decisions_wasm.rs`) and in Envoy, so every layer is held to the same cases;
+//! a change of behaviour starts here.
+//!
+//! Test support only: compiled for the crate's own tests and behind the `testkit` cargo feature
+//! (`acepack-filter = { ..., features = ["testkit"] }` in a dev-dependency); the filter itself
+//! never contains it.
 
 use crate::bundle::*;
 use crate::engine::credential_digest;
