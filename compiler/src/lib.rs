@@ -15,6 +15,7 @@ pub mod envoy_filter;
 pub mod error;
 pub mod model;
 pub mod openapi;
+pub mod output;
 pub mod routes;
 pub mod source;
 pub mod template;

@@ -266,4 +266,8 @@ pub struct Model {
     pub warnings: Vec<Diagnostic>,
     /// Free-form counts for reports (developers, teams, portals, ...).
     pub counts: BTreeMap<String, usize>,
+    /// Every file read to build the model (catalog, specs, `$ref` targets, gateway file), so
+    /// that an output can refuse to overwrite one of them.
+    #[serde(skip)]
+    pub inputs: Vec<std::path::PathBuf>,
 }

@@ -29,7 +29,9 @@ pub fn load_model(path: &Path) -> Result<Model, LoadError> {
     let file = path.display().to_string();
     let doc = source::load(path, &file)?;
     let catalog = catalog::parse(&doc, &file).map_err(LoadError::Invalid)?;
-    build(&catalog, &file, path.parent().unwrap_or(Path::new("")))
+    let mut model = build(&catalog, &file, path.parent().unwrap_or(Path::new("")))?;
+    model.inputs.insert(0, path.to_path_buf());
+    Ok(model)
 }
 
 /// Validation state: where we are and what was found so far.
@@ -40,6 +42,8 @@ pub(crate) struct Ctx<'a> {
     pub dir: &'a Path,
     pub errors: Vec<Diagnostic>,
     pub warnings: Vec<Diagnostic>,
+    /// Files read so far besides the catalog (specs, `$ref` targets, the gateway file).
+    pub inputs: Vec<std::path::PathBuf>,
 }
 
 impl Ctx<'_> {
@@ -240,6 +244,7 @@ pub(crate) fn build(c: &Catalog, file: &str, dir: &Path) -> Result<Model, LoadEr
         dir,
         errors: Vec::new(),
         warnings: Vec::new(),
+        inputs: Vec::new(),
     };
     check_names(&mut ctx, c);
     let strategies = access::strategies(&mut ctx, &c.auth_strategies);
@@ -334,6 +339,7 @@ pub(crate) fn build(c: &Catalog, file: &str, dir: &Path) -> Result<Model, LoadEr
         mapping,
         warnings: ctx.warnings,
         counts,
+        inputs: ctx.inputs,
     })
 }
 
@@ -353,6 +359,7 @@ fn map_gateway(
     };
     let path = ctx.dir.join(name);
     let display = path.display().to_string();
+    ctx.inputs.push(path.clone());
     match routes::map_routes(kind, &path, &display, &built.apis, &built.operations) {
         Ok(mapping) => {
             for m in mapping.operations.iter().filter(|m| m.route.is_none()) {

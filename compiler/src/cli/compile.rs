@@ -2,8 +2,9 @@
 
 use std::path::Path;
 
-use acepack_compiler::bundle::{build, write_atomic};
+use acepack_compiler::bundle::build;
 use acepack_compiler::load_model;
+use acepack_compiler::output::{check_target, write_atomic};
 
 use super::{diff, print_diagnostics, Exit, Failure};
 
@@ -31,6 +32,28 @@ pub fn run(
     let bytes = bundle
         .encode()
         .map_err(|e| Failure::invalid(format!("{e}; nothing written")))?;
+    // Safety net: the compiler checks every limit of the filter with a located error, but the
+    // bytes are also loaded by the filter's own code, so no bundle it refuses is ever written.
+    if let Err(e) = acepack_filter::engine::Engine::load(&bytes) {
+        return Err(Failure::invalid(format!(
+            "{}: the filter would refuse this bundle ({e}); nothing written",
+            catalog.display()
+        )));
+    }
+    // Outputs are regular files and never one of the inputs (nor each other).
+    let mut inputs = model.inputs.clone();
+    inputs.extend(previous.map(Path::to_path_buf));
+    check_target(output, &inputs).map_err(|e| Failure::Usage(format!("{e}; nothing written")))?;
+    if let Some(report_path) = report {
+        if report_path == output {
+            return Err(Failure::Usage(format!(
+                "{}: is both the bundle (-o) and the report (--report); name two files; nothing written",
+                output.display()
+            )));
+        }
+        inputs.push(output.to_path_buf());
+        check_target(report_path, &inputs).map_err(|e| Failure::Usage(format!("{e}; nothing written")))?;
+    }
     if let Some(old) = previous {
         let old_bundle = diff::load_side(old)?;
         let changes = diff::compare(&old_bundle, &bundle);

@@ -125,9 +125,11 @@ pub fn compare(old: &Bundle, new: &Bundle) -> Changes {
 
 /// Reads one side: a bundle (by its magic bytes) or a catalog (compiled in memory).
 pub fn load_side(path: &Path) -> Result<Bundle, Failure> {
-    let head = std::fs::read(path).map_err(|e| Failure::Usage(format!("{}: {e}", path.display())))?;
+    let head = acepack_compiler::source::read_regular(path, acepack_compiler::source::MAX_INPUT_BYTES)
+        .map_err(|e| Failure::Usage(e.to_string()))?;
     if head.starts_with(&MAGIC) {
-        return super::read_bundle(path).map(|(_, b)| b);
+        return acepack_filter::bundle::Bundle::decode(&head)
+            .map_err(|e| Failure::invalid(format!("{}: {e}", path.display())));
     }
     let model = load_model(path).map_err(|e| Failure::load(e, path, ""))?;
     build(&model).map_err(|diagnostics| Failure::Invalid {

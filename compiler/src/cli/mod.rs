@@ -188,7 +188,8 @@ fn print_diagnostics(diagnostics: &[acepack_compiler::Diagnostic], strict: bool)
 
 /// Reads and decodes a bundle file: I/O errors exit 2, invalid bundles exit 1.
 fn read_bundle(path: &std::path::Path) -> Result<(Vec<u8>, acepack_filter::bundle::Bundle), Failure> {
-    let bytes = std::fs::read(path).map_err(|e| Failure::Usage(format!("{}: {e}", path.display())))?;
+    let bytes = acepack_compiler::source::read_regular(path, acepack_compiler::source::MAX_INPUT_BYTES)
+        .map_err(|e| Failure::Usage(e.to_string()))?;
     match acepack_filter::bundle::Bundle::decode(&bytes) {
         Ok(b) => Ok((bytes, b)),
         Err(e) => Err(Failure::invalid(format!("{}: {e}", path.display()))),

@@ -63,6 +63,8 @@ pub struct SpecApi {
     pub operations: Vec<SpecOperation>,
     /// Merges and other non-fatal findings.
     pub warnings: Vec<Diagnostic>,
+    /// The files read: the spec and every file its `$ref`s pulled in.
+    pub files: Vec<std::path::PathBuf>,
 }
 
 /// Loads the spec at `path` (`display` names it in messages). `base_path` is the catalog's override.
@@ -81,6 +83,7 @@ pub fn load_spec(path: &Path, display: &str, base_path: Option<&str>) -> Result<
     let mut api = read_spec(&mut docs, &mut diags, base_path);
     if diags.errors.is_empty() {
         api.warnings = diags.warnings;
+        api.files = std::iter::once(path.to_path_buf()).chain(docs.files()).collect();
         Ok(api)
     } else {
         Err(LoadError::Invalid(diags.errors))
@@ -150,6 +153,7 @@ fn read_spec(docs: &mut Docs<'_>, diags: &mut Diags<'_>, base_override: Option<&
         base_path,
         operations: reader.operations,
         warnings: Vec::new(),
+        files: Vec::new(),
     }
 }
 

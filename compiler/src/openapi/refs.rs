@@ -54,6 +54,11 @@ impl<'a> Docs<'a> {
         }
     }
 
+    /// The referenced files read so far (canonical paths).
+    pub(super) fn files(&self) -> impl Iterator<Item = PathBuf> + '_ {
+        self.files.iter().map(|f| f.file.clone())
+    }
+
     pub(super) fn get(&self, loc: &Loc) -> Option<&Value> {
         self.value(loc.doc)?.pointer(&loc.pointer)
     }

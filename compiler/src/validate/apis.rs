@@ -239,6 +239,7 @@ pub(crate) fn build(ctx: &mut Ctx<'_>, apis: &[catalog::Api]) -> Result<Built, L
             let display = full.display().to_string();
             match openapi::load_spec(&full, &display, base_override.as_deref()) {
                 Ok(s) => {
+                    ctx.inputs.extend(s.files);
                     base_path = s.base_path;
                     ctx.warnings.extend(s.warnings);
                     drafts.extend(s.operations.into_iter().map(|op| Draft {
