@@ -210,6 +210,7 @@ pub fn bundle() -> Bundle {
         ],
         credentials,
         names,
+        access: Default::default(),
     }
 }
 

@@ -113,7 +113,12 @@ pub fn deny_headers(engine: &Engine, d: &Deny) -> HeaderList {
     let mut out = HeaderList::new();
     out.push(("content-type", "application/json".to_owned()));
     if d.www_authenticate {
-        out.push(("www-authenticate", "Key realm=\"acepack\"".to_owned()));
+        if engine.has_key_auth() {
+            out.push(("www-authenticate", "Key realm=\"acepack\"".to_owned()));
+        }
+        if engine.has_oidc() {
+            out.push(("www-authenticate", "Bearer realm=\"acepack\"".to_owned()));
+        }
     }
     if let Some(s) = d.retry_after {
         out.push(("retry-after", number(s)));

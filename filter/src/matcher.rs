@@ -312,6 +312,7 @@ mod tests {
             applications: vec![],
             credentials: vec![],
             names: String::new(),
+            access: Default::default(),
         };
         for (api, m, p) in ops {
             b.push_operation(*api, Method::parse(m).unwrap(), p, &format!("{m} {p}"));

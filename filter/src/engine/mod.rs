@@ -20,6 +20,7 @@ mod decision;
 mod identify;
 mod keys;
 mod matching;
+mod oidc;
 mod request;
 
 pub use cache::{KeyCache, KEY_CACHE_CAPACITY};
@@ -29,6 +30,7 @@ pub use request::{Headers, Request};
 
 use crate::bundle::{Bundle, BundleError, StrategyKind, DIGEST_LEN};
 use crate::canonical::canonicalize;
+use crate::claims::{Claims, NoClaims};
 use crate::limiter::Store;
 use crate::matcher::{MatchConflict, OperationTable};
 
@@ -63,8 +65,10 @@ pub struct Engine {
     memberships: Memberships,
     scopes: Vec<Scope>,
     credentials: CredentialIndex,
-    /// Any key_auth strategy present (then a missing credential gets `WWW-Authenticate`).
+    /// Any key_auth strategy present (then a missing credential gets `WWW-Authenticate: Key`).
     has_key_auth: bool,
+    /// Any openid_connect strategy present (then `WWW-Authenticate: Bearer`).
+    has_oidc: bool,
 }
 
 impl Engine {
@@ -83,6 +87,10 @@ impl Engine {
             .strategies
             .iter()
             .any(|s| matches!(s.kind, StrategyKind::KeyAuth(_)));
+        let has_oidc = bundle
+            .strategies
+            .iter()
+            .any(|s| matches!(s.kind, StrategyKind::OpenidConnect(_)));
         let credentials = CredentialIndex::build(&bundle);
         Ok(Engine {
             bundle,
@@ -91,6 +99,7 @@ impl Engine {
             scopes,
             credentials,
             has_key_auth,
+            has_oidc,
         })
     }
 
@@ -104,9 +113,19 @@ impl Engine {
         &self.bundle
     }
 
-    /// Whether the bundle has a key_auth strategy.
-    fn has_key_auth(&self) -> bool {
+    /// Whether the bundle has a key_auth strategy (`WWW-Authenticate: Key realm="acepack"`).
+    pub fn has_key_auth(&self) -> bool {
         self.has_key_auth
+    }
+
+    /// Whether the bundle has an openid_connect strategy (`WWW-Authenticate: Bearer realm="acepack"`).
+    pub fn has_oidc(&self) -> bool {
+        self.has_oidc
+    }
+
+    /// Whether a 401 for a missing credential carries a challenge.
+    fn has_challenge(&self) -> bool {
+        self.has_key_auth || self.has_oidc
     }
 
     /// The `RateLimit-Policy` value of a bucket scope (see [`Charge::scope`]).
@@ -132,22 +151,36 @@ impl Engine {
         cache: Option<&mut KeyCache>,
         now_us: u64,
     ) -> Decision {
-        match self.steps(req, store, cache, now_us) {
+        self.decide_with_claims(req, &NoClaims, store, cache, now_us)
+    }
+
+    /// [`Engine::decide_cached`] for a request that may carry claims `jwt_authn` verified
+    /// (read only by `openid_connect` strategies, docs/oidc.md).
+    pub fn decide_with_claims<H: Headers + ?Sized, C: Claims + ?Sized, S: Store + ?Sized>(
+        &self,
+        req: &Request<'_, H>,
+        claims: &C,
+        store: &mut S,
+        cache: Option<&mut KeyCache>,
+        now_us: u64,
+    ) -> Decision {
+        match self.steps(req, claims, store, cache, now_us) {
             Ok(decision) | Err(decision) => decision,
         }
     }
 
     /// The decision order; `Err` is a decision taken before the last step.
-    fn steps<H: Headers + ?Sized, S: Store + ?Sized>(
+    fn steps<H: Headers + ?Sized, C: Claims + ?Sized, S: Store + ?Sized>(
         &self,
         req: &Request<'_, H>,
+        claims: &C,
         store: &mut S,
         cache: Option<&mut KeyCache>,
         now_us: u64,
     ) -> Result<Decision, Decision> {
         let canon = canonicalize(req.path);
         let operation = matching::match_operation(self, req, &canon)?;
-        let identity = identify::identify(self, req, canon.query, operation, cache)?;
+        let identity = identify::identify(self, req, claims, canon.query, operation, cache)?;
         match authorize::authorize(self, identity.application, operation)? {
             Authorized::Api => Ok(Decision::Allow(Allow {
                 operation,

@@ -11,6 +11,7 @@
 //! (their rate-limit headers, until the response).
 
 mod abi;
+mod claims;
 
 use std::borrow::Cow;
 use std::cell::RefCell;
@@ -412,7 +413,7 @@ impl Filter {
             deny(engine, metrics, &host_unavailable);
             return PAUSE;
         };
-        match engine.decide_cached(&request, &mut SharedData, Some(&mut self.keys), now) {
+        match engine.decide_with_claims(&request, &claims::HostClaims, &mut SharedData, Some(&mut self.keys), now) {
             Decision::Pass => {
                 if let Some(m) = metrics {
                     abi::increment(m.passed, 1);
