@@ -21,6 +21,7 @@ mod access;
 mod apis;
 mod hosts;
 mod limits;
+mod oidc;
 mod packages;
 
 /// Reads the catalog at `path`, the specs and gateway file it names, and validates everything.
@@ -249,7 +250,7 @@ pub(crate) fn build(c: &Catalog, file: &str, dir: &Path) -> Result<Model, LoadEr
     check_names(&mut ctx, c);
     let strategies = access::strategies(&mut ctx, &c.auth_strategies);
     let strategy_index = Index::new(c.auth_strategies.iter().map(|s| s.name.as_str()));
-    let built = apis::build(&mut ctx, &c.apis)?;
+    let mut built = apis::build(&mut ctx, &c.apis)?;
     let api_index = Index::new(c.apis.iter().map(|a| a.name.as_str()));
     let mut packages = packages::build(&mut ctx, &c.packages, &built, &api_index);
     let package_index = Index::new(c.packages.iter().map(|p| p.id.as_str()));
@@ -261,10 +262,12 @@ pub(crate) fn build(c: &Catalog, file: &str, dir: &Path) -> Result<Model, LoadEr
     let portals = access::portals(&mut ctx, c, &strategy_index, &targets, &people);
     for portal in &portals {
         for p in &portal.publications {
-            if let model::Grant::Package(i) = p.target {
-                if !packages[i].portals.contains(&portal.name) {
-                    packages[i].portals.push(portal.name.clone());
-                }
+            let portals = match p.target {
+                model::Grant::Package(i) => &mut packages[i].portals,
+                model::Grant::Api(i) => &mut built.apis[i].portals,
+            };
+            if !portals.contains(&portal.name) {
+                portals.push(portal.name.clone());
             }
         }
     }

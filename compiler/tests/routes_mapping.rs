@@ -49,6 +49,7 @@ fn catalog(apis: &[ApiSpec<'_>]) -> (Vec<Api>, Vec<Operation>) {
             base_path: String::new(),
             spec: None,
             operations: start..ops.len(),
+            portals: Vec::new(),
         });
     }
     (out_apis, ops)

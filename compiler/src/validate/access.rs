@@ -7,13 +7,16 @@ use sha2::{Digest, Sha256};
 
 use super::{Ctx, Index};
 use crate::catalog::{self, Status, StrategyType, Visibility};
-use crate::model::{Application, AuthStrategy, CredentialDigest, Grant};
+use crate::model::{Application, AuthStrategy, CredentialDigest, Grant, Hold};
 
 /// `auth_strategies`, checked: each type has its own keys.
 pub(crate) fn strategies(ctx: &mut Ctx<'_>, raw: &[catalog::AuthStrategy]) -> Vec<AuthStrategy> {
     let mut out = Vec::with_capacity(raw.len());
     for (i, s) in raw.iter().enumerate() {
         let place = format!("auth_strategies[{i}]");
+        if s.kind != StrategyType::OpenidConnect {
+            oidc_keys_elsewhere(ctx, &place, s);
+        }
         match s.kind {
             StrategyType::KeyAuth => {
                 if s.header.is_some() {
@@ -80,13 +83,32 @@ pub(crate) fn strategies(ctx: &mut Ctx<'_>, raw: &[catalog::AuthStrategy]) -> Ve
                     header: header.to_ascii_lowercase(),
                 });
             }
+            StrategyType::OpenidConnect => out.push(super::oidc::strategy(ctx, &place, s)),
         }
     }
     out
 }
 
+/// The keys of an `openid_connect` strategy, found on another type.
+fn oidc_keys_elsewhere(ctx: &mut Ctx<'_>, place: &str, s: &catalog::AuthStrategy) {
+    let present = [
+        ("issuer", s.issuer.is_some()),
+        ("audiences", s.audiences.is_some()),
+        ("jwks_uri", s.jwks_uri.is_some()),
+        ("claim", s.claim.is_some()),
+        ("scopes", s.scopes.is_some()),
+    ];
+    for (key, _) in present.iter().filter(|(_, set)| *set) {
+        ctx.error(
+            format!("{place}.{key}"),
+            format!("`{key}` belongs to an `openid_connect` strategy"),
+            None,
+        );
+    }
+}
+
 /// An HTTP token (RFC 9110 `tchar`s): what header names and sane query parameter names are.
-fn is_token(s: &str) -> bool {
+pub(crate) fn is_token(s: &str) -> bool {
     !s.is_empty()
         && s.bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
@@ -109,6 +131,20 @@ impl People<'_> {
                 .then(|| format!("developer {} is {}", raw.developers[d].email, self.statuses[d].as_str())),
             Owner::Team(t) => (!self.members[t].iter().any(|&d| self.statuses[d] == Status::Approved))
                 .then(|| format!("team {} has no approved member", raw.teams[t].name)),
+        }
+    }
+
+    /// [`People::owner_inactive`] as the filter reports it: pending while someone who could make
+    /// the owner active waits for approval, else revoked.
+    fn owner_hold(&self, owner: &Owner) -> Hold {
+        let pending = match *owner {
+            Owner::Developer(d) => self.statuses[d] == Status::Pending,
+            Owner::Team(t) => self.members[t].iter().any(|&d| self.statuses[d] == Status::Pending),
+        };
+        if pending {
+            Hold::Pending
+        } else {
+            Hold::Revoked
         }
     }
 }
@@ -368,6 +404,7 @@ pub(crate) fn applications(ctx: &mut Ctx<'_>, scope: &Scope<'_>) -> Vec<Applicat
         }
         let mut grants = Vec::new();
         let mut inactive = Vec::new();
+        let mut held = Vec::new();
         let mut registered: Vec<Grant> = Vec::new();
         for (ri, r) in app.registrations.iter().enumerate() {
             let r_place = format!("{place}.registrations[{ri}]");
@@ -387,13 +424,24 @@ pub(crate) fn applications(ctx: &mut Ctx<'_>, scope: &Scope<'_>) -> Vec<Applicat
                 check_publication(ctx, &r_place, &what, target, portal, owner, scope);
             }
             let reason = if r.status != Status::Approved {
-                Some(format!("registration {}", r.status.as_str()))
+                let hold = if r.status == Status::Pending {
+                    Hold::Pending
+                } else {
+                    Hold::Revoked
+                };
+                Some((format!("registration {}", r.status.as_str()), hold))
             } else {
-                owner.as_ref().and_then(|o| scope.people.owner_inactive(o, scope.raw))
+                owner.as_ref().and_then(|o| {
+                    let why = scope.people.owner_inactive(o, scope.raw)?;
+                    Some((why, scope.people.owner_hold(o)))
+                })
             };
             match reason {
                 None => grants.push(target),
-                Some(why) => inactive.push(format!("{what}: {why}")),
+                Some((why, hold)) => {
+                    inactive.push(format!("{what}: {why}"));
+                    held.push((target, hold));
+                }
             }
         }
         out.push(Application {
@@ -402,6 +450,7 @@ pub(crate) fn applications(ctx: &mut Ctx<'_>, scope: &Scope<'_>) -> Vec<Applicat
             credentials,
             grants,
             inactive,
+            held,
         });
     }
     out
@@ -497,16 +546,35 @@ fn credential(
     c: &catalog::Credential,
     strategy: Option<&AuthStrategy>,
 ) -> Option<[u8; 32]> {
-    let is_key_auth = strategy.map(|s| matches!(s, AuthStrategy::KeyAuth { .. }));
+    // (key of the credential, the strategy type it needs, what to write instead)
+    let wanted = strategy.map(|s| match s {
+        AuthStrategy::KeyAuth { .. } => ("key_auth", "use `key:` or `key_sha256:` for an API key"),
+        AuthStrategy::Header { .. } => ("header", "use `id:` for an identity asserted in a header"),
+        AuthStrategy::OpenidConnect { .. } => ("openid_connect", "use `client_id:` for an OAuth client"),
+    });
     let name = strategy.map(|s| s.name()).unwrap_or("");
-    match (&c.key, &c.key_sha256, &c.id) {
-        (Some(key), None, None) => {
-            if is_key_auth == Some(false) {
+    let fits = |ctx: &mut Ctx<'_>, key: &str, needs: &str| -> bool {
+        match wanted {
+            Some((kind, hint)) if kind != needs => {
+                let a = |w: &str| if w.starts_with(['i', 'o']) { "an" } else { "a" };
                 ctx.error(
-                    format!("{place}.key"),
-                    format!("a `key` needs a key_auth strategy, and \"{name}\" is a header strategy"),
-                    Some("use `id:` for an identity asserted in a header".into()),
+                    format!("{place}.{key}"),
+                    format!(
+                        "{} `{key}` needs {} {needs} strategy, and \"{name}\" is {} {kind} strategy",
+                        a(key),
+                        a(needs),
+                        a(kind)
+                    ),
+                    Some(hint.into()),
                 );
+                false
+            }
+            _ => true,
+        }
+    };
+    match (&c.key, &c.key_sha256, &c.id, &c.client_id) {
+        (Some(key), None, None, None) => {
+            if !fits(ctx, "key", "key_auth") {
                 return None;
             }
             if key.is_empty() {
@@ -515,13 +583,8 @@ fn credential(
             }
             Some(Sha256::digest(key.as_bytes()).into())
         }
-        (None, Some(hex), None) => {
-            if is_key_auth == Some(false) {
-                ctx.error(
-                    format!("{place}.key_sha256"),
-                    format!("a `key_sha256` needs a key_auth strategy, and \"{name}\" is a header strategy"),
-                    Some("use `id:` for an identity asserted in a header".into()),
-                );
+        (None, Some(hex), None, None) => {
+            if !fits(ctx, "key_sha256", "key_auth") {
                 return None;
             }
             match decode_sha256(hex) {
@@ -536,13 +599,8 @@ fn credential(
                 }
             }
         }
-        (None, None, Some(id)) => {
-            if is_key_auth == Some(true) {
-                ctx.error(
-                    format!("{place}.id"),
-                    format!("an `id` needs a header strategy, and \"{name}\" is a key_auth strategy"),
-                    Some("use `key:` or `key_sha256:` for an API key".into()),
-                );
+        (None, None, Some(id), None) => {
+            if !fits(ctx, "id", "header") {
                 return None;
             }
             if id.is_empty() {
@@ -551,8 +609,19 @@ fn credential(
             }
             Some(Sha256::digest(id.as_bytes()).into())
         }
+        (None, None, None, Some(client)) => {
+            if !fits(ctx, "client_id", "openid_connect") {
+                return None;
+            }
+            if client.is_empty() {
+                ctx.error(format!("{place}.client_id"), "a client id cannot be empty", None);
+                return None;
+            }
+            // The same digest as a header identity: the filter hashes the claim's value.
+            Some(Sha256::digest(client.as_bytes()).into())
+        }
         _ => {
-            ctx.error(place, "give exactly one of `key`, `key_sha256` or `id`", None);
+            ctx.error(place, "give exactly one of `key`, `key_sha256`, `id` or `client_id`", None);
             None
         }
     }

@@ -286,6 +286,7 @@ pub(crate) fn build(ctx: &mut Ctx<'_>, apis: &[catalog::Api]) -> Result<Built, L
             base_path,
             spec: api.spec.clone(),
             operations: start..built.operations.len(),
+            portals: Vec::new(),
         });
         built.incomplete.push(incomplete);
     }

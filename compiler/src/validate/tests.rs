@@ -403,7 +403,7 @@ applications:
     has(&e, "catalog.yaml: applications[0].credentials[2].id: an `id` needs a header strategy, and \"keys\" is a key_auth strategy (use `key:` or `key_sha256:` for an API key)");
     has(
         &e,
-        "catalog.yaml: applications[0].credentials[3]: give exactly one of `key`, `key_sha256` or `id`",
+        "catalog.yaml: applications[0].credentials[3]: give exactly one of `key`, `key_sha256`, `id` or `client_id`",
     );
     has(&e, "catalog.yaml: applications[1].credentials[0]: this credential is already used by application \"one\" (applications[0].credentials[0]) (a credential belongs to exactly one application)");
     has(&e, "catalog.yaml: applications[2].credentials[0].key: a `key` needs a key_auth strategy, and \"ident\" is a header strategy (use `id:` for an identity asserted in a header)");
