@@ -12,6 +12,7 @@ pub mod bundle;
 pub mod catalog;
 pub mod diag;
 pub mod envoy_filter;
+pub mod envoy_jwt;
 pub mod error;
 pub mod model;
 pub mod openapi;

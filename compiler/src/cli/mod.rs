@@ -115,6 +115,10 @@ enum Command {
         /// The wasm VM id; all workers of one Envoy share buckets through it.
         #[arg(long, default_value = "acepack")]
         vm_id: String,
+        /// A local JWKS file for an openid_connect strategy, `STRATEGY=FILE` (repeatable;
+        /// docs/oidc.md). Strategies without one use their `jwks_uri`.
+        #[arg(long = "jwks", value_name = "STRATEGY=FILE")]
+        jwks: Vec<String>,
     },
 }
 
@@ -245,7 +249,12 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
             json,
             allow_breaking,
         } => diff::run(&old, &new, json, allow_breaking),
-        Command::Envoy { bundle, wasm, vm_id } => envoy::run(&bundle, &wasm, &vm_id),
+        Command::Envoy {
+            bundle,
+            wasm,
+            vm_id,
+            jwks,
+        } => envoy::run(&bundle, &wasm, &vm_id, &jwks),
     };
     match outcome {
         Ok(exit) => exit as i32,
