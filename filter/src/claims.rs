@@ -5,7 +5,8 @@
 //! `envoy.filters.http.jwt_authn` and the provider's `payload_in_metadata` key. The host glue reads
 //! one claim at a time through the proxy-wasm property
 //! `metadata.filter_metadata["envoy.filters.http.jwt_authn"][key][claim]`; Envoy hands a string
-//! claim over as its bytes and a list claim as a serialized `google.protobuf.ListValue`. This
+//! claim over as its bytes and a list claim as proxy-wasm pairs (Envoy 1.40, measured; older
+//! Envoys used a serialized `google.protobuf.ListValue`, also understood). This
 //! module owns what those bytes mean: the client id, and the scopes (`scope`, a space-separated
 //! string, or `scp`, a list or a string).
 
@@ -50,7 +51,7 @@ pub fn has_scopes<C: Claims + ?Sized>(claims: &C, metadata_key: &str, required: 
         granted.extend(split_scopes(&raw));
     }
     if let Some(raw) = claims.claim(metadata_key, "scp") {
-        match list_strings(&raw) {
+        match pair_keys(&raw).or_else(|| list_strings(&raw)) {
             Some(items) => granted.extend(items),
             None => granted.extend(split_scopes(&raw)),
         }
@@ -66,7 +67,38 @@ fn split_scopes(raw: &[u8]) -> Vec<String> {
         .collect()
 }
 
-/// The string items of a serialized `google.protobuf.ListValue` (`repeated Value values = 1`,
+/// The items of a list claim as Envoy 1.40 serializes it: proxy-wasm pairs (`u32` count, then
+/// `u32` key and value lengths per pair, then each key and value followed by a NUL), the item
+/// being the key and the value empty. `None` unless the bytes are exactly that.
+pub fn pair_keys(raw: &[u8]) -> Option<Vec<String>> {
+    let u32_at = |at: usize| -> Option<usize> {
+        let b: [u8; 4] = raw.get(at..at.checked_add(4)?)?.try_into().ok()?;
+        Some(u32::from_le_bytes(b) as usize)
+    };
+    let n = u32_at(0)?;
+    // Each pair needs 8 bytes of sizes and 2 NULs: bounds the count by the input.
+    if n.checked_mul(10)? > raw.len() {
+        return None;
+    }
+    let mut at = 4 + 8 * n;
+    let mut out = Vec::with_capacity(n);
+    for i in 0..n {
+        let (k, v) = (u32_at(4 + 8 * i)?, u32_at(8 + 8 * i)?);
+        let key = raw.get(at..at.checked_add(k)?)?;
+        at += k;
+        if raw.get(at) != Some(&0) {
+            return None;
+        }
+        at = at.checked_add(v)?.checked_add(2)?;
+        if raw.get(at - 1) != Some(&0) {
+            return None;
+        }
+        out.push(String::from_utf8(key.to_vec()).ok()?);
+    }
+    (at == raw.len()).then_some(out)
+}
+
+/// The string items of a serialized `google.protobuf.ListValue` (older Envoys) (`repeated Value values = 1`,
 /// `Value.string_value = 3`); other item kinds are skipped. `None` when the bytes are not a
 /// well-formed ListValue made of length-delimited fields only (then they are a plain string).
 pub fn list_strings(raw: &[u8]) -> Option<Vec<String>> {
@@ -150,6 +182,22 @@ mod tests {
         raw.extend_from_slice(&[1 << 3 | 2, 9, 2 << 3 | 1, 0, 0, 0, 0, 0, 0, 0xf0, 0x3f]);
         assert_eq!(list_strings(&raw), Some(vec!["a".into()]));
         assert_eq!(list_strings(b""), Some(vec![]));
+    }
+
+    /// A list as Envoy 1.40 hands it over: measured bytes of `["flights:read", "x"]`.
+    const ENVOY_PAIRS: &[u8] = b"\x02\0\0\0\x0c\0\0\0\0\0\0\0\x01\0\0\0\0\0\0\0flights:read\0\0x\0\0";
+
+    #[test]
+    fn decodes_envoy_pairs() {
+        assert_eq!(pair_keys(ENVOY_PAIRS), Some(vec!["flights:read".into(), "x".into()]));
+        assert_eq!(pair_keys(b"\0\0\0\0"), Some(vec![]));
+        // Truncated, a trailing byte, a huge count: not pairs.
+        assert_eq!(pair_keys(&ENVOY_PAIRS[..ENVOY_PAIRS.len() - 1]), None);
+        assert_eq!(pair_keys(&[ENVOY_PAIRS, b"!"].concat()), None);
+        assert_eq!(pair_keys(b"\xff\xff\xff\xffabcd"), None);
+        assert_eq!(pair_keys(b"read"), None);
+        let scp = [("p", "scp", ENVOY_PAIRS.to_vec())];
+        assert!(has_scopes(&scp[..], "p", &["x".to_string(), "flights:read".to_string()]));
     }
 
     #[test]
