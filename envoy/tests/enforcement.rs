@@ -311,7 +311,7 @@ fn package_limit_is_shared_by_its_operations_and_429_has_retry_after() {
             .body("{}"),
     );
     allowed(&r, "createInvoice", "partner-app", Some("partners"));
-    assert_eq!(ietf_policies(&r), vec![("partners".to_string(), 2, 60)]);
+    assert_eq!(ietf_policies(&r), vec![("partners/createInvoice".to_string(), 2, 60)]);
     assert_eq!(ietf_ratelimit(&r).1, 1);
 }
 
@@ -336,8 +336,8 @@ fn operation_override_replaces_the_package_limit() {
     assert!(wait <= 30, "2/minute refills a token every 30 s; Retry-After {wait}");
     assert_eq!(
         ietf_policies(&r),
-        vec![("partners".to_string(), 2, 60)],
-        "the override's policy on the 429"
+        vec![("partners/createInvoice".to_string(), 2, 60)],
+        "the override's policy on the 429, named after the operation"
     );
     assert_eq!(ietf_ratelimit(&r).1, 0);
     // The package bucket was not touched by the override's requests.

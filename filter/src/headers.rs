@@ -88,10 +88,10 @@ impl RateLimitState {
     /// Emits the headers (see [`emit_rate_limit_headers`]).
     pub fn emit(&self, engine: &Engine, scratch: &mut String, emit: impl FnMut(&'static str, &str)) {
         let bundle = engine.bundle();
-        if let Some(p) = bundle.packages.get(self.package as usize) {
+        if bundle.packages.get(self.package as usize).is_some() {
             emit_rate_limit_headers(
                 bundle.enforcement.rate_limit_headers,
-                &p.id,
+                engine.scope_name(self.scope),
                 engine.policy(self.scope),
                 &self.binding,
                 scratch,

@@ -60,7 +60,8 @@ impl Memberships {
                 }
                 let (scope, is_override) = match &po.limits {
                     Some(limits) => {
-                        scopes.push(Scope::new(p, &package.id, Some(po.operation), limits));
+                        let id = bundle.operation_id(po.operation);
+                        scopes.push(Scope::new(p, &package.id, Some((po.operation, id)), limits));
                         (scopes.len() as u32 - 1, true)
                     }
                     None => (package_scope, false),

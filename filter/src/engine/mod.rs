@@ -133,6 +133,12 @@ impl Engine {
         self.scopes.get(scope as usize).map_or("", |s| s.policy.as_str())
     }
 
+    /// The name rate-limit headers give a bucket scope: the package id, or `<package
+    /// id>/<operation id>` for an operation override.
+    pub fn scope_name(&self, scope: u32) -> &str {
+        self.scopes.get(scope as usize).map_or("", |s| s.name.as_str())
+    }
+
     /// Decides one request. `now_us` is the host's wall clock in microseconds.
     pub fn decide<H: Headers + ?Sized, S: Store + ?Sized>(
         &self,
