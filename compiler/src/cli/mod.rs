@@ -91,6 +91,10 @@ enum Command {
         /// The client address (used for the anonymous application's limits).
         #[arg(long)]
         client_ip: Option<String>,
+        /// A claim of a token jwt_authn verified, `NAME=VALUE` (repeatable; openid_connect
+        /// strategies, docs/oidc.md); a JSON array value is a list claim.
+        #[arg(long = "claim", value_name = "NAME=VALUE")]
+        claims: Vec<String>,
     },
     /// Compare two bundles or catalogs; exit 1 on a breaking change (docs/catalog.md#breaking-changes).
     Diff {
@@ -242,7 +246,8 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
             url,
             headers,
             client_ip,
-        } => explain::run(&bundle, &method, &url, &headers, client_ip.as_deref()),
+            claims,
+        } => explain::run(&bundle, &method, &url, &headers, client_ip.as_deref(), &claims),
         Command::Diff {
             old,
             new,
