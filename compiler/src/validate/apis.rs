@@ -26,6 +26,19 @@ pub(crate) struct Built {
     /// Per API: some of its operations could not be read (already reported), so a reference
     /// that misses may be a consequence rather than a mistake of its own.
     pub incomplete: Vec<bool>,
+    /// Per API: the operations its `exclude` left out, so a reference to one can say so.
+    pub excluded: Vec<Vec<Excluded>>,
+}
+
+/// An operation left out by `exclude`: what a reference could have matched it by.
+#[derive(Debug)]
+pub(crate) struct Excluded {
+    pub method: String,
+    /// Normalized, without base path.
+    pub path: String,
+    pub spec_path: String,
+    pub id: String,
+    pub aliases: Vec<String>,
 }
 
 /// An operation while its API is being assembled.
@@ -268,7 +281,20 @@ pub(crate) fn build(ctx: &mut Ctx<'_>, apis: &[catalog::Api]) -> Result<Built, L
         check_ids(ctx, &api.name, &drafts);
 
         let start = built.operations.len();
-        for d in drafts.into_iter().filter(|d| !d.excluded) {
+        let (kept, left_out): (Vec<Draft>, Vec<Draft>) = drafts.into_iter().partition(|d| !d.excluded);
+        built.excluded.push(
+            left_out
+                .into_iter()
+                .map(|d| Excluded {
+                    method: d.method,
+                    path: d.path,
+                    spec_path: d.spec_path,
+                    id: d.id,
+                    aliases: d.aliases,
+                })
+                .collect(),
+        );
+        for d in kept {
             built.operations.push(Operation {
                 api: ai,
                 id: d.id,
