@@ -5,7 +5,7 @@ use crate::bytes::{key_and_u32, ReadError, Reader};
 use crate::matcher::is_routable;
 
 use super::error::BundleError;
-use super::format::{limit_is_valid, sections, tag, CREDENTIAL_RECORD, DIGEST_LEN, NO_APPLICATION};
+use super::format::{limit_is_valid, sections, tag, CREDENTIAL_RECORD, DIGEST_LEN, MINOR, NO_APPLICATION};
 use super::types::*;
 
 struct Section<'a> {
@@ -102,6 +102,17 @@ impl Bundle {
     /// Decodes and fully validates a bundle.
     pub fn decode(data: &[u8]) -> Result<Bundle, BundleError> {
         let (version, sections) = sections(data)?;
+        // Unknown tags are what a newer minor adds; a bundle of a minor this reader knows has
+        // none, so one there is damage, not an addition (and skipping it would lose data).
+        if version.1 <= MINOR {
+            if sections.iter().any(|(t, _)| !(tag::META..=tag::HELD).contains(t)) {
+                return Err(BundleError::Malformed {
+                    section: "body",
+                    what: "a section tag this minor version does not define",
+                    offset: 0,
+                });
+            }
+        }
         let get = |t: u32, name: &'static str| -> Result<Section<'_>, BundleError> {
             sections
                 .iter()
