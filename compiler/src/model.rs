@@ -273,6 +273,9 @@ pub struct Mapping {
     pub operations: Vec<RouteMatch>,
     /// Routes that no operation covers (reported when `match_policy: required`).
     pub uncovered_routes: Vec<String>,
+    /// Routes operations cover only in part, with what is left over: (route, what) (reported
+    /// when `match_policy: required`; docs/catalog.md#gateway-route-mapping).
+    pub partly_covered: Vec<(String, String)>,
 }
 
 /// A catalog with its specs, validated.

@@ -387,6 +387,13 @@ fn map_gateway(
                         "route serves no operation; with match_policy required, all traffic to it will be rejected with 404",
                     ));
                 }
+                for (route, what) in &mapping.partly_covered {
+                    ctx.warnings.push(Diagnostic::warning(
+                        &display,
+                        route.as_str(),
+                        format!("route is partly covered: {what} (match_policy required)"),
+                    ));
+                }
             }
             Ok(Some(mapping))
         }
