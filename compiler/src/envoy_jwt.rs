@@ -66,7 +66,9 @@ pub fn jwt_authn_yaml(providers: &[Provider]) -> Option<String> {
             q(&p.name)
         ));
     }
-    y.push_str("    rules:\n    - match: { prefix: \"/\" }\n      requires:\n        requires_any:\n          requirements:\n");
+    y.push_str(
+        "    rules:\n    - match: { prefix: \"/\" }\n      requires:\n        requires_any:\n          requirements:\n",
+    );
     for p in providers {
         y.push_str(&format!("          - provider_name: {}\n", q(&p.name)));
     }
@@ -97,12 +99,18 @@ mod tests {
     fn one_provider_per_strategy_then_provider_or_no_token() {
         let y = jwt_authn_yaml(&[provider()]).unwrap();
         assert!(y.starts_with("- name: envoy.filters.http.jwt_authn\n"), "{y}");
-        assert!(y.contains("      \"idp\":\n        issuer: \"https://idp.test/\"\n"), "{y}");
+        assert!(
+            y.contains("      \"idp\":\n        issuer: \"https://idp.test/\"\n"),
+            "{y}"
+        );
         assert!(y.contains("audiences: [\"acepack\"]"), "{y}");
         assert!(y.contains("uri: \"https://idp.test/jwks\""), "{y}");
         assert!(y.contains("cluster: \"jwks_idp\""), "{y}");
         assert!(y.contains("payload_in_metadata: \"idp\""), "{y}");
-        assert!(y.contains("- provider_name: \"idp\"\n          - allow_missing: {}\n"), "{y}");
+        assert!(
+            y.contains("- provider_name: \"idp\"\n          - allow_missing: {}\n"),
+            "{y}"
+        );
         assert!(!y.contains("allow_missing_or_failed"), "{y}");
     }
 
@@ -111,7 +119,10 @@ mod tests {
         let mut p = provider();
         p.local_jwks = Some("/tmp/jwks.json".into());
         let y = jwt_authn_yaml(&[p.clone()]).unwrap();
-        assert!(y.contains("local_jwks:\n          filename: \"/tmp/jwks.json\"\n"), "{y}");
+        assert!(
+            y.contains("local_jwks:\n          filename: \"/tmp/jwks.json\"\n"),
+            "{y}"
+        );
         assert!(!y.contains("remote_jwks"), "{y}");
         p.local_jwks = None;
         p.jwks_uri = None;

@@ -315,7 +315,10 @@ pub fn map_with(router: &dyn Router, display: &str, apis: &[Api], operations: &[
         for (_, sel) in &outcomes {
             covered.extend(sel.route.iter().chain(&sel.maybe).chain(&sel.also).copied());
             if let Some(r) = sel.route {
-                reached.entry(r).or_default().insert((op.method.clone(), op.path.clone()));
+                reached
+                    .entry(r)
+                    .or_default()
+                    .insert((op.method.clone(), op.path.clone()));
             }
         }
         matches.push(describe(index, routes, &outcomes));

@@ -179,7 +179,8 @@ fn diff_and_previous_catch_removed_published_operations() {
         let o = acepack(&["diff", left, c_new.to_str().unwrap()]);
         assert_eq!(o.status.code(), Some(1), "{}", text(&o));
         assert!(
-            text(&o).contains("package \"billing-pkg\" (published) no longer contains billing: GET /billing/invoices/{}"),
+            text(&o)
+                .contains("package \"billing-pkg\" (published) no longer contains billing: GET /billing/invoices/{}"),
             "{}",
             text(&o)
         );
@@ -196,7 +197,11 @@ fn diff_and_previous_catch_removed_published_operations() {
         data("catalog-unpublished-removed.yaml").to_str().unwrap(),
     ]);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
-    assert!(text(&o).contains("(registered by application \"acme-billing\")"), "{}", text(&o));
+    assert!(
+        text(&o).contains("(registered by application \"acme-billing\")"),
+        "{}",
+        text(&o)
+    );
     // compile --previous refuses and writes nothing; --allow-breaking writes.
     let new = dir.path().join("new.bin");
     let o = compile("catalog-removed.yaml", &new, &["--previous", old.to_str().unwrap()]);

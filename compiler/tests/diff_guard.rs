@@ -146,7 +146,10 @@ fn a_pending_registration_counts_a_revoked_one_does_not() {
     let (code, out, _) = diff(&revoked(), &without_invoice(revoked()));
     assert_eq!(code, Some(0), "{out}");
     assert!(out.contains("no breaking changes"), "{out}");
-    assert!(out.contains("- package billing-pkg: billing: GET /billing/invoices/{}"), "{out}");
+    assert!(
+        out.contains("- package billing-pkg: billing: GET /billing/invoices/{}"),
+        "{out}"
+    );
 }
 
 #[test]
@@ -158,7 +161,10 @@ fn a_published_package_is_guarded_without_registrations() {
     };
     let (code, out, _) = diff(&published(), &without_invoice(published()));
     assert_eq!(code, Some(1), "{out}");
-    assert!(out.contains("package \"billing-pkg\" (published) no longer contains"), "{out}");
+    assert!(
+        out.contains("package \"billing-pkg\" (published) no longer contains"),
+        "{out}"
+    );
 }
 
 #[test]
@@ -187,7 +193,9 @@ fn a_directly_published_or_registered_api_may_not_lose_operations() {
     let (code, out, _) = diff(&registered(), &gone(registered()));
     assert_eq!(code, Some(1), "{out}");
     assert!(
-        out.contains("API \"billing\" (registered by application \"acme-billing\") no longer has GET /billing/invoices/{}"),
+        out.contains(
+            "API \"billing\" (registered by application \"acme-billing\") no longer has GET /billing/invoices/{}"
+        ),
         "{out}"
     );
     // Nobody relies on it: not breaking.
@@ -211,7 +219,9 @@ fn versions_are_reported_and_lowered_limits_are_warnings() {
     assert_eq!(code, Some(0), "{out}");
     assert!(out.contains("~ version package \"billing-pkg\": 1 → 2"), "{out}");
     assert!(
-        out.contains("WARNING: package \"billing-pkg\": rate limit lowered from 5/second, 100/day to 3/second, 100/day"),
+        out.contains(
+            "WARNING: package \"billing-pkg\": rate limit lowered from 5/second, 100/day to 3/second, 100/day"
+        ),
         "{out}"
     );
     assert!(

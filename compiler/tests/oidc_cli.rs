@@ -31,7 +31,14 @@ fn bundle(dir: &Path) -> PathBuf {
 fn envoy_prints_jwt_authn_first_with_the_strategy_as_provider() {
     let dir = tempfile::tempdir().unwrap();
     let b = bundle(dir.path());
-    let o = acepack(&["envoy", b.to_str().unwrap(), "--wasm", "/x.wasm", "--jwks", "idp=/keys/idp.json"]);
+    let o = acepack(&[
+        "envoy",
+        b.to_str().unwrap(),
+        "--wasm",
+        "/x.wasm",
+        "--jwks",
+        "idp=/keys/idp.json",
+    ]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     let out = String::from_utf8_lossy(&o.stdout);
     let (jwt, wasm) = (
@@ -48,9 +55,20 @@ fn envoy_prints_jwt_authn_first_with_the_strategy_as_provider() {
     ] {
         assert!(out.contains(wanted), "missing {wanted:?} in\n{out}");
     }
-    let o = acepack(&["envoy", b.to_str().unwrap(), "--wasm", "/x.wasm", "--jwks", "other=/k.json"]);
+    let o = acepack(&[
+        "envoy",
+        b.to_str().unwrap(),
+        "--wasm",
+        "/x.wasm",
+        "--jwks",
+        "other=/k.json",
+    ]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(text(&o).contains("the bundle has no openid_connect strategy \"other\" (it has: [idp])"), "{}", text(&o));
+    assert!(
+        text(&o).contains("the bundle has no openid_connect strategy \"other\" (it has: [idp])"),
+        "{}",
+        text(&o)
+    );
 }
 
 #[test]
@@ -58,24 +76,66 @@ fn explain_takes_verified_claims() {
     let dir = tempfile::tempdir().unwrap();
     let b = bundle(dir.path());
     let b = b.to_str().unwrap();
-    let o = acepack(&["explain", b, "GET", "/flights", "--claim", "client_id=abc", "--claim", "scope=openid flights:read"]);
+    let o = acepack(&[
+        "explain",
+        b,
+        "GET",
+        "/flights",
+        "--claim",
+        "client_id=abc",
+        "--claim",
+        "scope=openid flights:read",
+    ]);
     assert!(text(&o).contains("status:      allow"), "{}", text(&o));
     assert!(text(&o).contains("application: app"), "{}", text(&o));
-    let o = acepack(&["explain", b, "GET", "/flights", "--claim", "client_id=abc", "--claim", "scp=[\"flights:read\"]"]);
+    let o = acepack(&[
+        "explain",
+        b,
+        "GET",
+        "/flights",
+        "--claim",
+        "client_id=abc",
+        "--claim",
+        "scp=[\"flights:read\"]",
+    ]);
     assert!(text(&o).contains("status:      allow"), "{}", text(&o));
     let o = acepack(&["explain", b, "GET", "/flights", "--claim", "client_id=abc"]);
     assert!(text(&o).contains("403 insufficient_scope"), "{}", text(&o));
-    let o = acepack(&["explain", b, "GET", "/flights", "--claim", "client_id=zzz", "--claim", "scope=flights:read"]);
+    let o = acepack(&[
+        "explain",
+        b,
+        "GET",
+        "/flights",
+        "--claim",
+        "client_id=zzz",
+        "--claim",
+        "scope=flights:read",
+    ]);
     assert!(text(&o).contains("403 invalid_credential"), "{}", text(&o));
     // Another issuer's payload under this provider's key is not this strategy's token.
-    let o = acepack(&["explain", b, "GET", "/flights", "--claim", "client_id=abc", "--claim", "scope=flights:read", "--claim", "iss=https://evil.test/"]);
+    let o = acepack(&[
+        "explain",
+        b,
+        "GET",
+        "/flights",
+        "--claim",
+        "client_id=abc",
+        "--claim",
+        "scope=flights:read",
+        "--claim",
+        "iss=https://evil.test/",
+    ]);
     assert!(text(&o).contains("403 invalid_credential"), "{}", text(&o));
     // A bearer token with no verified claims never passes as "no credential".
     let o = acepack(&["explain", b, "GET", "/flights", "-H", "Authorization: Bearer abc"]);
     assert!(text(&o).contains("401 invalid_credential"), "{}", text(&o));
     let o = acepack(&["explain", b, "GET", "/flights"]);
     assert!(text(&o).contains("401 unauthenticated"), "{}", text(&o));
-    assert!(text(&o).contains("www-authenticate: Bearer realm=\"acepack\""), "{}", text(&o));
+    assert!(
+        text(&o).contains("www-authenticate: Bearer realm=\"acepack\""),
+        "{}",
+        text(&o)
+    );
 }
 
 #[test]

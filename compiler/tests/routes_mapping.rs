@@ -656,7 +656,11 @@ fn routes_covered_only_in_part_say_what_is_left() {
         "billing-post and status are fully covered; the regex route is not reasoned about"
     );
     // POST /billing is the only method of its route; GET on the same path would not be.
-    let (apis, ops) = catalog(&[("api", &[], &[("listBills", "GET", "/billing"), ("createBill", "POST", "/billing")])]);
+    let (apis, ops) = catalog(&[(
+        "api",
+        &[],
+        &[("listBills", "GET", "/billing"), ("createBill", "POST", "/billing")],
+    )]);
     let m = map_routes(GatewayKind::Envoy, &data("partly-covered.yaml"), "p.yaml", &apis, &ops).unwrap();
     assert!(m.partly_covered.is_empty(), "{:?}", m.partly_covered);
 }
@@ -664,9 +668,17 @@ fn routes_covered_only_in_part_say_what_is_left() {
 #[test]
 fn kong_prefix_routes_covered_in_part_are_reported() {
     let (apis, ops) = catalog(&[("api", &[], &[("listFlights", "GET", "/flights"), ("r", "GET", "/r/{}")])]);
-    let m = map_routes(GatewayKind::Kong, &data("kong-partly.yaml"), "kong-partly.yaml", &apis, &ops)
-        .unwrap_or_else(|e| panic!("{e}: {e:?}"));
+    let m = map_routes(
+        GatewayKind::Kong,
+        &data("kong-partly.yaml"),
+        "kong-partly.yaml",
+        &apis,
+        &ops,
+    )
+    .unwrap_or_else(|e| panic!("{e}: {e:?}"));
     assert_eq!(m.partly_covered.len(), 1, "{:?}", m.partly_covered);
     assert_eq!(m.partly_covered[0].0, "flights");
-    assert!(m.partly_covered[0].1.starts_with("only GET /flights of the paths under prefix /flights"));
+    assert!(m.partly_covered[0]
+        .1
+        .starts_with("only GET /flights of the paths under prefix /flights"));
 }

@@ -41,7 +41,10 @@ impl Oidc {
             format!("idp={}", jwks.display()).as_ref(),
         ]);
         assert_eq!(out.code, 0, "acepack envoy: {}", out.stderr);
-        let jwt_at = out.stdout.find("envoy.filters.http.jwt_authn").expect("a jwt_authn entry");
+        let jwt_at = out
+            .stdout
+            .find("envoy.filters.http.jwt_authn")
+            .expect("a jwt_authn entry");
         let wasm_at = out.stdout.find("envoy.filters.http.wasm").expect("the acepack entry");
         assert!(jwt_at < wasm_at, "jwt_authn must come before acepack:\n{}", out.stdout);
         let upstream = EchoUpstream::start();
@@ -86,9 +89,11 @@ fn a_registered_client_with_a_valid_token_is_identified_by_its_client_id() {
     // jwt_authn removed the token before forwarding (forward: false).
     assert_eq!(e.header("authorization"), None);
     // Scopes may also come as an `scp` list.
-    let t = o
-        .issuer
-        .token(AUDIENCE, 300, json!({ "client_id": "client-abc", "scp": ["flights:read", "x"] }));
+    let t = o.issuer.token(
+        AUDIENCE,
+        300,
+        json!({ "client_id": "client-abc", "scp": ["flights:read", "x"] }),
+    );
     let r = o.get(Some(&t));
     assert_eq!(r.status, 200, "{}", r.summary());
     // Key auth still works beside it.
@@ -110,14 +115,22 @@ fn no_token_is_unauthenticated_with_both_challenges() {
 #[test]
 fn tokens_jwt_authn_rejects_never_reach_acepack_and_never_pass() {
     let o = Oidc::start("oidc-rejected");
-    let expired = o
-        .issuer
-        .token(AUDIENCE, -600, json!({ "client_id": "client-abc", "scope": "flights:read" }));
-    let wrong_audience = o
-        .issuer
-        .token("someone-else", 300, json!({ "client_id": "client-abc", "scope": "flights:read" }));
+    let expired = o.issuer.token(
+        AUDIENCE,
+        -600,
+        json!({ "client_id": "client-abc", "scope": "flights:read" }),
+    );
+    let wrong_audience = o.issuer.token(
+        "someone-else",
+        300,
+        json!({ "client_id": "client-abc", "scope": "flights:read" }),
+    );
     let other = TestIssuer::generate("https://evil.test/", "e2e-key");
-    let wrong_issuer = other.token(AUDIENCE, 300, json!({ "client_id": "client-abc", "scope": "flights:read" }));
+    let wrong_issuer = other.token(
+        AUDIENCE,
+        300,
+        json!({ "client_id": "client-abc", "scope": "flights:read" }),
+    );
     // Signed by another key but claiming the right issuer.
     let forged = TestIssuer::generate(ISSUER, "e2e-key").token(
         AUDIENCE,

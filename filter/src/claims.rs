@@ -176,7 +176,10 @@ mod tests {
 
     #[test]
     fn decodes_a_list_of_strings_and_skips_other_kinds() {
-        assert_eq!(list_strings(&list(&["read", "write"])), Some(vec!["read".into(), "write".into()]));
+        assert_eq!(
+            list_strings(&list(&["read", "write"])),
+            Some(vec!["read".into(), "write".into()])
+        );
         // A number Value (number_value = 2, fixed64) among strings.
         let mut raw = list(&["a"]);
         raw.extend_from_slice(&[1 << 3 | 2, 9, 2 << 3 | 1, 0, 0, 0, 0, 0, 0, 0xf0, 0x3f]);
@@ -197,7 +200,11 @@ mod tests {
         assert_eq!(pair_keys(b"\xff\xff\xff\xffabcd"), None);
         assert_eq!(pair_keys(b"read"), None);
         let scp = [("p", "scp", ENVOY_PAIRS.to_vec())];
-        assert!(has_scopes(&scp[..], "p", &["x".to_string(), "flights:read".to_string()]));
+        assert!(has_scopes(
+            &scp[..],
+            "p",
+            &["x".to_string(), "flights:read".to_string()]
+        ));
     }
 
     #[test]

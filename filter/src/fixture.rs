@@ -441,7 +441,10 @@ pub fn cases() -> Vec<Case> {
         },
         Case {
             warmup: 1,
-            response_headers: &[("retry-after", "60"), ("ratelimit-policy", "\"partners/createInvoice\";q=1;w=60")],
+            response_headers: &[
+                ("retry-after", "60"),
+                ("ratelimit-policy", "\"partners/createInvoice\";q=1;w=60"),
+            ],
             ..case!("operation override replaces the package limit", "POST", "/billing/invoices", SOLO => 429, Some("rate_limited"))
         },
         Case {

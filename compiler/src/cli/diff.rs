@@ -137,7 +137,8 @@ pub fn compare(old: &Bundle, new: &Bundle) -> Changes {
                 };
                 if let Some(why) = &why {
                     for r in &change.removed {
-                        c.breaking.push(format!("package \"{id}\" ({why}) no longer contains {r}"));
+                        c.breaking
+                            .push(format!("package \"{id}\" ({why}) no longer contains {r}"));
                     }
                 }
                 if !change.added.is_empty() || !change.removed.is_empty() {

@@ -621,7 +621,11 @@ fn credential(
             Some(Sha256::digest(client.as_bytes()).into())
         }
         _ => {
-            ctx.error(place, "give exactly one of `key`, `key_sha256`, `id` or `client_id`", None);
+            ctx.error(
+                place,
+                "give exactly one of `key`, `key_sha256`, `id` or `client_id`",
+                None,
+            );
             None
         }
     }

@@ -38,7 +38,11 @@ pub(crate) fn strategy(ctx: &mut Ctx<'_>, place: &str, s: &catalog::AuthStrategy
     }
     let claim = s.claim.clone().unwrap_or_else(|| DEFAULT_CLAIM.to_owned());
     // The claim is one key of the payload: Envoy reads it by that name, so no dots or slashes.
-    if claim.is_empty() || !claim.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-') {
+    if claim.is_empty()
+        || !claim
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    {
         ctx.error(
             format!("{place}.claim"),
             format!("\"{claim}\" is not a claim name (letters, digits, `_` and `-`)"),
@@ -54,14 +58,22 @@ pub(crate) fn strategy(ctx: &mut Ctx<'_>, place: &str, s: &catalog::AuthStrategy
     let scopes = s.scopes.clone().unwrap_or_default();
     for (k, sc) in scopes.iter().enumerate() {
         // A scope-token (RFC 6749, section 3.3): printable ASCII but space, `"` and `\`.
-        if sc.is_empty() || !sc.bytes().all(|b| (0x21..=0x7e).contains(&b) && b != b'"' && b != b'\\') {
+        if sc.is_empty()
+            || !sc
+                .bytes()
+                .all(|b| (0x21..=0x7e).contains(&b) && b != b'"' && b != b'\\')
+        {
             ctx.error(
                 format!("{place}.scopes[{k}]"),
                 format!("\"{sc}\" is not a scope (printable characters, no space, quote or backslash)"),
                 None,
             );
         } else if scopes[..k].contains(sc) {
-            ctx.error(format!("{place}.scopes[{k}]"), format!("scope \"{sc}\" is listed twice"), None);
+            ctx.error(
+                format!("{place}.scopes[{k}]"),
+                format!("scope \"{sc}\" is listed twice"),
+                None,
+            );
         }
     }
     AuthStrategy::OpenidConnect {
@@ -146,8 +158,14 @@ applications:
         );
         assert_eq!(m.applications[0].credentials.len(), 1);
         // Held registrations keep why: revoked registration, pending owner.
-        assert_eq!(m.applications[0].held, vec![(crate::model::Grant::Api(0), Hold::Revoked)]);
-        assert_eq!(m.applications[1].held, vec![(crate::model::Grant::Package(0), Hold::Pending)]);
+        assert_eq!(
+            m.applications[0].held,
+            vec![(crate::model::Grant::Api(0), Hold::Revoked)]
+        );
+        assert_eq!(
+            m.applications[1].held,
+            vec![(crate::model::Grant::Package(0), Hold::Pending)]
+        );
     }
 
     #[test]
@@ -158,18 +176,43 @@ applications:
 
     #[test]
     fn keys_and_credentials_of_other_kinds_are_refused() {
-        let e = errors(&CATALOG.replace("    issuer: https://idp.test/\n", "    header: x-id\n    jwks_uri: idp.test/keys\n"));
+        let e = errors(&CATALOG.replace(
+            "    issuer: https://idp.test/\n",
+            "    header: x-id\n    jwks_uri: idp.test/keys\n",
+        ));
         assert!(
             e.contains(&"catalog.yaml: auth_strategies[0]: an openid_connect strategy needs `issuer` (the tokens' `iss`) (for example `issuer: https://idp.example.com/`)".to_string()),
             "{e:#?}"
         );
-        assert!(e.iter().any(|x| x.starts_with("catalog.yaml: auth_strategies[0].header: `header` does not belong to an `openid_connect` strategy")), "{e:#?}");
-        assert!(e.iter().any(|x| x.starts_with("catalog.yaml: auth_strategies[0].jwks_uri: \"idp.test/keys\" is not an http(s) URL")), "{e:#?}");
+        assert!(
+            e.iter().any(|x| x.starts_with(
+                "catalog.yaml: auth_strategies[0].header: `header` does not belong to an `openid_connect` strategy"
+            )),
+            "{e:#?}"
+        );
+        assert!(
+            e.iter()
+                .any(|x| x
+                    .starts_with("catalog.yaml: auth_strategies[0].jwks_uri: \"idp.test/keys\" is not an http(s) URL")),
+            "{e:#?}"
+        );
         let e = errors(&CATALOG.replace("[{ client_id: abc }]", "[{ key: abc }]"));
         assert!(e.contains(&"catalog.yaml: applications[0].credentials[0].key: a `key` needs a key_auth strategy, and \"idp\" is an openid_connect strategy (use `client_id:` for an OAuth client)".to_string()), "{e:#?}");
-        let e = errors(&CATALOG.replace("    claim: azp\n", "    claim: a.b\n    scopes: [\"bad scope\"]\n").replace("    scopes: [flights:read]\n", ""));
-        assert!(e.iter().any(|x| x.starts_with("catalog.yaml: auth_strategies[0].claim: \"a.b\" is not a claim name")), "{e:#?}");
-        assert!(e.iter().any(|x| x.starts_with("catalog.yaml: auth_strategies[0].scopes[0]: \"bad scope\" is not a scope")), "{e:#?}");
+        let e = errors(
+            &CATALOG
+                .replace("    claim: azp\n", "    claim: a.b\n    scopes: [\"bad scope\"]\n")
+                .replace("    scopes: [flights:read]\n", ""),
+        );
+        assert!(
+            e.iter()
+                .any(|x| x.starts_with("catalog.yaml: auth_strategies[0].claim: \"a.b\" is not a claim name")),
+            "{e:#?}"
+        );
+        assert!(
+            e.iter()
+                .any(|x| x.starts_with("catalog.yaml: auth_strategies[0].scopes[0]: \"bad scope\" is not a scope")),
+            "{e:#?}"
+        );
     }
 
     #[test]
@@ -178,12 +221,20 @@ applications:
             "    type: openid_connect\n",
             "    type: key_auth\n    key_names: [apikey]\n",
         ));
-        assert!(e.iter().any(|x| x.starts_with("catalog.yaml: auth_strategies[0].issuer: `issuer` belongs to an `openid_connect` strategy")), "{e:#?}");
+        assert!(
+            e.iter().any(|x| x.starts_with(
+                "catalog.yaml: auth_strategies[0].issuer: `issuer` belongs to an `openid_connect` strategy"
+            )),
+            "{e:#?}"
+        );
     }
 
     #[test]
     fn a_package_naming_an_excluded_operation_says_it_was_excluded() {
-        let text = CATALOG.replace("      - api: flights\n", "      - api: flights\n        op: GET /health\n");
+        let text = CATALOG.replace(
+            "      - api: flights\n",
+            "      - api: flights\n        op: GET /health\n",
+        );
         let e = errors(&text);
         assert!(
             e.iter().any(|x| x.contains("has no operation \"GET /health\": the API's `exclude` leaves it out (remove it from the API's `exclude`, or from this package)")),

@@ -413,7 +413,13 @@ impl Filter {
             deny(engine, metrics, &host_unavailable);
             return PAUSE;
         };
-        match engine.decide_with_claims(&request, &claims::HostClaims, &mut SharedData, Some(&mut self.keys), now) {
+        match engine.decide_with_claims(
+            &request,
+            &claims::HostClaims,
+            &mut SharedData,
+            Some(&mut self.keys),
+            now,
+        ) {
             Decision::Pass => {
                 if let Some(m) = metrics {
                     abi::increment(m.passed, 1);
