@@ -139,7 +139,7 @@ applications:
     }
 
     fn errors(text: &str) -> Vec<String> {
-        build(text).err().expect("expected errors")
+        build(text).expect_err("expected errors")
     }
 
     #[test]

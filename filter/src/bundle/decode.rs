@@ -104,14 +104,12 @@ impl Bundle {
         let (version, sections) = sections(data)?;
         // Unknown tags are what a newer minor adds; a bundle of a minor this reader knows has
         // none, so one there is damage, not an addition (and skipping it would lose data).
-        if version.1 <= MINOR {
-            if sections.iter().any(|(t, _)| !(tag::META..=tag::HELD).contains(t)) {
-                return Err(BundleError::Malformed {
-                    section: "body",
-                    what: "a section tag this minor version does not define",
-                    offset: 0,
-                });
-            }
+        if version.1 <= MINOR && sections.iter().any(|(t, _)| !(tag::META..=tag::HELD).contains(t)) {
+            return Err(BundleError::Malformed {
+                section: "body",
+                what: "a section tag this minor version does not define",
+                offset: 0,
+            });
         }
         let get = |t: u32, name: &'static str| -> Result<Section<'_>, BundleError> {
             sections
