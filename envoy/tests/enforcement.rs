@@ -183,10 +183,20 @@ fn no_active_grant_is_403() {
     let s = start("enf-forbidden");
     // An API grant to flights does not cover billing.
     denied(&s.send(&get("/billing", "k-api-grant")), 403, "forbidden");
-    // A pending registration grants nothing.
-    denied(&s.send(&get("/v1/flights", "k-pending-registration")), 403, "forbidden");
+    // A pending registration grants nothing, and the answer says why.
+    denied(
+        &s.send(&get("/v1/flights", "k-pending-registration")),
+        403,
+        "registration_pending",
+    );
     // An approved registration of an application whose owner is pending grants nothing.
-    denied(&s.send(&get("/v1/flights", "k-pending-owner")), 403, "forbidden");
+    denied(&s.send(&get("/v1/flights", "k-pending-owner")), 403, "registration_pending");
+    // A revoked registration.
+    denied(
+        &s.send(&get("/v1/flights", "k-revoked-registration")),
+        403,
+        "registration_revoked",
+    );
     // partner-app holds no grant containing the status API.
     denied(
         &s.send(&get("/status", "k-allow").header("Host", "status.acepack.test")),
