@@ -18,6 +18,13 @@ pub trait Claims {
     /// The raw bytes of claim `name` of the payload stored under `metadata_key`, as the host
     /// serializes it; `None` when there is no such payload or claim.
     fn claim(&self, metadata_key: &str, name: &str) -> Option<Vec<u8>>;
+
+    /// The cluster of the route Envoy selected for the request (`xds.cluster_name`): asked only
+    /// when operations of several APIs share a method and path and the gateway tells them apart
+    /// by route (docs/catalog.md#gateway-route-mapping). `None`: unknown.
+    fn route_cluster(&self) -> Option<String> {
+        None
+    }
 }
 
 /// No verified claims (a host without `jwt_authn`, and every request of a bundle without an

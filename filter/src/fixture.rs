@@ -225,6 +225,7 @@ pub fn bundle() -> Bundle {
                     hold: Hold::Revoked,
                 },
             ],
+            route_bound: vec![],
         },
     }
 }

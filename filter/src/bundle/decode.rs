@@ -104,7 +104,7 @@ impl Bundle {
         let (version, sections) = sections(data)?;
         // Unknown tags are what a newer minor adds; a bundle of a minor this reader knows has
         // none, so one there is damage, not an addition (and skipping it would lose data).
-        if version.1 <= MINOR && sections.iter().any(|(t, _)| !(tag::META..=tag::HELD).contains(t)) {
+        if version.1 <= MINOR && sections.iter().any(|(t, _)| !(tag::META..=tag::ROUTE_BOUND).contains(t)) {
             return Err(BundleError::Malformed {
                 section: "body",
                 what: "a section tag this minor version does not define",
@@ -315,7 +315,7 @@ impl Bundle {
             anonymous,
         };
 
-        let access = access(&get, apis.len(), &applications, packages.len())?;
+        let access = access(&get, apis.len(), &applications, packages.len(), operations.len())?;
 
         Ok(Bundle {
             version,
@@ -340,6 +340,7 @@ fn access<'a>(
     apis: usize,
     applications: &[Application],
     packages: usize,
+    operations: usize,
 ) -> Result<Access, BundleError> {
     let mut access = Access::default();
     if let Ok(mut s) = get(tag::PUBLISHED, "PUBLISHED") {
@@ -375,6 +376,18 @@ fn access<'a>(
                 grant,
                 hold,
             });
+        }
+        s.end()?;
+    }
+    if let Ok(mut s) = get(tag::ROUTE_BOUND, "ROUTE_BOUND") {
+        let n = s.count(2, "route-bound operation count")?;
+        for _ in 0..n {
+            let operation = s.index(operations, "route-bound operation")?;
+            if access.route_bound.last().is_some_and(|(last, _)| *last >= operation) {
+                return Err(s.bad("route-bound operations not strictly ascending"));
+            }
+            let cluster = s.string("route-bound cluster")?;
+            access.route_bound.push((operation, cluster));
         }
         s.end()?;
     }

@@ -167,6 +167,16 @@ impl Bundle {
             sections.push((tag::HELD, w));
         }
 
+        if !self.access.route_bound.is_empty() {
+            let mut w = Writer::default();
+            w.var(self.access.route_bound.len())?;
+            for (op, cluster) in &self.access.route_bound {
+                w.var(*op as usize)?;
+                w.str(cluster)?;
+            }
+            sections.push((tag::ROUTE_BOUND, w));
+        }
+
         sections.sort_by_key(|(t, _)| *t);
         let mut body = Writer::default();
         for (t, w) in &sections {

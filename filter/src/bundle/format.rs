@@ -37,6 +37,7 @@ pub mod tag {
     pub const CREDENTIALS: u32 = 8;
     pub const PUBLISHED: u32 = 9;
     pub const HELD: u32 = 10;
+    pub const ROUTE_BOUND: u32 = 11;
 }
 
 /// The header's check of a body: the low 32 bits of its XXH3-64 (seed 0).

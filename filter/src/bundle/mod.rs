@@ -17,7 +17,7 @@
 //!   20 sections     u32      number of sections in the body
 //! body: `sections` times { tag u32, len u32, bytes[len] }, tags strictly ascending.
 //!   Unknown tags are skipped (minor additions); every tag of 3.0 (1–8) is required, the
-//!   3.1 tags (9, 10) are optional (absent: empty).
+//!   3.1 tags (9–11) are optional (absent: empty).
 //!
 //! 1 META          str compiler, str catalog
 //! 2 ENFORCEMENT   u8 match_policy (0 required, 1 if_present)
@@ -45,6 +45,9 @@
 //! 10 HELD         list{ var application, u8 kind (0 api, 1 package), var index,
 //!                       u8 hold (0 pending, 1 revoked) }, ascending by application (3.1):
 //!                 registrations that grant nothing, so a denial can say why
+//! 11 ROUTE_BOUND  list{ var operation, str cluster }, strictly ascending by operation (3.1):
+//!                 operations another API shares (method, path, hosts) with, told apart by the
+//!                 cluster of the route the request took
 //! ```
 //!
 //! Decoding checks every length, count, index, enum value and limit; it never panics and never

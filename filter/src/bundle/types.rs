@@ -312,6 +312,10 @@ pub struct Access {
     pub published_apis: Vec<u32>,
     /// Registrations that grant nothing, ascending by application.
     pub held: Vec<Held>,
+    /// Operations that share method, path and hosts with another API's and that the gateway
+    /// tells apart by the route a request takes: (operation, the route's cluster), strictly
+    /// ascending by operation (docs/catalog.md#gateway-route-mapping).
+    pub route_bound: Vec<(u32, String)>,
 }
 
 /// A registration that grants nothing, and why.

@@ -4,7 +4,8 @@
 
 use crate::bundle::MatchPolicy;
 use crate::canonical::CanonicalPath;
-use crate::matcher::{normalize_host, Match};
+use crate::claims::Claims;
+use crate::matcher::{cluster_of, normalize_host, Match};
 
 use super::decision::{deny, Decision, Reason};
 use super::request::{Headers, Request};
@@ -12,14 +13,28 @@ use super::Engine;
 
 /// The operation `req` (whose path canonicalizes to `canon`) is for, or the decision that ends
 /// the request here.
-pub(crate) fn match_operation<H: Headers + ?Sized>(
+pub(crate) fn match_operation<H: Headers + ?Sized, C: Claims + ?Sized>(
     engine: &Engine,
     req: &Request<'_, H>,
+    claims: &C,
     canon: &CanonicalPath<'_>,
 ) -> Result<u32, Decision> {
     let enforcement = &engine.bundle().enforcement;
     let host = normalize_host(req.authority);
-    let found = engine.table.find(&host, req.method, &canon.path);
+    let mut found = engine.table.find(&host, req.method, &canon.path);
+    if let Match::Operation(op) = found {
+        let group = engine.table.alternatives(op);
+        if !group.is_empty() {
+            // Several APIs define this operation; the route Envoy chose says whose it is. No
+            // route cluster, or another one: none of them.
+            let cluster = claims.route_cluster();
+            found = group
+                .iter()
+                .copied()
+                .find(|&o| cluster.is_some() && cluster_of(engine.bundle(), o) == cluster.as_deref())
+                .map_or(Match::None, Match::Operation);
+        }
+    }
     let preflight = enforcement.cors_preflight_pass
         && req.method == "OPTIONS"
         && req.headers.get("origin").is_some()

@@ -185,7 +185,7 @@ impl Engine {
         now_us: u64,
     ) -> Result<Decision, Decision> {
         let canon = canonicalize(req.path);
-        let operation = matching::match_operation(self, req, &canon)?;
+        let operation = matching::match_operation(self, req, claims, &canon)?;
         let identity = identify::identify(self, req, claims, canon.query, operation, cache)?;
         match authorize::authorize(self, identity.application, operation)? {
             Authorized::Api => Ok(Decision::Allow(Allow {
