@@ -234,6 +234,7 @@ fn access(model: &Model) -> Access {
                 })
             })
             .collect(),
+        route_bound: model.route_bound.iter().map(|(o, c)| (index(*o), c.clone())).collect(),
     }
 }
 

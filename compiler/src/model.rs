@@ -297,6 +297,9 @@ pub struct Model {
     pub applications: Vec<Application>,
     /// Route mapping, when the catalog names a gateway.
     pub mapping: Option<Mapping>,
+    /// Operations another API shares (method, path, hosts) with that the Envoy gateway routes to
+    /// their own cluster: (index into [`Model::operations`], cluster), ascending.
+    pub route_bound: Vec<(usize, String)>,
     /// Warnings found while building the model (merged operations, unmatched operations, ...).
     pub warnings: Vec<Diagnostic>,
     /// Free-form counts for reports (developers, teams, portals, ...).

@@ -28,6 +28,9 @@ pub(crate) struct Built {
     pub incomplete: Vec<bool>,
     /// Per API: the operations its `exclude` left out, so a reference to one can say so.
     pub excluded: Vec<Vec<Excluded>>,
+    /// Operations of two APIs with the same (method, path) and overlapping hosts: (earlier,
+    /// later). An error unless the gateway tells them apart ([`report_clashes`]).
+    pub clashes: Vec<(usize, usize)>,
 }
 
 /// An operation left out by `exclude`: what a reference could have matched it by.
@@ -316,7 +319,7 @@ pub(crate) fn build(ctx: &mut Ctx<'_>, apis: &[catalog::Api]) -> Result<Built, L
         });
         built.incomplete.push(incomplete);
     }
-    check_conflicts(ctx, &built);
+    built.clashes = check_conflicts(&built);
     Ok(built)
 }
 
@@ -431,7 +434,9 @@ fn check_ids(ctx: &mut Ctx<'_>, api: &str, drafts: &[Draft]) {
 }
 
 /// docs/catalog.md#operations: the same (method, full path) in two APIs whose hosts overlap is ambiguous.
-fn check_conflicts(ctx: &mut Ctx<'_>, built: &Built) {
+/// Operations of two APIs with the same (method, path) and overlapping hosts: (earlier, later).
+fn check_conflicts(built: &Built) -> Vec<(usize, usize)> {
+    let mut clashes = Vec::new();
     let mut by_route: HashMap<(&str, &str), Vec<usize>> = HashMap::new();
     for (i, op) in built.operations.iter().enumerate() {
         by_route.entry((&op.method, &op.path)).or_default().push(i);
@@ -446,20 +451,35 @@ fn check_conflicts(ctx: &mut Ctx<'_>, built: &Built) {
             other.api != op.api && hosts::sets_overlap(&built.apis[other.api].hosts, &built.apis[op.api].hosts)
         });
         if let Some(j) = clash {
-            let (a, b) = (&built.apis[built.operations[j].api], &built.apis[op.api]);
-            let rel = &built.rel_paths[i];
-            ctx.error(
-                format!("apis[{}]", op.api),
-                format!(
-                    "api \"{}\" and api \"{}\" both define {} {} and their hosts overlap, so a request could not be told apart",
-                    b.name, a.name, op.method, op.path
-                ),
-                Some(format!(
-                    "add `exclude: [\"{} {rel}\"]` to one of them, or give them `hosts` that do not overlap",
-                    op.method
-                )),
-            );
+            clashes.push((j, i));
         }
+    }
+    clashes
+}
+
+/// Reports the clashes nothing tells apart (docs/catalog.md#operations). `route_bound` holds the
+/// operations the gateway routes to distinct clusters; the rest of each clash is an error.
+pub(crate) fn report_clashes(ctx: &mut Ctx<'_>, built: &Built, route_bound: &[(usize, String)], why: Option<&str>) {
+    let bound = |o: usize| route_bound.iter().any(|(b, _)| *b == o);
+    for &(j, i) in &built.clashes {
+        if bound(j) && bound(i) {
+            continue;
+        }
+        let op = &built.operations[i];
+        let (a, b) = (&built.apis[built.operations[j].api], &built.apis[op.api]);
+        let rel = &built.rel_paths[i];
+        let routes = why.map_or_else(String::new, |w| format!("; {w}"));
+        ctx.error(
+            format!("apis[{}]", op.api),
+            format!(
+                "api \"{}\" and api \"{}\" both define {} {} and their hosts overlap, so a request could not be told apart{routes}",
+                b.name, a.name, op.method, op.path
+            ),
+            Some(format!(
+                "add `exclude: [\"{} {rel}\"]` to one of them, give them `hosts` that do not overlap, or (with `gateway.envoy`) serve each API's operations by its own route and cluster",
+                op.method
+            )),
+        );
     }
 }
 
