@@ -370,7 +370,10 @@ fn route_bound(built: &apis::Built, mapping: Option<&model::Mapping>) -> Vec<(us
         for o in built.apis[api].operations.clone().filter(|o| !clashing.contains(o)) {
             let m = mapping.operations.get(o)?;
             // A route string with notes (`[...]`) means some request for it may end elsewhere.
-            let target = m.route.as_deref().filter(|r| !r.contains(" ["))
+            let target = m
+                .route
+                .as_deref()
+                .filter(|r| !r.contains(" ["))
                 .and(m.target.as_deref())
                 .filter(|t| !t.contains(' '))?;
             if found.is_some_and(|f| f != target) {

@@ -53,7 +53,10 @@ fn apis_the_gateway_sends_to_their_own_clusters_stay_distinct() {
         .flat_map(|a| a["operations"].as_array().unwrap())
         .map(|o| o["id"].as_str().unwrap())
         .collect();
-    assert!(ids.contains(&"flightsHealth") && ids.contains(&"routesHealth"), "{ids:?}");
+    assert!(
+        ids.contains(&"flightsHealth") && ids.contains(&"routesHealth"),
+        "{ids:?}"
+    );
 }
 
 #[test]

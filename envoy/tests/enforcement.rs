@@ -190,7 +190,11 @@ fn no_active_grant_is_403() {
         "registration_pending",
     );
     // An approved registration of an application whose owner is pending grants nothing.
-    denied(&s.send(&get("/v1/flights", "k-pending-owner")), 403, "registration_pending");
+    denied(
+        &s.send(&get("/v1/flights", "k-pending-owner")),
+        403,
+        "registration_pending",
+    );
     // A revoked registration.
     denied(
         &s.send(&get("/v1/flights", "k-revoked-registration")),

@@ -23,5 +23,9 @@ fn the_route_taken_decides_whose_health_operation_it_is() {
     // Other operations are unaffected.
     let r = s.send(&Request::get("/flights").header("apikey", "k-flights"));
     assert_eq!(echoed(&r).header("x-ace-operation-id"), Some("GET /flights"));
-    denied(&s.send(&Request::get("/routes").header("apikey", "k-flights")), 403, "forbidden");
+    denied(
+        &s.send(&Request::get("/routes").header("apikey", "k-flights")),
+        403,
+        "forbidden",
+    );
 }

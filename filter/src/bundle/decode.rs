@@ -104,7 +104,11 @@ impl Bundle {
         let (version, sections) = sections(data)?;
         // Unknown tags are what a newer minor adds; a bundle of a minor this reader knows has
         // none, so one there is damage, not an addition (and skipping it would lose data).
-        if version.1 <= MINOR && sections.iter().any(|(t, _)| !(tag::META..=tag::ROUTE_BOUND).contains(t)) {
+        if version.1 <= MINOR
+            && sections
+                .iter()
+                .any(|(t, _)| !(tag::META..=tag::ROUTE_BOUND).contains(t))
+        {
             return Err(BundleError::Malformed {
                 section: "body",
                 what: "a section tag this minor version does not define",
