@@ -476,7 +476,7 @@ pub(crate) fn report_clashes(ctx: &mut Ctx<'_>, built: &Built, route_bound: &[(u
                 b.name, a.name, op.method, op.path
             ),
             Some(format!(
-                "add `exclude: [\"{} {rel}\"]` to one of them, give them `hosts` that do not overlap, or (with `gateway.envoy`) serve each API's operations by its own route and cluster",
+                "add `exclude: [\"{} {rel}\"]` to one of them, give them `hosts` that do not overlap, or (with `gateway.envoy`) route each API's other operations to a cluster of its own",
                 op.method
             )),
         );

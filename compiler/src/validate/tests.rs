@@ -295,7 +295,7 @@ fn manual_operation_errors() {
 fn cross_api_conflicts_need_overlapping_hosts() {
     // billing has no hosts: it overlaps everything.
     let e = errors("apis:\n  - name: dup\n    operations: [\"GET /billing/{x}/\"]\n");
-    has(&e, "catalog.yaml: apis[2]: api \"dup\" and api \"billing\" both define GET /billing/{} and their hosts overlap, so a request could not be told apart (add `exclude: [\"GET /billing/{}\"]` to one of them, or give them `hosts` that do not overlap)");
+    has(&e, "catalog.yaml: apis[2]: api \"dup\" and api \"billing\" both define GET /billing/{} and their hosts overlap, so a request could not be told apart (add `exclude: [\"GET /billing/{}\"]` to one of them, give them `hosts` that do not overlap, or (with `gateway.envoy`) route each API's other operations to a cluster of its own)");
     // flights is on api.example.com only.
     ok("apis:\n  - name: other\n    base_path: /v1\n    hosts: [other.example.com]\n    operations: [GET /flights]\n");
     let e = errors(
