@@ -246,24 +246,41 @@ fn route_error(model: &Model, e: &LoadError) -> Diagnostic {
             format!("{} {} ({api}: {})", o.method, o.path, o.id)
         })
     };
+    // The API of the operation, so the message points at the catalog entry to change.
+    let place = |i: u32| {
+        model
+            .operations
+            .get(i as usize)
+            .map_or_else(|| "apis".to_string(), |o| format!("apis[{}]", o.api))
+    };
     match e {
         LoadError::Routes(MatchConflict::Ambiguous { operation, detail }) => Diagnostic::error(
             file,
-            "apis",
+            place(*operation),
             format!(
                 "operation {} cannot be routed unambiguously next to the others: {detail}",
                 describe(*operation)
             ),
-        ),
+        )
+        .with_hint("exclude one of the conflicting operations or give the APIs hosts that do not overlap"),
         LoadError::Routes(MatchConflict::Duplicate { first, second }) => Diagnostic::error(
             file,
-            "apis",
+            place(*second),
             format!(
                 "operations {} and {} have the same method and path on the same hosts",
                 describe(*first),
                 describe(*second)
             ),
         ),
+        LoadError::Routes(MatchConflict::BadTemplate { operation }) => Diagnostic::error(
+            file,
+            place(*operation),
+            format!(
+                "operation {}: the filter's router cannot take this path template",
+                describe(*operation)
+            ),
+        )
+        .with_hint("exclude the operation"),
         other => Diagnostic::error(file, "apis", other.to_string()),
     }
 }

@@ -205,7 +205,7 @@ pub struct Package {
 }
 
 /// What an application holds an active grant to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
 #[serde(tag = "kind", content = "index", rename_all = "lowercase")]
 pub enum Grant {
     /// Index into [`Model::apis`]: every operation of the API, no ACE limit.

@@ -12,7 +12,7 @@
 //!   "approved"}` is an error, not "the last one wins".
 //! - **Documents that expand beyond [`MAX_EXPANDED_BYTES`]**. YAML aliases (`*ref`) replay
 //!   what an anchor holds, so a small file can describe a huge tree ("billion laughs"). The tree
-//!   is built by [`Builder`], which charges every node and string byte against that budget as
+//!   is built by `Builder`, which charges every node and string byte against that budget as
 //!   it arrives, so memory stays bounded whatever the aliases do.
 //!
 //! # The YAML parser's budget
@@ -208,6 +208,9 @@ fn plain_yaml_message(message: &str) -> String {
         return "YAML aliases expand to more than 1,000,000 nodes; write the repeated parts out instead of using *aliases"
             .to_string();
     }
+    if message.starts_with("multiple YAML documents detected") {
+        return "the file holds more than one YAML document (a second `---`); keep one document per file".to_string();
+    }
     if message.contains("merge keys are not allowed") {
         return "YAML merge keys (<<) are not supported here; write the keys out".to_string();
     }
@@ -389,6 +392,22 @@ mod tests {
         };
         assert!(!d.message.contains("budget breached"), "{d}");
         assert!(d.message.contains("aliases"), "{d}");
+    }
+
+    #[test]
+    fn library_advice_is_rewritten_for_users() {
+        let Err(SourceError::Syntax(d)) = parse(b"a: 1\n---\nb: 2\n", "m.yaml") else {
+            panic!("two documents must be refused")
+        };
+        assert!(d.message.contains("more than one YAML document"), "{d}");
+        assert!(!d.message.contains("from_str_multiple"), "{d}");
+        let Err(SourceError::Syntax(d)) = parse(b"a: .nan\n", "n.yaml") else {
+            panic!(".nan must be refused")
+        };
+        assert!(
+            !d.message.contains("configured policy") && d.message.contains("quote"),
+            "{d}"
+        );
     }
 
     #[test]

@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use crate::catalog::{self, Catalog};
-use crate::diag::{did_you_mean, Diagnostic};
+use crate::diag::{did_you_mean, shown, text_problem, Diagnostic, MAX_NAME_BYTES};
 use crate::error::LoadError;
 use crate::model::{self, Model};
 use crate::routes::{self, GatewayKind};
@@ -133,12 +133,8 @@ fn check_unique<'n>(
             ctx.error(place, format!("a {what} cannot be empty"), None);
             continue;
         }
-        if name.chars().any(char::is_control) {
-            ctx.error(
-                place,
-                format!("{what} \"{}\" contains a control character", name.escape_debug()),
-                None,
-            );
+        if let Some(problem) = text_problem(what, name, MAX_NAME_BYTES) {
+            ctx.error(place, problem, None);
             continue;
         }
         let key = if fold_case {
@@ -147,7 +143,11 @@ fn check_unique<'n>(
             name.to_string()
         };
         match seen.get(&key) {
-            Some(first) => ctx.error(place, format!("{what} \"{name}\" is already used at {first}"), None),
+            Some(first) => ctx.error(
+                place,
+                format!("{what} \"{}\" is already used at {first}", shown(name)),
+                None,
+            ),
             None => {
                 seen.insert(key, place);
             }
@@ -169,7 +169,7 @@ fn check_names(ctx: &mut Ctx<'_>, c: &Catalog) {
         );
     let mut shared = Vec::new();
     for (place, name) in ids {
-        if is_id(name) {
+        if is_id(name) && name.len() <= MAX_NAME_BYTES {
             shared.push((place, name));
         } else {
             let lower: String = name
@@ -177,12 +177,36 @@ fn check_names(ctx: &mut Ctx<'_>, c: &Catalog) {
                 .chars()
                 .map(|c| if c.is_whitespace() { '-' } else { c })
                 .collect();
-            let hint = is_id(&lower).then(|| format!("did you mean \"{lower}\"?"));
-            let d = Diagnostic::error(ctx.file, place, format!("\"{name}\" is not a valid name: use lower-case letters, digits, '-' and '_', starting with a letter or digit"));
+            let hint = (is_id(&lower) && lower.len() <= MAX_NAME_BYTES).then(|| format!("did you mean \"{lower}\"?"));
+            let d = match text_problem("name", name, MAX_NAME_BYTES) {
+                Some(problem) => Diagnostic::error(ctx.file, place, problem),
+                None => Diagnostic::error(ctx.file, place, format!("\"{}\" is not a valid name: use lower-case letters, digits, '-' and '_', starting with a letter or digit", shown(name))),
+            };
             ctx.errors.push(match hint {
                 Some(h) => d.with_hint(h),
                 None => d,
             });
+        }
+    }
+    // Free-form labels: shown in reports and stored in the bundle.
+    let labels = c
+        .apis
+        .iter()
+        .enumerate()
+        .map(|(i, a)| (format!("apis[{i}].version"), "version", a.version.as_str()))
+        .chain(c.packages.iter().enumerate().flat_map(|(i, p)| {
+            [
+                (format!("packages[{i}].version"), "version", p.version.as_str()),
+                (
+                    format!("packages[{i}].name"),
+                    "package name",
+                    p.name.as_deref().unwrap_or(""),
+                ),
+            ]
+        }));
+    for (place, what, value) in labels {
+        if let Some(problem) = text_problem(what, value, MAX_NAME_BYTES) {
+            ctx.error(place, problem, None);
         }
     }
     // One namespace: a registration or publication names either, and bundles key limits by it.

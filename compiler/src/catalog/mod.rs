@@ -2,16 +2,16 @@
 //! and [`parse`], which turns a document tree into them with every structural error located.
 //! Nothing here resolves references; that is [`crate::validate`]'s job.
 //!
-//! # Where the contract is silent
+//! # Choices users can rely on
 //!
-//! Choices made here and in [`crate::validate`], so that users can rely on them:
+//! Made here and in [`crate::validate`] where the catalog format leaves room:
 //!
 //! - `version` is required and must be `1` (or `"1"`); it is checked before anything else, so a
 //!   catalog of another version gets that message rather than a list of unknown keys.
 //! - A list key left empty (`hosts:`) is the empty list. `version` of an API or package may be a
 //!   number (`1.0`) and is kept as written. A package's `name` defaults to its `id`.
 //! - `developers[].status` and `registrations[].status` default to `approved`: the catalog is
-//!   written by the platform team, and the contract's own example registers an API without a
+//!   written by the platform team, and the documented example registers an API without a
 //!   status. `visibility` defaults to `public`; `teams` on a public publication only warn.
 //! - A per-operation `rate_limit` is only allowed on an entry with an `op`: on a whole API it would
 //!   give every operation its own bucket, which reads like one limit shared by the API.
@@ -26,6 +26,20 @@
 //!   levels in microsecond tokens — at most 18,446,744,073,709/second … 213,503,982/day.
 //! - An application without credentials is a warning unless it is the `anonymous` one.
 //! - A missing spec or gateway file stops validation at once (exit 2), whatever else is wrong.
+//! - Inputs must be regular files of at most 64 MiB (see [`crate::source`]); duplicate keys are
+//!   errors in JSON as in YAML.
+//! - What the filter and request headers carry is bounded, each with a located error: path
+//!   templates at most [`crate::template::MAX_TEMPLATE_BYTES`] bytes and
+//!   [`crate::template::MAX_PARAMETERS`] parameters, names, ids, emails, versions and key names at
+//!   most [`crate::diag::MAX_NAME_BYTES`] bytes, operation ids at most
+//!   [`crate::diag::MAX_OPERATION_ID_BYTES`], hosts 253, and at most
+//!   4,000,000 package operation entries in total. Control characters are refused in all of them.
+//! - Credential values (`key`, `key_sha256`, `id`) never appear in a message, not even when
+//!   malformed or mistyped.
+//! - A spec's server variable without a value is ignored with a warning when it sits in the scheme
+//!   or host (hosts are not used for matching) and is an error in the path (see
+//!   `openapi::servers`). An unquoted `openapi: 3.1`, a numeric or an empty operationId are read
+//!   with a warning.
 
 use std::fmt;
 use std::marker::PhantomData;

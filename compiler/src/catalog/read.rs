@@ -135,8 +135,49 @@ fn from_value<T: DeserializeOwned>(value: &Value, place: &str, file: &str) -> Re
                 serde_path_to_error::Segment::Unknown => {}
             }
         }
-        diagnose(file, full, &e.into_inner().to_string())
+        let message = e.into_inner().to_string();
+        if is_credential_place(&full) {
+            return diagnose_credential(file, full, &message);
+        }
+        diagnose(file, full, &message)
     })
+}
+
+/// Whether `place` is inside an application's `credentials`, whose values are secrets.
+fn is_credential_place(place: &str) -> bool {
+    place.contains(".credentials[") || place.ends_with(".credentials")
+}
+
+/// serde's messages quote the offending value (`integer \`123456\``, `string "..."`) and unknown
+/// keys by name; under `credentials` either may be a secret (a key written as a number, or as a
+/// mapping key), so only the kind of mistake is reported.
+fn diagnose_credential(file: &str, place: String, message: &str) -> Diagnostic {
+    const FIELDS: &str = "expected one of: key, key_sha256, id";
+    if message.starts_with("unknown field `") {
+        // The place ends with the unknown key itself: drop it.
+        let place = place
+            .rsplit_once('.')
+            .map_or(place.clone(), |(head, _)| head.to_string());
+        return Diagnostic::error(
+            file,
+            place,
+            "unknown key in a credential (not shown: it may be a secret)",
+        )
+        .with_hint(FIELDS);
+    }
+    if let Some(rest) = message.strip_prefix("missing field `") {
+        let name = rest.split('`').next().unwrap_or(rest);
+        return Diagnostic::error(file, place, format!("missing `{name}`"));
+    }
+    let expected = message
+        .split_once(", expected ")
+        .map(|(_, e)| plain_words(&format!("expected {e}")));
+    let message = match expected {
+        Some(expected) => format!("wrong type (the value is not shown: it may be a secret); {expected}"),
+        None => "invalid value (not shown: it may be a secret)".to_string(),
+    };
+    let hint = "quote a key that looks like a number, e.g. key: \"123456\"";
+    Diagnostic::error(file, place, message).with_hint(hint)
 }
 
 /// Rewrites serde's messages into the catalog's vocabulary, with "did you mean" where it helps.

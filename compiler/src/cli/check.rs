@@ -10,6 +10,10 @@ use acepack_compiler::{load_model, Diagnostic, LoadError, Severity};
 
 use super::{Exit, Failure};
 
+/// The widest a padded column of the human report gets: longer cells overflow instead of widening
+/// every line (and Rust's formatter refuses widths above 65,535).
+const COLUMN_MAX: usize = 80;
+
 /// Validates the catalog and prints the report.
 pub fn run(catalog: &Path, json: bool, strict: bool) -> Result<Exit, Failure> {
     let (model, errors) = match load_model(catalog) {
@@ -198,7 +202,8 @@ impl<'a> Report<'a> {
                         let routed = m
                             .mapping
                             .as_ref()
-                            .map(|x| x.operations.iter().find(|r| r.operation == i));
+                            // One entry per operation, in operation order: index, do not search.
+                            .map(|x| x.operations.get(i).filter(|r| r.operation == i));
                         Some(OperationReport {
                             id: &op.id,
                             method: &op.method,
@@ -347,8 +352,18 @@ fn human(m: &Model, r: &Report<'_>) -> String {
                 (format!("{} {}", o.method, o.path), id)
             })
             .collect();
-        let width = names.iter().map(|(r, _)| r.chars().count()).max().unwrap_or(0);
-        let id_width = names.iter().map(|(_, i)| i.chars().count()).max().unwrap_or(0);
+        let width = names
+            .iter()
+            .map(|(r, _)| r.chars().count())
+            .max()
+            .unwrap_or(0)
+            .min(COLUMN_MAX);
+        let id_width = names
+            .iter()
+            .map(|(_, i)| i.chars().count())
+            .max()
+            .unwrap_or(0)
+            .min(COLUMN_MAX);
         for (op, (route, id)) in api.operations.iter().zip(&names) {
             let mut line = format!("  {route:width$}  {id:id_width$}");
             match op.route {

@@ -116,14 +116,21 @@ fn human(b: &Bundle, size: usize) -> String {
     );
     let j = to_json(b, size);
     let _ = writeln!(s, "enforcement: {}", j["enforcement"]);
-    for (i, a) in b.apis.iter().enumerate() {
+    // Operations grouped by API once (a scan per API would be quadratic on a hostile bundle).
+    let mut by_api: Vec<Vec<&acepack_filter::bundle::Operation>> = vec![Vec::new(); b.apis.len()];
+    for o in &b.operations {
+        if let Some(list) = by_api.get_mut(o.api as usize) {
+            list.push(o);
+        }
+    }
+    for (a, ops) in b.apis.iter().zip(&by_api) {
         let hosts = if a.hosts.is_empty() {
             "any host".to_owned()
         } else {
             a.hosts.join(", ")
         };
         let _ = writeln!(s, "api {} {} ({hosts})", a.name, a.version);
-        for o in b.operations.iter().filter(|o| o.api as usize == i) {
+        for o in ops {
             let _ = writeln!(s, "  {:7} {}  [{}]", o.method, b.name(o.path), b.name(o.id));
         }
     }
@@ -165,5 +172,33 @@ fn human(b: &Bundle, size: usize) -> String {
             a["name"], a["grants"], a["credentials"]
         );
     }
-    s
+    // A bundle may come from anywhere: its names must not drive the terminal.
+    s.chars()
+        .map(|c| {
+            if c.is_control() && c != '\n' {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_from_a_bundle_cannot_drive_the_terminal() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/bundle/catalog.yaml");
+        let model = acepack_compiler::load_model(&dir).expect("test catalog loads");
+        let mut b = acepack_compiler::bundle::build(&model).expect("builds");
+        b.apis[0].name = "evil\u{1b}[2J\rname".into();
+        let text = human(&b, 0);
+        assert!(text.contains("evil\\u{1b}[2J\\rname"), "{text}");
+        assert!(!text.chars().any(|c| c.is_control() && c != '\n'), "{text:?}");
+        // Every operation is listed once, under its API.
+        let listed = text.lines().filter(|l| l.starts_with("  ") && l.contains('[')).count();
+        assert_eq!(listed, b.operations.len(), "{text}");
+    }
 }

@@ -159,18 +159,20 @@ fn read_spec(docs: &mut Docs<'_>, diags: &mut Diags<'_>, base_override: Option<&
 
 /// Reads `openapi` and returns the minor version (3.`minor`), or reports why the document is refused.
 fn check_version(root: &Map<String, Value>, diags: &mut Diags<'_>) -> Option<u8> {
-    let version = match root.get("openapi") {
-        Some(Value::String(v)) => v,
+    let version: String = match root.get("openapi") {
+        Some(Value::String(v)) => v.clone(),
+        // `openapi: 3.0` unquoted is a YAML number; the version is only read for its minor.
         Some(Value::Number(n)) => {
-            diags.errors.push(
-                Diagnostic::error(
+            let written = n.to_string();
+            diags.warnings.push(
+                Diagnostic::warning(
                     diags.file,
                     "openapi",
-                    format!("the version must be a string, not the number {n}"),
+                    format!("the version is the number {written}, not a string; read as \"{written}\""),
                 )
                 .with_hint("quote it, e.g. openapi: \"3.0.3\""),
             );
-            return None;
+            written
         }
         Some(_) => {
             diags.error("openapi", "the version must be a string such as \"3.1.0\"");

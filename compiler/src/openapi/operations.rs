@@ -124,9 +124,26 @@ impl<'a> OperationReader<'a> {
                 diags.error(op_place, "an operation must be a mapping");
                 continue;
             };
+            // Lenient where published specs are loose and nothing is decided by it: an empty
+            // operationId is no operationId (the default id `METHOD /path` is used), a number
+            // is taken as written.
             let operation_id = match op.get("operationId") {
                 None | Some(Value::Null) => None,
-                Some(Value::String(id)) if !id.is_empty() => Some(id.clone()),
+                Some(Value::String(id)) if !id.trim().is_empty() => Some(id.clone()),
+                Some(Value::String(_)) => {
+                    diags.warn(
+                        format!("{op_place}.operationId"),
+                        "operationId is empty; the operation gets the id \"METHOD /path\" instead",
+                    );
+                    None
+                }
+                Some(Value::Number(n)) => {
+                    diags.warn(
+                        format!("{op_place}.operationId"),
+                        format!("operationId is the number {n}, not a string; taken as \"{n}\""),
+                    );
+                    Some(n.to_string())
+                }
                 Some(_) => {
                     diags.error(
                         format!("{op_place}.operationId"),

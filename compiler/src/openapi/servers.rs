@@ -71,7 +71,19 @@ pub(super) fn derive_base_path(lists: &[ServerList<'_>], diags: &mut Diags<'_>) 
     bases.into_iter().next().map(|(base, _, _)| base).unwrap_or_default()
 }
 
+/// Stands in for a server variable that has no value, so the URL can still be split into host
+/// and path; it can never appear in a real base path (it has no meaning to anyone).
+const NO_VALUE: &str = "acepack-undefined-server-variable";
+
 /// The URL of one server object with its variables replaced by their defaults, and its base path.
+///
+/// # Variables without a value (leniency)
+///
+/// Published specs often write `https://{region}.example.com` without a `variables` entry, or a
+/// variable without its required `default`. Server hosts are never used for matching (hosts come
+/// from the catalog's `hosts:`), so such a variable in the scheme or host is **ignored with a
+/// warning** that says so. In the path it would decide the base path, so there it stays an
+/// **error** asking for `base_path` in the catalog (with a `base_path`, servers are not read).
 fn server_base_path(server: &Value, place: &str, diags: &mut Diags<'_>) -> Option<(String, String)> {
     let Some(server) = server.as_object() else {
         diags.error(place, "a server must be a mapping with a `url`");
@@ -90,7 +102,6 @@ fn server_base_path(server: &Value, place: &str, diags: &mut Diags<'_>) -> Optio
         }
     };
     let mut defaults: HashMap<&str, String> = HashMap::new();
-    let mut ok = true;
     for (name, variable) in variables.into_iter().flatten() {
         // The spec requires a string; a bare YAML number (a port) is taken as written.
         match variable.get("default") {
@@ -100,16 +111,11 @@ fn server_base_path(server: &Value, place: &str, diags: &mut Diags<'_>) -> Optio
             Some(Value::Number(n)) => {
                 defaults.insert(name, n.to_string());
             }
-            _ => {
-                diags.error(
-                    format!("{place}.variables.{name}"),
-                    format!("server variable {name:?} has no `default` (a string), which OpenAPI requires"),
-                );
-                ok = false;
-            }
+            _ => {}
         }
     }
     let mut resolved = String::with_capacity(url.len());
+    let mut missing: Vec<&str> = Vec::new();
     let mut rest = url;
     while let Some(open) = rest.find('{') {
         resolved.push_str(&rest[..open]);
@@ -125,27 +131,57 @@ fn server_base_path(server: &Value, place: &str, diags: &mut Diags<'_>) -> Optio
         match defaults.get(name) {
             Some(value) => resolved.push_str(value),
             None => {
-                if !variables.is_some_and(|v| v.contains_key(name)) {
-                    diags.error(
-                        format!("{place}.url"),
-                        format!("server URL {url:?} uses variable {{{name}}}, which `variables` does not define"),
-                    );
+                resolved.push_str(NO_VALUE);
+                if !missing.contains(&name) {
+                    missing.push(name);
                 }
-                ok = false;
             }
         }
         rest = &after[close + 1..];
     }
     resolved.push_str(rest);
-    if !ok {
+    let path = url_path(&resolved);
+    let why = |name: &str| {
+        if variables.is_some_and(|v| v.contains_key(name)) {
+            format!("server variable {name:?} has no `default` (a string), which OpenAPI requires")
+        } else {
+            format!("server URL {url:?} uses variable {{{name}}}, which `variables` does not define")
+        }
+    };
+    if path.contains(NO_VALUE) {
+        for name in &missing {
+            diags.errors.push(
+                Diagnostic::error(
+                    diags.file,
+                    format!("{place}.url"),
+                    format!(
+                        "{}; it is part of the URL's path, so the base path cannot be derived",
+                        why(name)
+                    ),
+                )
+                .with_hint("set `base_path` for this API in the catalog, or give the variable a `default`"),
+            );
+        }
         return None;
     }
-    match template::normalize_base_path(&url_path(&resolved)) {
-        Ok(base) => Some((resolved, base)),
+    for name in &missing {
+        diags.warn(
+            format!("{place}.url"),
+            format!(
+                "{}; assumed it only names the host, which acepack does not use for matching (the catalog's `hosts:` does)",
+                why(name)
+            ),
+        );
+    }
+    match template::normalize_base_path(&path) {
+        Ok(base) => Some((resolved.replace(NO_VALUE, "*"), base)),
         Err(e) => {
             diags.error(
                 format!("{place}.url"),
-                format!("server URL {resolved:?} has no usable base path: {e}"),
+                format!(
+                    "server URL {:?} has no usable base path: {e}",
+                    resolved.replace(NO_VALUE, "*")
+                ),
             );
             None
         }

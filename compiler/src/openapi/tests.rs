@@ -70,7 +70,15 @@ fn unsupported_or_unquoted_versions() {
         "openapi",
         "unsupported OpenAPI version \"4.0.0\"",
     );
-    assert_one_error("openapi: 3.1\npaths: {}\n", "openapi", "must be a string");
+    // An unquoted version is a number: read as written, with a warning.
+    let api = load("openapi: 3.1\npaths: {}\n").unwrap();
+    assert_eq!(api.warnings.len(), 1, "{:?}", api.warnings);
+    assert!(
+        api.warnings[0].message.contains("read as \"3.1\""),
+        "{}",
+        api.warnings[0]
+    );
+    assert_one_error("openapi: [3]\npaths: {}\n", "openapi", "must be a string");
     assert!(load("openapi: 3.2.0-rc1\n").is_ok());
 }
 
@@ -117,13 +125,49 @@ fn dangling_ref() {
 }
 
 #[test]
-fn server_variable_without_default() {
-    let text = format!(
-        "{PETS}servers:\n  - url: '{{scheme}}://h/v1'\n    variables:\n      scheme:\n        enum: [http, https]\npaths:\n  /a:\n    get: {{}}\n"
-    );
-    assert_one_error(&text, "servers[0].variables.scheme", "has no `default`");
+fn server_variables_without_a_value_in_the_path_are_errors() {
+    // In the path, a variable without a value would decide the base path.
     let text = format!("{PETS}servers:\n  - url: 'https://h/{{base}}'\npaths:\n  /a:\n    get: {{}}\n");
     assert_one_error(&text, "servers[0].url", "does not define");
+    let text = format!(
+        "{PETS}servers:\n  - url: 'https://h/{{v}}/api'\n    variables:\n      v:\n        enum: [v1, v2]\npaths:\n  /a:\n    get: {{}}\n"
+    );
+    assert_one_error(&text, "servers[0].url", "has no `default`");
+    let e = &errors(&text)[0];
+    assert!(e.message.contains("part of the URL's path"), "{e}");
+    assert!(e.hint.as_deref().is_some_and(|h| h.contains("base_path")), "{e:?}");
+    // With a base_path in the catalog the servers are not read at all.
+    let api = load_files(&[("spec.yaml", &text)], Some("/v1")).unwrap();
+    assert_eq!(api.base_path, "/v1");
+}
+
+#[test]
+fn server_variables_without_a_value_in_the_host_are_ignored_with_a_warning() {
+    // Root servers, path-level and operation-level servers alike (real specs do all three).
+    let text = format!(
+        "{PETS}servers:\n  - url: 'https://{{region}}.example.com/v1'\npaths:\n  /a:\n    get: {{}}\n  /b:\n    get:\n      servers: [{{url: '{{scheme}}://{{tenant}}.example.com/v1/'}}]\n  /c:\n    servers:\n      - url: 'https://{{r}}.x.com/v1'\n        variables: {{r: {{enum: [eu, us]}}}}\n    get: {{}}\n"
+    );
+    let api = load(&text).unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!(api.base_path, "/v1");
+    let places: Vec<&str> = api.warnings.iter().map(|w| w.place.as_str()).collect();
+    assert_eq!(
+        places,
+        [
+            "servers[0].url",
+            "paths./b.get.servers[0].url",
+            "paths./b.get.servers[0].url",
+            "paths./c.servers[0].url"
+        ],
+        "{:#?}",
+        api.warnings
+    );
+    assert!(api.warnings.iter().all(|w| w.severity == Severity::Warning));
+    assert!(api.warnings[0].message.contains("{region}"), "{}", api.warnings[0]);
+    assert!(
+        api.warnings[0].message.contains("assumed it only names the host"),
+        "{}",
+        api.warnings[0]
+    );
 }
 
 #[test]
@@ -170,10 +214,18 @@ fn other_broken_shapes() {
         "must be a mapping",
     );
     assert_one_error(
-        &format!("{PETS}paths:\n  /a:\n    get: {{operationId: 7}}\n"),
+        &format!("{PETS}paths:\n  /a:\n    get: {{operationId: [x]}}\n"),
         "paths./a.get.operationId",
         "non-empty string",
     );
+    // Loose but harmless: a numeric operationId is taken as written, an empty one is none.
+    let api = load(&format!(
+        "{PETS}paths:\n  /a:\n    get: {{operationId: 7}}\n  /b:\n    get: {{operationId: ''}}\n"
+    ))
+    .unwrap();
+    assert_eq!(api.operations[0].operation_id.as_deref(), Some("7"));
+    assert_eq!(api.operations[1].operation_id, None);
+    assert_eq!(api.warnings.len(), 2, "{:?}", api.warnings);
     assert_one_error(&format!("{PETS}paths: [1]\n"), "paths", "must be a mapping");
     assert_one_error("[1, 2]\n", "", "top level");
 }
@@ -181,7 +233,7 @@ fn other_broken_shapes() {
 #[test]
 fn all_errors_are_collected() {
     let text = format!(
-        "{PETS}servers:\n  - url: '{{x}}://h'\npaths:\n  /a/{{:\n    get: {{}}\n  /b:\n    $ref: '#/nope'\n  /c:\n    get: {{operationId: c}}\n  /d:\n    get: {{operationId: c}}\n"
+        "{PETS}servers:\n  - url: 'https://h/{{x}}'\npaths:\n  /a/{{:\n    get: {{}}\n  /b:\n    $ref: '#/nope'\n  /c:\n    get: {{operationId: c}}\n  /d:\n    get: {{operationId: c}}\n"
     );
     let places: Vec<String> = errors(&text).into_iter().map(|e| e.place).collect();
     assert_eq!(

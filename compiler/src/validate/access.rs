@@ -1,13 +1,15 @@
 //! Who may call what (docs/catalog.md#registrations-portals-and-teams): auth strategies, developers, teams, portals and their publications,
 //! applications with their credentials and the grants their registrations give.
 
-use std::collections::HashMap;
-
-use sha2::{Digest, Sha256};
+use std::collections::{HashMap, HashSet};
 
 use super::{Ctx, Index};
+
+mod credentials;
+
 use crate::catalog::{self, Status, StrategyType, Visibility};
 use crate::model::{Application, AuthStrategy, CredentialDigest, Grant, Hold};
+use credentials::credential;
 
 /// `auth_strategies`, checked: each type has its own keys.
 pub(crate) fn strategies(ctx: &mut Ctx<'_>, raw: &[catalog::AuthStrategy]) -> Vec<AuthStrategy> {
@@ -39,7 +41,11 @@ pub(crate) fn strategies(ctx: &mut Ctx<'_>, raw: &[catalog::AuthStrategy]) -> Ve
                     if !is_token(name) {
                         ctx.error(
                             format!("{place}.key_names[{k}]"),
-                            format!("\"{name}\" is not a valid header or parameter name"),
+                            format!(
+                                "\"{}\" is not a valid header or parameter name (letters, digits and !#$%&'*+-.^_`|~, at most {} bytes)",
+                                crate::diag::shown(name),
+                                crate::diag::MAX_NAME_BYTES
+                            ),
                             None,
                         );
                     } else if seen.contains(&name.to_ascii_lowercase()) {
@@ -74,7 +80,11 @@ pub(crate) fn strategies(ctx: &mut Ctx<'_>, raw: &[catalog::AuthStrategy]) -> Ve
                 } else if !is_token(&header) {
                     ctx.error(
                         format!("{place}.header"),
-                        format!("\"{header}\" is not a valid header name"),
+                        format!(
+                            "\"{}\" is not a valid header name (letters, digits and !#$%&'*+-.^_`|~, at most {} bytes)",
+                            crate::diag::shown(&header),
+                            crate::diag::MAX_NAME_BYTES
+                        ),
                         None,
                     );
                 }
@@ -110,6 +120,7 @@ fn oidc_keys_elsewhere(ctx: &mut Ctx<'_>, place: &str, s: &catalog::AuthStrategy
 /// An HTTP token (RFC 9110 `tchar`s): what header names and sane query parameter names are.
 pub(crate) fn is_token(s: &str) -> bool {
     !s.is_empty()
+        && s.len() <= crate::diag::MAX_NAME_BYTES
         && s.bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
 }
@@ -199,6 +210,8 @@ pub(crate) struct Portal {
     pub name: String,
     pub strategies: Vec<usize>,
     pub publications: Vec<Publication>,
+    /// Target → index into `publications`, so registrations find theirs in constant time.
+    pub by_target: HashMap<Grant, usize>,
 }
 
 /// A publication, resolved.
@@ -280,12 +293,13 @@ pub(crate) fn portals(
             }
         }
         let mut publications: Vec<Publication> = Vec::new();
+        let mut by_target: HashMap<Grant, usize> = HashMap::new();
         for (ui, u) in p.publications.iter().enumerate() {
             let u_place = format!("{place}.publications[{ui}]");
             let Some(target) = targets.resolve(ctx, &u_place, u.package.as_deref(), u.api.as_deref()) else {
                 continue;
             };
-            if publications.iter().any(|x| x.target == target) {
+            if by_target.contains_key(&target) {
                 ctx.error(
                     u_place.clone(),
                     format!("{} is published twice on this portal", describe(target, raw)),
@@ -310,6 +324,7 @@ pub(crate) fn portals(
                     Some("set `visibility: private` to restrict it to these teams".into()),
                 );
             }
+            by_target.insert(target, publications.len());
             publications.push(Publication {
                 target,
                 visibility: u.visibility,
@@ -320,6 +335,7 @@ pub(crate) fn portals(
             name: p.name.clone(),
             strategies: strats,
             publications,
+            by_target,
         });
     }
     out
@@ -405,7 +421,7 @@ pub(crate) fn applications(ctx: &mut Ctx<'_>, scope: &Scope<'_>) -> Vec<Applicat
         let mut grants = Vec::new();
         let mut inactive = Vec::new();
         let mut held = Vec::new();
-        let mut registered: Vec<Grant> = Vec::new();
+        let mut registered: HashSet<Grant> = HashSet::new();
         for (ri, r) in app.registrations.iter().enumerate() {
             let r_place = format!("{place}.registrations[{ri}]");
             let Some(target) = scope
@@ -419,7 +435,7 @@ pub(crate) fn applications(ctx: &mut Ctx<'_>, scope: &Scope<'_>) -> Vec<Applicat
                 ctx.error(r_place, format!("{what} is registered twice"), None);
                 continue;
             }
-            registered.push(target);
+            registered.insert(target);
             if let (Some(portal), Some(owner)) = (portal, owner.as_ref()) {
                 check_publication(ctx, &r_place, &what, target, portal, owner, scope);
             }
@@ -502,7 +518,7 @@ fn check_publication(
     owner: &Owner,
     scope: &Scope<'_>,
 ) {
-    let Some(publication) = portal.publications.iter().find(|p| p.target == target) else {
+    let Some(publication) = portal.by_target.get(&target).and_then(|&i| portal.publications.get(i)) else {
         ctx.error(
             place,
             format!("{what} is not published on portal \"{}\"", portal.name),
@@ -539,124 +555,9 @@ fn check_publication(
     }
 }
 
-/// Hashes one credential, checking it fits the application's strategy.
-fn credential(
-    ctx: &mut Ctx<'_>,
-    place: &str,
-    c: &catalog::Credential,
-    strategy: Option<&AuthStrategy>,
-) -> Option<[u8; 32]> {
-    // (key of the credential, the strategy type it needs, what to write instead)
-    let wanted = strategy.map(|s| match s {
-        AuthStrategy::KeyAuth { .. } => ("key_auth", "use `key:` or `key_sha256:` for an API key"),
-        AuthStrategy::Header { .. } => ("header", "use `id:` for an identity asserted in a header"),
-        AuthStrategy::OpenidConnect { .. } => ("openid_connect", "use `client_id:` for an OAuth client"),
-    });
-    let name = strategy.map(|s| s.name()).unwrap_or("");
-    let fits = |ctx: &mut Ctx<'_>, key: &str, needs: &str| -> bool {
-        match wanted {
-            Some((kind, hint)) if kind != needs => {
-                let a = |w: &str| if w.starts_with(['i', 'o']) { "an" } else { "a" };
-                ctx.error(
-                    format!("{place}.{key}"),
-                    format!(
-                        "{} `{key}` needs {} {needs} strategy, and \"{name}\" is {} {kind} strategy",
-                        a(key),
-                        a(needs),
-                        a(kind)
-                    ),
-                    Some(hint.into()),
-                );
-                false
-            }
-            _ => true,
-        }
-    };
-    match (&c.key, &c.key_sha256, &c.id, &c.client_id) {
-        (Some(key), None, None, None) => {
-            if !fits(ctx, "key", "key_auth") {
-                return None;
-            }
-            if key.is_empty() {
-                ctx.error(format!("{place}.key"), "an API key cannot be empty", None);
-                return None;
-            }
-            Some(Sha256::digest(key.as_bytes()).into())
-        }
-        (None, Some(hex), None, None) => {
-            if !fits(ctx, "key_sha256", "key_auth") {
-                return None;
-            }
-            match decode_sha256(hex) {
-                Some(d) => Some(d),
-                None => {
-                    ctx.error(
-                        format!("{place}.key_sha256"),
-                        format!("key_sha256 must be 64 hex digits (a SHA-256), found \"{hex}\""),
-                        Some("compute it with `printf %s KEY | sha256sum`".into()),
-                    );
-                    None
-                }
-            }
-        }
-        (None, None, Some(id), None) => {
-            if !fits(ctx, "id", "header") {
-                return None;
-            }
-            if id.is_empty() {
-                ctx.error(format!("{place}.id"), "an identity cannot be empty", None);
-                return None;
-            }
-            Some(Sha256::digest(id.as_bytes()).into())
-        }
-        (None, None, None, Some(client)) => {
-            if !fits(ctx, "client_id", "openid_connect") {
-                return None;
-            }
-            if client.is_empty() {
-                ctx.error(format!("{place}.client_id"), "a client id cannot be empty", None);
-                return None;
-            }
-            // The same digest as a header identity: the filter hashes the claim's value.
-            Some(Sha256::digest(client.as_bytes()).into())
-        }
-        _ => {
-            ctx.error(
-                place,
-                "give exactly one of `key`, `key_sha256`, `id` or `client_id`",
-                None,
-            );
-            None
-        }
-    }
-}
-
-fn decode_sha256(hex: &str) -> Option<[u8; 32]> {
-    let bytes = hex.as_bytes();
-    if bytes.len() != 64 {
-        return None;
-    }
-    let mut out = [0u8; 32];
-    for (i, pair) in bytes.chunks_exact(2).enumerate() {
-        let hi = (pair[0] as char).to_digit(16)?;
-        let lo = (pair[1] as char).to_digit(16)?;
-        out[i] = (hi * 16 + lo) as u8;
-    }
-    Some(out)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn sha256_hex_in_either_case() {
-        let lower = "a".repeat(64);
-        assert_eq!(decode_sha256(&lower), Some([0xaa; 32]));
-        assert_eq!(decode_sha256(&"A".repeat(64)), Some([0xaa; 32]));
-        assert_eq!(decode_sha256(&"a".repeat(63)), None);
-        assert_eq!(decode_sha256(&format!("{}g", "a".repeat(63))), None);
-    }
 
     #[test]
     fn tokens() {

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use super::hosts;
 use super::Ctx;
 use crate::catalog;
-use crate::diag::did_you_mean;
+use crate::diag::{did_you_mean, shown, text_problem, MAX_OPERATION_ID_BYTES};
 use crate::error::LoadError;
 use crate::model::{Api, Operation};
 use crate::openapi;
@@ -298,11 +298,15 @@ pub(crate) fn build(ctx: &mut Ctx<'_>, apis: &[catalog::Api]) -> Result<Built, L
                 .collect(),
         );
         for d in kept {
+            let path = template::join(&base_path, &d.path);
+            if !operation_fits(ctx, &d, &path) {
+                continue;
+            }
             built.operations.push(Operation {
                 api: ai,
                 id: d.id,
                 method: d.method,
-                path: template::join(&base_path, &d.path),
+                path,
                 spec_path: d.spec_path,
                 aliases: d.aliases,
             });
@@ -321,6 +325,31 @@ pub(crate) fn build(ctx: &mut Ctx<'_>, apis: &[catalog::Api]) -> Result<Built, L
     }
     built.clashes = check_conflicts(&built);
     Ok(built)
+}
+
+/// Checks what the filter and request headers can carry: the full template within the router's
+/// limits, the id and its aliases without control characters and not too long.
+fn operation_fits(ctx: &mut Ctx<'_>, d: &Draft, path: &str) -> bool {
+    let mut fits = true;
+    if let Err(e) = template::check_limits(path) {
+        ctx.error(
+            d.place.clone(),
+            format!("operation \"{}\": {e}", shown(&d.id)),
+            Some("exclude the operation (`exclude: [\"METHOD /path\"]`) if it cannot be shortened".into()),
+        );
+        fits = false;
+    }
+    for id in std::iter::once(&d.id).chain(&d.aliases) {
+        if let Some(problem) = text_problem("operation id", id, MAX_OPERATION_ID_BYTES) {
+            ctx.error(
+                d.place.clone(),
+                format!("{} {}: {problem}", d.method, shown(&d.spec_path)),
+                Some("fix the operationId in the spec or give the operation an `id`".into()),
+            );
+            fits = false;
+        }
+    }
+    fits
 }
 
 /// Adds `apis[].operations`; one that repeats an existing (method, path) merges into it (docs/catalog.md#operations).
@@ -434,27 +463,76 @@ fn check_ids(ctx: &mut Ctx<'_>, api: &str, drafts: &[Draft]) {
 }
 
 /// docs/catalog.md#operations: the same (method, full path) in two APIs whose hosts overlap is ambiguous.
-/// Operations of two APIs with the same (method, path) and overlapping hosts: (earlier, later).
+/// Operations of two APIs with the same (method, path) and overlapping hosts: (earlier, later),
+/// in operation order. An error unless the gateway tells them apart ([`report_clashes`]).
 fn check_conflicts(built: &Built) -> Vec<(usize, usize)> {
-    let mut clashes = Vec::new();
     let mut by_route: HashMap<(&str, &str), Vec<usize>> = HashMap::new();
     for (i, op) in built.operations.iter().enumerate() {
         by_route.entry((&op.method, &op.path)).or_default().push(i);
     }
-    for (i, op) in built.operations.iter().enumerate() {
-        let Some(same) = by_route.get(&(op.method.as_str(), op.path.as_str())) else {
-            continue;
+    let mut clashes: Vec<(usize, usize)> = by_route
+        .values()
+        .filter(|same| same.len() > 1)
+        .flat_map(|same| first_clashes(built, same))
+        .map(|(later, earlier)| (earlier, later))
+        .collect();
+    // In operation order, whatever the hash map's order.
+    clashes.sort_unstable_by_key(|&(earlier, later)| (later, earlier));
+    clashes
+}
+
+/// For operations with the same (method, path), in operation order (each from another API: an
+/// API has one operation per route), every later one whose hosts overlap an earlier one's, paired
+/// with the first such earlier one. Exact hosts are looked up in a map, so a route that hundreds
+/// of single-host APIs share (`GET /health` per tenant) costs no pairwise comparison.
+fn first_clashes(built: &Built, same: &[usize]) -> Vec<(usize, usize)> {
+    let hosts = |i: usize| built.apis[built.operations[i].api].hosts.as_slice();
+    let mut out = Vec::new();
+    let mut any_host: Option<usize> = None;
+    let mut exact: HashMap<&str, usize> = HashMap::new();
+    let mut wildcards: Vec<(&str, usize)> = Vec::new();
+    for &i in same {
+        let mine = hosts(i);
+        let clash = if mine.is_empty() {
+            // Any host overlaps everything: the first earlier operation, if any.
+            same.first().copied().filter(|&j| j != i)
+        } else {
+            let mut candidates: Vec<usize> = any_host.into_iter().collect();
+            for h in mine {
+                if h.starts_with('*') {
+                    candidates.extend(
+                        exact
+                            .iter()
+                            .filter(|(e, _)| hosts::patterns_overlap(h, e))
+                            .map(|(_, &j)| j),
+                    );
+                } else if let Some(&j) = exact.get(h.as_str()) {
+                    candidates.push(j);
+                }
+                candidates.extend(
+                    wildcards
+                        .iter()
+                        .filter(|(w, _)| hosts::patterns_overlap(h, w))
+                        .map(|&(_, j)| j),
+                );
+            }
+            candidates.into_iter().min()
         };
-        // Report each later operation once, against the first earlier API it collides with.
-        let clash = same.iter().copied().take_while(|&j| j < i).find(|&j| {
-            let other = &built.operations[j];
-            other.api != op.api && hosts::sets_overlap(&built.apis[other.api].hosts, &built.apis[op.api].hosts)
-        });
         if let Some(j) = clash {
-            clashes.push((j, i));
+            out.push((i, j));
+        }
+        if mine.is_empty() {
+            any_host.get_or_insert(i);
+        }
+        for h in mine {
+            if h.starts_with('*') {
+                wildcards.push((h, i));
+            } else {
+                exact.entry(h).or_insert(i);
+            }
         }
     }
-    clashes
+    out
 }
 
 /// Reports the clashes nothing tells apart (docs/catalog.md#operations). `route_bound` holds the
@@ -507,5 +585,51 @@ mod tests {
     #[test]
     fn default_ids_drop_the_query() {
         assert_eq!(default_id("GET", "/responses?beta=true"), "GET /responses");
+    }
+
+    proptest::proptest! {
+        /// The indexed search finds, for every operation, the same first earlier clash as
+        /// comparing every pair with the plain definition of overlapping host sets.
+        #[test]
+        fn indexed_conflicts_match_the_pairwise_definition(
+            host_sets in proptest::collection::vec(
+                proptest::collection::vec(
+                    proptest::sample::select(&["a.x.com", "b.x.com", "*.x.com", "*.b.x.com", "x.com", "*.y.com", "c.y.com"][..]),
+                    0..3,
+                ),
+                1..12,
+            )
+        ) {
+            let mut built = Built::default();
+            for (i, hosts) in host_sets.iter().enumerate() {
+                built.apis.push(Api {
+                    name: format!("api{i}"),
+                    version: String::new(),
+                    hosts: hosts.iter().map(|h| h.to_string()).collect(),
+                    base_path: String::new(),
+                    spec: None,
+                    operations: i..i + 1,
+                    portals: Vec::new(),
+                });
+                built.operations.push(Operation {
+                    api: i,
+                    id: "GET /h".into(),
+                    method: "GET".into(),
+                    path: "/h".into(),
+                    spec_path: "/h".into(),
+                    aliases: Vec::new(),
+                });
+            }
+            let same: Vec<usize> = (0..host_sets.len()).collect();
+            let expected: Vec<(usize, usize)> = same
+                .iter()
+                .filter_map(|&i| {
+                    (0..i)
+                        .find(|&j| hosts::sets_overlap(&built.apis[j].hosts, &built.apis[i].hosts))
+                        .map(|j| (i, j))
+                })
+                .collect();
+            proptest::prop_assert_eq!(first_clashes(&built, &same), expected);
+        }
     }
 }

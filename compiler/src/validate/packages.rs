@@ -9,11 +9,28 @@ use crate::catalog;
 use crate::model::{Limit, Package, PackageOperation};
 use crate::template;
 
+/// The most package operation entries in a catalog, whole-API entries expanded: each becomes a
+/// bundle entry, and a few thousand packages each naming a large API would otherwise take
+/// gigabytes. Far above real catalogs (the scale benchmark has 1,000 packages).
+pub const MAX_PACKAGE_OPERATIONS: usize = 4_000_000;
+
 /// Builds every package (portals are filled in later, once portals are read).
 pub(crate) fn build(ctx: &mut Ctx<'_>, packages: &[catalog::Package], built: &Built, apis: &Index<'_>) -> Vec<Package> {
+    build_limited(ctx, packages, built, apis, MAX_PACKAGE_OPERATIONS)
+}
+
+/// [`build`] with `max_total` package operation entries at most.
+pub(crate) fn build_limited(
+    ctx: &mut Ctx<'_>,
+    packages: &[catalog::Package],
+    built: &Built,
+    apis: &Index<'_>,
+    max_total: usize,
+) -> Vec<Package> {
     let mut out = Vec::with_capacity(packages.len());
     // Built on first use, once per API, shared by every package.
     let mut indexes: Vec<Option<OpIndex<'_>>> = (0..built.apis.len()).map(|_| None).collect();
+    let mut total = 0usize;
     for (pi, p) in packages.iter().enumerate() {
         let place = format!("packages[{pi}]");
         let limits = match &p.rate_limit {
@@ -51,6 +68,22 @@ pub(crate) fn build(ctx: &mut Ctx<'_>, packages: &[catalog::Package], built: &Bu
                 (None, _) => None,
             };
             let range = built.apis[ai].operations.clone();
+            let adds = if entry.op.is_some() { 1 } else { range.len() };
+            if total.saturating_add(adds) > max_total {
+                // Reported once; the packages are still built so that indices stay valid.
+                if total <= max_total {
+                    total = usize::MAX;
+                    ctx.error(
+                    e_place.clone(),
+                    format!(
+                        "the packages contain more than {max_total} operations in total (whole-API entries count every operation of the API)"
+                    ),
+                    Some("grant the API itself to applications (`registrations: [{api: ...}]`) instead of packaging it many times".into()),
+                );
+                }
+                continue;
+            }
+            total += adds;
             let chosen: Vec<usize> = match &entry.op {
                 None => {
                     if range.is_empty() {
