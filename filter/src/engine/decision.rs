@@ -167,3 +167,21 @@ pub(crate) fn deny(status: u16, reason: Reason, operation: Option<u32>, applicat
         charge: None,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_reason_has_its_own_code_and_a_body_naming_it() {
+        let mut codes: Vec<&str> = Reason::ALL.iter().map(|r| r.as_str()).collect();
+        codes.sort_unstable();
+        codes.dedup();
+        assert_eq!(codes.len(), Reason::ALL.len(), "distinct codes");
+        for r in Reason::ALL {
+            let body = r.body();
+            assert!(body.starts_with(r#"{"message":""#), "{body}");
+            assert!(body.ends_with(&format!(r#","reason":"{}"}}"#, r.as_str())), "{body}");
+        }
+    }
+}
