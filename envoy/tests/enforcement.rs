@@ -462,10 +462,14 @@ fn cors_preflight_to_a_known_path_passes_without_credentials() {
             .header("Origin", "https://app.example.test")
             .header("Access-Control-Request-Method", "POST")
     };
-    let r = s.send(&preflight("/billing/invoices"));
+    let r = s.send(&preflight("/billing/invoices").header("x-ace-application", "spoofed"));
     assert_eq!(r.status, 200, "{}", r.summary());
     let e = echoed(&r);
     assert_eq!(e.method, "OPTIONS");
+    assert!(
+        e.ace_headers().is_empty(),
+        "client-sent x-ace headers are removed; {e:?}"
+    );
     // A preflight to a path no operation has: 404 under required.
     denied(&s.send(&preflight("/v1/nope")), 404, "no_match");
     // Not a preflight (no Access-Control-Request-Method): an OPTIONS request like any other, and

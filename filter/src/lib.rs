@@ -2,7 +2,11 @@
 //! proxy-wasm glue module compiled only for wasm32.
 //!
 //! Data flows one way: [`bundle`] (bytes → [`bundle::Bundle`]) → [`engine`] (with [`matcher`],
-//! [`canonical`], [`limiter`]) → [`engine::Decision`] → [`headers`] / the host.
+//! [`canonical`], [`limiter`]) → [`engine::Decision`] → [`headers`] / the host. Leaves used along
+//! the way: [`bytes`] (all byte-level reading and writing) and [`decimal`] (number formatting).
+//!
+//! The `testkit` cargo feature adds `fixture`, the behaviour table every layer is tested against;
+//! it is test support and never part of the filter.
 #![deny(missing_docs)]
 
 pub mod bundle;

@@ -37,7 +37,8 @@ pub enum MatchConflict {
         /// The second operation.
         second: u32,
     },
-    /// A template the router rejects.
+    /// A template the router cannot hold: more than [`MAX_PARAMS`] parameters, or a brace that is
+    /// not part of a `{}` parameter.
     BadTemplate {
         /// The operation.
         operation: u32,
@@ -56,9 +57,11 @@ impl std::fmt::Display for MatchConflict {
                     "operations #{first} and #{second} have the same method and path on the same hosts"
                 )
             }
-            MatchConflict::BadTemplate { operation } => {
-                write!(f, "operation #{operation}: invalid path template")
-            }
+            MatchConflict::BadTemplate { operation } => write!(
+                f,
+                "operation #{operation}: the path template cannot be routed (more than {MAX_PARAMS} \
+                 parameters, or a `{{` or `}}` that is not part of a parameter)"
+            ),
         }
     }
 }
@@ -81,7 +84,11 @@ pub struct OperationTable {
 
 /// The cluster an operation is bound to, if the gateway tells it apart by route.
 pub fn cluster_of(bundle: &Bundle, operation: u32) -> Option<&str> {
-    let bound = &bundle.access.route_bound;
+    bound_cluster(&bundle.access.route_bound, operation)
+}
+
+/// [`cluster_of`] on the bundle's route-bound list.
+pub fn bound_cluster(bound: &[(u32, String)], operation: u32) -> Option<&str> {
     bound
         .binary_search_by_key(&operation, |(op, _)| *op)
         .ok()
@@ -100,48 +107,44 @@ pub enum Match {
     None,
 }
 
-/// The most parameters one template may have. The router renames a template's parameters `a`,
-/// `b`, … and panics when it would need a name past `z`, which it does on the 26th (it checks
-/// after incrementing): 25 is its limit. The compiler refuses longer templates with this bound.
-pub const MAX_PARAMS: u8 = 25;
-
-/// Converts a normalized template (`/a/{}.json`) into matchit syntax (`/a/{a}.json`), or `None`
-/// for a template the router cannot hold: more than [`MAX_PARAMS`] parameters, or a `{` or `}`
-/// that is not part of a `{}` parameter (the router would read it as a parameter or an escape;
-/// normalized templates never contain one). The names are the router's own normalized ones.
-fn router_template(path: &str) -> Option<String> {
-    let mut out = String::with_capacity(path.len() + 8);
-    let mut params = 0u8;
-    let mut copied = 0;
-    let bytes = path.as_bytes();
-    let mut i = 0;
-    while let Some(&b) = bytes.get(i) {
-        match b {
-            b'{' if bytes.get(i + 1) == Some(&b'}') => {
-                if params >= MAX_PARAMS {
-                    return None;
-                }
-                // `{` and `}` are ASCII, so `copied..=i` is on character boundaries.
-                out.push_str(path.get(copied..=i).unwrap_or_default());
-                out.push(char::from(b'a' + params));
-                params += 1;
-                copied = i + 1;
-                i += 2;
-                continue;
-            }
-            b'{' | b'}' => return None,
-            _ => {}
+impl Match {
+    /// The better of two findings: an operation over a path, a path over nothing.
+    pub fn or(self, other: Match) -> Match {
+        match (self, other) {
+            (Match::Operation(_), _) => self,
+            (_, Match::Operation(_)) => other,
+            (Match::PathOnly, _) | (_, Match::PathOnly) => Match::PathOnly,
+            _ => Match::None,
         }
-        i += 1;
     }
-    out.push_str(path.get(copied..).unwrap_or_default());
-    Some(out)
 }
 
-/// Whether the router can hold `path` (a normalized template) at all; the bundle decoder refuses
-/// operations whose path it cannot.
-pub fn is_routable(path: &str) -> bool {
-    router_template(path).is_some()
+/// The most parameters one template may have: the router's limit, defined with the bundle
+/// format ([`crate::bundle::MAX_TEMPLATE_PARAMS`]) so the decoder refuses what the router cannot
+/// hold. The compiler refuses longer templates with this bound.
+pub const MAX_PARAMS: u8 = crate::bundle::MAX_TEMPLATE_PARAMS;
+
+/// Converts a normalized template (`/a/{}.json`) into matchit syntax (`/a/{a}.json`), or `None`
+/// for a template the router cannot hold ([`crate::bundle::template_is_valid`]: more than
+/// [`MAX_PARAMS`] parameters, or a `{` or `}` that is not part of a `{}` parameter). The names
+/// are the router's own normalized ones.
+fn router_template(path: &str) -> Option<String> {
+    if !crate::bundle::template_is_valid(path.as_bytes()) {
+        return None;
+    }
+    let mut out = String::with_capacity(path.len() + 8);
+    let mut name = b'a';
+    let mut rest = path;
+    while let Some(at) = rest.find("{}") {
+        // `{` is ASCII, so `at` and `at + 1` are character boundaries.
+        out.push_str(rest.get(..=at).unwrap_or_default());
+        out.push(char::from(name));
+        out.push('}');
+        name += 1;
+        rest = rest.get(at + 2..).unwrap_or_default();
+    }
+    out.push_str(rest);
+    Some(out)
 }
 
 /// One template of a host group while the table is built: its operations and the first of them.

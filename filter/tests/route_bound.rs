@@ -21,8 +21,13 @@ impl Claims for Cluster {
     }
 }
 
-/// The fixture with a second GET /v1/flights in the flights API's host group (operation 7,
-/// granted to nobody).
+/// The index the duplicate gets: after the fixture's operations.
+fn dup() -> u32 {
+    fixture::bundle().operations.len() as u32
+}
+
+/// The fixture with a second GET /v1/flights in the flights API's host group (operation
+/// [`dup`], granted to nobody).
 fn bundle(bound: bool) -> Bundle {
     let mut b = fixture::bundle();
     let dup = b.push_operation(0, Method::Get, "/v1/flights", "otherFlights");
@@ -53,7 +58,7 @@ fn the_route_cluster_picks_the_operation() {
     }
     // The other API's operation: acme holds no grant to it.
     match decide(&e, Some("other-service")) {
-        Decision::Deny(d) => assert_eq!((d.status, d.operation), (403, Some(7))),
+        Decision::Deny(d) => assert_eq!((d.status, d.operation), (403, Some(dup()))),
         d => panic!("{d:?}"),
     }
     // A cluster that is neither, or none reported: no operation (404 under `required`).
@@ -68,8 +73,11 @@ fn the_route_cluster_picks_the_operation() {
 #[test]
 fn without_route_binding_the_duplicate_is_refused() {
     let err = Engine::new(bundle(false)).err().expect("refused");
-    assert!(matches!(
+    assert_eq!(
         err,
-        acepack_filter::engine::LoadError::Routes(MatchConflict::Duplicate { first: 0, second: 7 })
-    ));
+        acepack_filter::engine::LoadError::Routes(MatchConflict::Duplicate {
+            first: 0,
+            second: dup()
+        })
+    );
 }

@@ -35,6 +35,8 @@ struct Inner {
     /// Manual: nanoseconds since the epoch. System: offset, as a wrapping
     /// two's-complement i64 stored in a u64.
     nanos: AtomicU64,
+    /// `proxy_get_current_time_nanoseconds` fails with `INTERNAL_FAILURE`.
+    failing: AtomicBool,
 }
 
 /// 2025-01-01T00:00:00Z.
@@ -58,6 +60,7 @@ impl Clock {
             inner: Arc::new(Inner {
                 system: AtomicBool::new(false),
                 nanos: AtomicU64::new(duration_nanos(since_epoch)),
+                failing: AtomicBool::new(false),
             }),
         }
     }
@@ -68,6 +71,7 @@ impl Clock {
             inner: Arc::new(Inner {
                 system: AtomicBool::new(true),
                 nanos: AtomicU64::new(0),
+                failing: AtomicBool::new(false),
             }),
         }
     }
@@ -96,6 +100,17 @@ impl Clock {
             target
         };
         self.inner.nanos.store(stored, Ordering::SeqCst);
+    }
+
+    /// Makes `proxy_get_current_time_nanoseconds` fail (`INTERNAL_FAILURE`)
+    /// while `failing` is set, as a host whose clock is unavailable would.
+    pub fn set_failing(&self, failing: bool) {
+        self.inner.failing.store(failing, Ordering::SeqCst);
+    }
+
+    /// Whether the proxy-wasm clock call currently fails.
+    pub fn failing(&self) -> bool {
+        self.inner.failing.load(Ordering::SeqCst)
     }
 
     /// Moves the time forward by `by`.

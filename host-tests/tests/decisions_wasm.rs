@@ -40,7 +40,17 @@ fn check(case: &Case, out: &Outcome, sent: &Request) {
     match case.status {
         0 => {
             assert!(out.forwarded, "{name}: passes");
-            assert_eq!(out.request_headers, sent.headers, "{name}: forwarded untouched");
+            // Forwarded with nothing changed but client-sent x-ace-* headers removed.
+            let expected: Vec<_> = sent
+                .headers
+                .iter()
+                .filter(|(k, _)| !k.to_ascii_lowercase().starts_with("x-ace-"))
+                .cloned()
+                .collect();
+            assert_eq!(
+                out.request_headers, expected,
+                "{name}: forwarded untouched but for x-ace-*"
+            );
         }
         200 => {
             assert!(out.forwarded, "{name}: forwarded, got {:?}", out.local_response);
@@ -85,17 +95,96 @@ fn check(case: &Case, out: &Outcome, sent: &Request) {
 fn decision_table_through_the_wasm() {
     let cases = fixture::cases();
     assert!(cases.len() >= 50);
-    for case in &cases {
-        let (shared, clock, metrics) = (SharedData::new(), Clock::new(), Metrics::new());
-        clock.set(Duration::from_micros(NOW_US));
-        let mut vm = vm_for(&case.setup.bundle(), &shared, &clock, &metrics);
-        let req = request(case);
-        for _ in 0..case.warmup {
-            vm.request(&req).unwrap();
+    // Every case twice: as written, and with client-sent x-ace-* headers (in any case) that must
+    // change nothing but never reach the upstream, whatever the decision.
+    for spoofed in [false, true] {
+        for case in &cases {
+            let (shared, clock, metrics) = (SharedData::new(), Clock::new(), Metrics::new());
+            clock.set(Duration::from_micros(NOW_US));
+            let mut vm = vm_for(&case.setup.bundle(), &shared, &clock, &metrics);
+            let mut req = request(case);
+            if spoofed {
+                req = req
+                    .header("x-ace-application", SPOOF)
+                    .header("X-Ace-Package", SPOOF)
+                    .header("x-ace-operation-id", SPOOF)
+                    .header("x-ace-anything", SPOOF);
+            }
+            for _ in 0..case.warmup {
+                vm.request(&req).unwrap();
+            }
+            let out = vm.request(&req).unwrap();
+            check(case, &out, &req);
+            assert!(
+                !(out.forwarded && out.request_headers.iter().any(|(_, v)| v == SPOOF.as_bytes())),
+                "{}: a client-sent x-ace header reached the upstream: {:?}",
+                case.name,
+                out.request_headers
+            );
         }
-        let out = vm.request(&req).unwrap();
-        check(case, &out, &req);
     }
+}
+
+/// The value of client-sent `x-ace-*` headers in the table's second run.
+const SPOOF: &str = "sent-by-the-client";
+
+/// Identity spoofing on the paths where the filter forwards without deciding an identity: an
+/// `if_present` pass-through and a CORS preflight. The upstream sees none of the client's
+/// `x-ace-*` headers, and nothing else of the request changes.
+#[test]
+fn spoofed_identity_headers_never_reach_the_upstream() {
+    let spoofs = |r: Request| {
+        r.header("x-ace-application", "acme")
+            .header("X-ACE-Package", "partners")
+            .header("x-ace-operation-id", "getFlights")
+    };
+    let mut b = fixture::bundle();
+    b.enforcement.match_policy = acepack_filter::bundle::MatchPolicy::IfPresent;
+    let (shared, clock, metrics) = (SharedData::new(), Clock::new(), Metrics::new());
+    let mut vm = vm_for(&b, &shared, &clock, &metrics);
+    let requests = [
+        // No operation: passed through under if_present.
+        spoofs(Request::get("/not-an-api").header("accept", "*/*")),
+        // A CORS preflight to a known path: passed through without credentials.
+        spoofs(
+            Request::new("OPTIONS", "/v1/flights")
+                .header("origin", "https://app.example.com")
+                .header("access-control-request-method", "GET"),
+        ),
+        // Allowed.
+        spoofs(Request::get("/v1/flights").header("apikey", keys::SOLO)),
+    ];
+    for (i, req) in requests.iter().enumerate() {
+        let out = vm.request(req).unwrap();
+        assert!(out.forwarded, "request {i}: {:?}", out.local_response);
+        let ace: Vec<_> = out
+            .request_headers
+            .iter()
+            .filter(|(k, _)| k.to_ascii_lowercase().starts_with("x-ace-"))
+            .map(|(k, v)| (k.clone(), String::from_utf8_lossy(v).into_owned()))
+            .collect();
+        if i < 2 {
+            assert!(ace.is_empty(), "request {i}: {ace:?}");
+            let kept: Vec<_> = req
+                .headers
+                .iter()
+                .filter(|(k, _)| !k.to_ascii_lowercase().starts_with("x-ace-"))
+                .cloned()
+                .collect();
+            assert_eq!(out.request_headers, kept, "request {i}: nothing else changes");
+        } else {
+            assert_eq!(
+                ace,
+                [
+                    ("x-ace-operation-id".to_string(), "getFlights".to_string()),
+                    ("x-ace-application".to_string(), "solo".to_string()),
+                    ("x-ace-package".to_string(), "partners".to_string()),
+                ],
+                "only the filter's own"
+            );
+        }
+    }
+    assert_eq!(vm.metrics().counter("acepack.requests_passed"), 2);
 }
 
 #[test]

@@ -2,10 +2,11 @@
 //! panics and never allocates more than the input can describe.
 
 use crate::bytes::{key_and_u32, ReadError, Reader};
-use crate::matcher::is_routable;
 
 use super::error::BundleError;
-use super::format::{limit_is_valid, sections, tag, CREDENTIAL_RECORD, DIGEST_LEN, MINOR, NO_APPLICATION};
+use super::format::{
+    limit_is_valid, sections, tag, template_is_valid, CREDENTIAL_RECORD, DIGEST_LEN, MINOR, NO_APPLICATION,
+};
 use super::types::*;
 
 struct Section<'a> {
@@ -186,7 +187,7 @@ impl Bundle {
             let method = Method::parse_bytes(method).ok_or_else(|| s.bad("operation method"))?;
             let path = s.text("operation path")?;
             // A template the router cannot hold would fail (or worse) when the engine is built.
-            if path.first() != Some(&b'/') || !std::str::from_utf8(path).is_ok_and(is_routable) {
+            if !template_is_valid(path) {
                 return Err(s.bad("operation path"));
             }
             let path = NameRef::push_bytes(&mut names, path);

@@ -24,6 +24,30 @@ pub const DIGEST_LEN: usize = 16;
 /// `count × window_in_microseconds` in a `u64`.
 pub const MAX_LIMIT_UNITS: u64 = u64::MAX / 1_000_000;
 
+/// The most parameters (`{}`) one operation's path template may have: the route table's limit
+/// (its router names parameters `a`, `b`, … and cannot go past `z`, which it checks only after
+/// naming a 26th). The compiler refuses longer templates; the decoder refuses them too.
+pub const MAX_TEMPLATE_PARAMS: u8 = 25;
+
+/// Whether `path` is an operation path template the format allows: it starts with `/`, has at
+/// most [`MAX_TEMPLATE_PARAMS`] parameters written `{}`, and no other `{` or `}` (the route
+/// table would read a stray one as a parameter or an escape).
+pub fn template_is_valid(path: &[u8]) -> bool {
+    if path.first() != Some(&b'/') {
+        return false;
+    }
+    let mut params = 0u8;
+    let mut rest = path;
+    while let Some(at) = rest.iter().position(|&b| b == b'{' || b == b'}') {
+        match rest.get(at..at + 2) {
+            Some(b"{}") if params < MAX_TEMPLATE_PARAMS => params += 1,
+            _ => return false,
+        }
+        rest = rest.get(at + 2..).unwrap_or_default();
+    }
+    true
+}
+
 /// Section tags.
 #[allow(missing_docs)]
 pub mod tag {

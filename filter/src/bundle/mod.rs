@@ -66,7 +66,8 @@ pub mod types;
 
 pub use error::{BundleError, EncodeError};
 pub use format::{
-    body_checksum, limit_is_valid, tag, DIGEST_LEN, HEADER_LEN, MAGIC, MAJOR, MAX_LIMIT_UNITS, MINOR, NO_APPLICATION,
+    body_checksum, limit_is_valid, tag, template_is_valid, DIGEST_LEN, HEADER_LEN, MAGIC, MAJOR, MAX_LIMIT_UNITS,
+    MAX_TEMPLATE_PARAMS, MINOR, NO_APPLICATION,
 };
 pub use types::{
     Access, Api, Application, Bundle, Credential, Enforcement, Grant, Held, Hold, Limit, MatchPolicy, Method, NameRef,

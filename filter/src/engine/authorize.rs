@@ -3,9 +3,8 @@
 
 use crate::bundle::{Bundle, Grant, Hold};
 
-use super::charge::Scope;
 use super::decision::{deny, Decision, Reason};
-use super::Engine;
+use super::scope::Scope;
 
 /// A package that contains an operation, as seen from the operation.
 #[derive(Debug, Clone, Copy)]
@@ -123,8 +122,12 @@ impl<'e> Iterator for PackageGrants<'e> {
 
 /// Whether `application` may call `operation`, and through which grants; 403 if through none.
 #[inline]
-pub(crate) fn authorize(engine: &Engine, application: u32, operation: u32) -> Result<Authorized<'_>, Decision> {
-    let bundle = engine.bundle();
+pub(crate) fn authorize<'e>(
+    bundle: &'e Bundle,
+    memberships: &'e Memberships,
+    application: u32,
+    operation: u32,
+) -> Result<Authorized<'e>, Decision> {
     let forbidden = || deny(403, Reason::Forbidden, Some(operation), Some(application));
     let app = bundle.applications.get(application as usize).ok_or_else(forbidden)?;
     let api = bundle.operations.get(operation as usize).map(|o| Grant::Api(o.api));
@@ -133,10 +136,10 @@ pub(crate) fn authorize(engine: &Engine, application: u32, operation: u32) -> Re
     }
     let grants = PackageGrants {
         grants: app.grants.iter(),
-        memberships: engine.memberships.of(operation),
+        memberships: memberships.of(operation),
     };
     if grants.clone().next().is_none() {
-        let reason = held(engine, application, operation, api);
+        let reason = held(bundle, memberships, application, operation, api);
         return Err(deny(403, reason, Some(operation), Some(application)));
     }
     Ok(Authorized::Packages(grants))
@@ -144,8 +147,8 @@ pub(crate) fn authorize(engine: &Engine, application: u32, operation: u32) -> Re
 
 /// Why `application` cannot call `operation`: a registration that would grant it waits
 /// (`registration_pending`) or was withdrawn (`registration_revoked`), else plain `forbidden`.
-fn held(engine: &Engine, application: u32, operation: u32, api: Option<Grant>) -> Reason {
-    let held = &engine.bundle().access.held;
+fn held(bundle: &Bundle, memberships: &Memberships, application: u32, operation: u32, api: Option<Grant>) -> Reason {
+    let held = &bundle.access.held;
     let start = held.partition_point(|h| h.application < application);
     let mut reason = Reason::Forbidden;
     for h in held.get(start..).unwrap_or_default() {
@@ -154,7 +157,7 @@ fn held(engine: &Engine, application: u32, operation: u32, api: Option<Grant>) -
         }
         let covers = match h.grant {
             Grant::Api(_) => Some(h.grant) == api,
-            Grant::Package(p) => engine.memberships.of(operation).iter().any(|m| m.package == p),
+            Grant::Package(p) => memberships.of(operation).iter().any(|m| m.package == p),
         };
         if covers {
             match h.hold {

@@ -1,82 +1,19 @@
 //! Step 4, limit: charge the first granted package bucket with capacity (docs/enforcement.md,
 //! grants and charging), or deny with 429 and the shortest wait; a store failure denies with 503.
-//! Also owns the bucket scopes the charges are made to.
 
-use std::sync::OnceLock;
-
-use smallvec::SmallVec;
-
-use crate::bundle::{Bundle, Limit};
-use crate::decimal::push_u64;
+use crate::bundle::Bundle;
 use crate::limiter::{self, LimitError, Store};
 
 use super::authorize::PackageGrants;
 use super::decision::{deny, Allow, Charge, Decision, Deny, Reason};
 use super::identify::Identity;
-use super::keys::{bucket_key, scope_key, SCOPE_PART_LEN};
-use super::Engine;
-
-/// A bucket scope: the stable part of its keys, its limits, and its `RateLimit-Policy` value
-/// (rendered once at load so responses need no formatting of constants).
-#[derive(Debug, Clone)]
-pub(crate) struct Scope {
-    /// The package, and the operation of an override: what the key part is derived from.
-    package: u32,
-    operation: Option<u32>,
-    /// Derived on first use (a SHA-256 each: thousands of scopes would cost P4 a few ms).
-    key_part: OnceLock<[u8; SCOPE_PART_LEN]>,
-    limits: SmallVec<[Limit; 2]>,
-    pub(crate) policy: String,
-    /// The name rate-limit headers give the bucket: the package id, or `<package id>/<operation
-    /// id>` for an operation override (docs/enforcement.md#rate-limit-headers), escaped for a
-    /// structured-field string.
-    pub(crate) name: String,
-}
-
-impl Scope {
-    /// `operation`: the override's operation and its id; `None` for the package's own bucket.
-    pub(crate) fn new(package: u32, package_id: &str, operation: Option<(u32, &str)>, limits: &[Limit]) -> Scope {
-        let mut name = String::with_capacity(package_id.len());
-        push_sf_string_content(&mut name, package_id);
-        if let Some((_, id)) = operation {
-            name.push('/');
-            push_sf_string_content(&mut name, id);
-        }
-        let mut policy = String::new();
-        for (i, l) in limits.iter().enumerate() {
-            if i > 0 {
-                policy.push_str(", ");
-            }
-            policy.push('"');
-            policy.push_str(&name);
-            policy.push_str("\";q=");
-            push_u64(&mut policy, l.count);
-            policy.push_str(";w=");
-            push_u64(&mut policy, u64::from(l.window_seconds));
-        }
-        Scope {
-            package,
-            operation: operation.map(|(o, _)| o),
-            key_part: OnceLock::new(),
-            limits: limits.iter().copied().collect(),
-            policy,
-            name,
-        }
-    }
-
-    /// The scope's part of bucket keys.
-    fn key_part(&self, bundle: &Bundle) -> [u8; SCOPE_PART_LEN] {
-        *self.key_part.get_or_init(|| {
-            let package_id = bundle.packages.get(self.package as usize).map_or("", |p| p.id.as_str());
-            let operation_id = self.operation.map(|o| bundle.operation_id(o));
-            scope_key(package_id, operation_id)
-        })
-    }
-}
+use super::keys::bucket_key;
+use super::scope::Scope;
 
 /// Charges the first of `grants` with capacity (an unlimited package admits at once).
 pub(crate) fn charge<S: Store + ?Sized>(
-    engine: &Engine,
+    bundle: &Bundle,
+    scopes: &[Scope],
     grants: PackageGrants<'_>,
     identity: Identity,
     operation: u32,
@@ -90,10 +27,10 @@ pub(crate) fn charge<S: Store + ?Sized>(
     } = identity;
     let mut best_denial: Option<Charge> = None;
     for m in grants {
-        let Some(scope) = engine.scopes.get(m.scope as usize) else {
+        let Some(scope) = scopes.get(m.scope as usize) else {
             continue;
         };
-        if scope.limits.is_empty() {
+        if scope.limits().is_empty() {
             return Decision::Allow(Allow {
                 operation,
                 application,
@@ -102,8 +39,8 @@ pub(crate) fn charge<S: Store + ?Sized>(
                 hide,
             });
         }
-        let key = bucket_key(&digest, &scope.key_part(engine.bundle()));
-        let outcome = match limiter::take(store, &key, &scope.limits, now_us) {
+        let key = bucket_key(&digest, &scope.key_part(bundle));
+        let outcome = match limiter::take(store, &key, scope.limits(), now_us) {
             Ok(outcome) => outcome,
             Err(LimitError::Store | LimitError::Contention) => {
                 return deny(503, Reason::LimiterUnavailable, Some(operation), Some(application));
@@ -140,19 +77,4 @@ pub(crate) fn charge<S: Store + ?Sized>(
         application: Some(application),
         charge: best_denial,
     })
-}
-
-/// Appends `s` as the content of a structured-field string (RFC 9651, section 3.3.3): `"` and `\`
-/// escaped, anything outside printable ASCII replaced by `?` (ids are ASCII in practice).
-fn push_sf_string_content(out: &mut String, s: &str) {
-    for c in s.chars() {
-        match c {
-            '"' | '\\' => {
-                out.push('\\');
-                out.push(c);
-            }
-            ' '..='~' => out.push(c),
-            _ => out.push('?'),
-        }
-    }
 }

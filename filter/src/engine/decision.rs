@@ -170,7 +170,8 @@ pub struct Deny {
 /// What to do with a request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Decision {
-    /// Forward untouched (no operation under `if_present`, or a CORS preflight).
+    /// Forward with nothing changed except that client-sent `x-ace-*` headers are removed (no
+    /// operation under `if_present`, or a CORS preflight).
     Pass,
     /// Forward with `x-ace-*` headers.
     Allow(Allow),
@@ -189,4 +190,22 @@ pub(crate) fn deny(status: u16, reason: Reason, operation: Option<u32>, applicat
         application,
         charge: None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_reason_has_its_own_code_and_a_body_naming_it() {
+        let mut codes: Vec<&str> = Reason::ALL.iter().map(|r| r.as_str()).collect();
+        codes.sort_unstable();
+        codes.dedup();
+        assert_eq!(codes.len(), Reason::ALL.len(), "distinct codes");
+        for r in Reason::ALL {
+            let body = r.body();
+            assert!(body.starts_with(r#"{"message":""#), "{body}");
+            assert!(body.ends_with(&format!(r#","reason":"{}"}}"#, r.as_str())), "{body}");
+        }
+    }
 }

@@ -11,7 +11,6 @@ use super::decision::{Decision, Deny, Hide, Reason};
 use super::keys::{anonymous_digest, credential_digest};
 use super::oidc;
 use super::request::{Headers, Request};
-use super::Engine;
 
 /// Who is calling: the application, the digest its buckets are keyed by, and what to strip
 /// before forwarding (`hide_credentials`).
@@ -23,14 +22,15 @@ pub(crate) struct Identity {
 
 /// Finds the caller of `req` (whose query is `query`), for a request that matched `operation`.
 pub(crate) fn identify<H: Headers + ?Sized, C: Claims + ?Sized>(
-    engine: &Engine,
+    bundle: &Bundle,
+    credentials: &CredentialIndex,
+    has_challenge: bool,
     req: &Request<'_, H>,
     claims: &C,
     query: &str,
     operation: u32,
     mut cache: Option<&mut KeyCache>,
 ) -> Result<Identity, Decision> {
-    let bundle = engine.bundle();
     for (index, strategy) in bundle.strategies.iter().enumerate() {
         let (secret, status, found_at) = match &strategy.kind {
             StrategyKind::KeyAuth(names) => match find_key(names, req.headers, query) {
@@ -42,7 +42,7 @@ pub(crate) fn identify<H: Headers + ?Sized, C: Claims + ?Sized>(
                 None => continue,
             },
             StrategyKind::OpenidConnect(o) => {
-                match oidc::identify(engine, req, claims, (index, &strategy.name, o), operation) {
+                match oidc::identify(bundle, credentials, req, claims, (index, &strategy.name, o), operation) {
                     oidc::Found::Absent => continue,
                     oidc::Found::Denied(d) => return Err(d),
                     oidc::Found::Application(application, digest) => {
@@ -60,7 +60,7 @@ pub(crate) fn identify<H: Headers + ?Sized, C: Claims + ?Sized>(
             Some((app, digest)) => (Some(app), digest),
             None => {
                 let digest = credential_digest(secret.as_bytes());
-                let found = engine.credential(&digest);
+                let found = credentials.find(bundle, &digest);
                 if let (Some(app), Some(c)) = (found, cache.as_deref_mut()) {
                     c.insert(secret.as_bytes(), app, digest);
                 }
@@ -108,7 +108,7 @@ pub(crate) fn identify<H: Headers + ?Sized, C: Claims + ?Sized>(
             status: 401,
             reason: Reason::Unauthenticated,
             retry_after: None,
-            www_authenticate: engine.has_challenge(),
+            www_authenticate: has_challenge,
             operation: Some(operation),
             application: None,
             charge: None,

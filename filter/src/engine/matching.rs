@@ -2,28 +2,34 @@
 //! when there is none, refuse non-canonical requests that would match (400), and let CORS
 //! preflights to known paths through.
 
-use crate::bundle::MatchPolicy;
+use crate::bundle::{Enforcement, MatchPolicy};
 use crate::canonical::CanonicalPath;
 use crate::claims::Claims;
-use crate::matcher::{cluster_of, normalize_host, Match};
+use crate::matcher::{bound_cluster, normalize_host, Match, OperationTable};
 
 use super::decision::{deny, Decision, Reason};
 use super::request::{Headers, Request};
-use super::Engine;
 
 /// The operation `req` (whose path canonicalizes to `canon`) is for, or the decision that ends
 /// the request here.
 pub(crate) fn match_operation<H: Headers + ?Sized, C: Claims + ?Sized>(
-    engine: &Engine,
+    table: &OperationTable,
+    enforcement: &Enforcement,
+    route_bound: &[(u32, String)],
     req: &Request<'_, H>,
     claims: &C,
     canon: &CanonicalPath<'_>,
 ) -> Result<u32, Decision> {
-    let enforcement = &engine.bundle().enforcement;
     let host = normalize_host(req.authority);
-    let mut found = engine.table.find(&host, req.method, &canon.path);
+    let mut found = table.find(&host, req.method, &canon.path);
+    if !canon.canonical && !matches!(found, Match::Operation(_)) {
+        // An upstream that decodes nothing routes the literal reading.
+        if let Some(literal) = &canon.alternate {
+            found = found.or(table.find(&host, req.method, literal));
+        }
+    }
     if let Match::Operation(op) = found {
-        let group = engine.table.alternatives(op);
+        let group = table.alternatives(op);
         if !group.is_empty() {
             // Several APIs define this operation; the route Envoy chose says whose it is. No
             // route cluster, or another one: none of them.
@@ -31,7 +37,7 @@ pub(crate) fn match_operation<H: Headers + ?Sized, C: Claims + ?Sized>(
             found = group
                 .iter()
                 .copied()
-                .find(|&o| cluster.is_some() && cluster_of(engine.bundle(), o) == cluster.as_deref())
+                .find(|&o| cluster.is_some() && bound_cluster(route_bound, o) == cluster.as_deref())
                 .map_or(Match::None, Match::Operation);
         }
     }
@@ -44,9 +50,31 @@ pub(crate) fn match_operation<H: Headers + ?Sized, C: Claims + ?Sized>(
         Match::PathOnly if preflight && !canon.canonical => Err(deny(400, Reason::NonCanonical, None, None)),
         _ if preflight && found != Match::None => Err(Decision::Pass),
         Match::Operation(op) => Ok(op),
-        _ => Err(match enforcement.match_policy {
-            MatchPolicy::Required => deny(404, Reason::NoMatch, None, None),
-            MatchPolicy::IfPresent => Decision::Pass,
-        }),
+        _ => {
+            if let Some(op) = case_variant_match(table, &host, req.method, canon) {
+                return Err(deny(400, Reason::NonCanonical, Some(op), None));
+            }
+            Err(match enforcement.match_policy {
+                MatchPolicy::Required => deny(404, Reason::NoMatch, None, None),
+                MatchPolicy::IfPresent => Decision::Pass,
+            })
+        }
     }
+}
+
+/// The operation a method that is not upper case (`get`, `Get`) would reach on a server that
+/// matches methods case-insensitively, under either reading of the path.
+#[cold]
+fn case_variant_match(table: &OperationTable, host: &str, method: &str, canon: &CanonicalPath<'_>) -> Option<u32> {
+    if !method.bytes().any(|b| b.is_ascii_lowercase()) {
+        return None;
+    }
+    let upper = method.to_ascii_uppercase();
+    [Some(canon.path.as_ref()), canon.alternate.as_deref()]
+        .into_iter()
+        .flatten()
+        .find_map(|path| match table.find(host, &upper, path) {
+            Match::Operation(op) => Some(op),
+            _ => None,
+        })
 }

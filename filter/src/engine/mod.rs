@@ -5,9 +5,10 @@
 //! One module per step, in the order a request takes them — [`matching`] (1. match),
 //! [`identify`] (2. credential), [`authorize`] (3. grants), [`charge`] (4. limit, 5. allow) — and
 //! one per concern they share: [`request`] (what the engine reads), [`decision`] (what it
-//! answers), [`keys`] (credential digests and bucket keys), [`cache`] (the per-VM key memo).
-//! [`Engine::decide_cached`] states the order; each step returns the value the next one needs, or
-//! the decision that ends the request.
+//! answers), [`keys`] (credential digests and bucket keys), [`scope`] (bucket scopes), [`cache`]
+//! (the per-VM key memo). [`Engine::decide_cached`] states the order; each step is a function of
+//! the tables it reads (never of the engine), returning the value the next step needs or the
+//! decision that ends the request. Dependencies run one way: this module → steps → concerns.
 
 // Each step returns `Result<_, Decision>` so the order reads as a chain of `?`. The decision is
 // large, but boxing it would allocate on every denial, and the steps are inlined into one function.
@@ -22,6 +23,7 @@ mod keys;
 mod matching;
 mod oidc;
 mod request;
+mod scope;
 
 pub use cache::{KeyCache, KEY_CACHE_CAPACITY};
 pub use decision::{Allow, Charge, Decision, Deny, Hide, Reason};
@@ -35,8 +37,8 @@ use crate::limiter::Store;
 use crate::matcher::{MatchConflict, OperationTable};
 
 use authorize::{Authorized, Memberships};
-use charge::Scope;
 use identify::CredentialIndex;
+use scope::Scope;
 
 /// Why a bundle cannot be loaded into an engine.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -123,20 +125,15 @@ impl Engine {
         self.has_oidc
     }
 
-    /// Whether a 401 for a missing credential carries a challenge.
-    fn has_challenge(&self) -> bool {
-        self.has_key_auth || self.has_oidc
-    }
-
     /// The `RateLimit-Policy` value of a bucket scope (see [`Charge::scope`]).
     pub fn policy(&self, scope: u32) -> &str {
-        self.scopes.get(scope as usize).map_or("", |s| s.policy.as_str())
+        self.scopes.get(scope as usize).map_or("", Scope::policy)
     }
 
     /// The name rate-limit headers give a bucket scope: the package id, or `<package
     /// id>/<operation id>` for an operation override.
     pub fn scope_name(&self, scope: u32) -> &str {
-        self.scopes.get(scope as usize).map_or("", |s| s.name.as_str())
+        self.scopes.get(scope as usize).map_or("", Scope::name)
     }
 
     /// Decides one request. `now_us` is the host's wall clock in microseconds.
@@ -184,10 +181,28 @@ impl Engine {
         cache: Option<&mut KeyCache>,
         now_us: u64,
     ) -> Result<Decision, Decision> {
+        let bundle = &self.bundle;
         let canon = canonicalize(req.path);
-        let operation = matching::match_operation(self, req, claims, &canon)?;
-        let identity = identify::identify(self, req, claims, canon.query, operation, cache)?;
-        match authorize::authorize(self, identity.application, operation)? {
+        let operation = matching::match_operation(
+            &self.table,
+            &bundle.enforcement,
+            &bundle.access.route_bound,
+            req,
+            claims,
+            &canon,
+        )?;
+        let identity = identify::identify(
+            bundle,
+            &self.credentials,
+            // A 401 for a missing credential challenges for every scheme the bundle accepts.
+            self.has_key_auth || self.has_oidc,
+            req,
+            claims,
+            canon.query,
+            operation,
+            cache,
+        )?;
+        match authorize::authorize(bundle, &self.memberships, identity.application, operation)? {
             Authorized::Api => Ok(Decision::Allow(Allow {
                 operation,
                 application: identity.application,
@@ -195,7 +210,15 @@ impl Engine {
                 charge: None,
                 hide: identity.hide,
             })),
-            Authorized::Packages(grants) => Ok(charge::charge(self, grants, identity, operation, store, now_us)),
+            Authorized::Packages(grants) => Ok(charge::charge(
+                bundle,
+                &self.scopes,
+                grants,
+                identity,
+                operation,
+                store,
+                now_us,
+            )),
         }
     }
 }

@@ -1,13 +1,13 @@
 //! Step 2 for an `openid_connect` strategy (docs/oidc.md): the application named by a claim of a
 //! token Envoy's `jwt_authn` verified, read from dynamic metadata, never from a header.
 
-use crate::bundle::Oidc;
+use crate::bundle::{Bundle, Oidc};
 use crate::claims::{has_scopes, Claims};
 
 use super::decision::{Decision, Deny, Reason};
+use super::identify::CredentialIndex;
 use super::keys::credential_digest;
 use super::request::{Headers, Request};
-use super::Engine;
 use crate::bundle::DIGEST_LEN;
 
 /// What one `openid_connect` strategy found.
@@ -23,7 +23,8 @@ pub(crate) enum Found {
 /// Identifies the caller through strategy `index` (named `name`, which is also the metadata key
 /// `jwt_authn` wrote the payload under).
 pub(crate) fn identify<H: Headers + ?Sized, C: Claims + ?Sized>(
-    engine: &Engine,
+    bundle: &Bundle,
+    credentials: &CredentialIndex,
     req: &Request<'_, H>,
     claims: &C,
     (index, name, oidc): (usize, &str, &Oidc),
@@ -58,9 +59,8 @@ pub(crate) fn identify<H: Headers + ?Sized, C: Claims + ?Sized>(
         return denied(403, Reason::InvalidCredential, None);
     }
     let digest = credential_digest(&client);
-    let application = engine.credential(&digest).filter(|app| {
-        engine
-            .bundle()
+    let application = credentials.find(bundle, &digest).filter(|app| {
+        bundle
             .applications
             .get(*app as usize)
             .is_some_and(|a| a.strategy as usize == index)

@@ -292,16 +292,22 @@ fn deny(engine: &Engine, metrics: Option<&Metrics>, d: &Deny) {
     }
 }
 
-/// Applies an allow: `x-ace-*` request headers (spoofed ones removed first: `spoofed` is the
-/// request's header list when it has any) and credential hiding.
-fn allow(engine: &Engine, a: &Allow, spoofed: Option<&[(&[u8], &[u8])]>) {
-    let b = engine.bundle();
-    // Spoofed x-ace-* headers first, then ours (added: no copy is left to replace).
+/// Removes every client-sent `x-ace-*` request header (`spoofed` is the request's header list
+/// when it has any): only the filter may set them, on every request it forwards — allowed,
+/// passed through under `if_present`, or a CORS preflight.
+fn strip_spoofed(spoofed: Option<&[(&[u8], &[u8])]>) {
     for (name, _) in spoofed.unwrap_or_default() {
         if is_ace(name) {
             let _ = abi::remove_header(Map::RequestHeaders, name);
         }
     }
+}
+
+/// Applies an allow: `x-ace-*` request headers (spoofed ones removed first) and credential hiding.
+fn allow(engine: &Engine, a: &Allow, spoofed: Option<&[(&[u8], &[u8])]>) {
+    let b = engine.bundle();
+    // Spoofed x-ace-* headers first, then ours (added: no copy is left to replace).
+    strip_spoofed(spoofed);
     if let Some(op) = b.operations.get(a.operation as usize) {
         let _ = abi::add_header(Map::RequestHeaders, "x-ace-operation-id", b.name(op.id));
     }
@@ -424,6 +430,7 @@ impl Filter {
                 if let Some(m) = metrics {
                     abi::increment(m.passed, 1);
                 }
+                strip_spoofed(seen.spoofed.then_some(&pairs[..]));
                 CONTINUE
             }
             Decision::Allow(a) => {

@@ -31,6 +31,9 @@ pub(super) fn define(d: &mut Defs<'_>) -> wasmtime::Result<()> {
     })?;
     d.wrap("env", "proxy_get_current_time_nanoseconds", |mut c: C<'_>, out: i32| {
         trace(&c, "proxy_get_current_time_nanoseconds");
+        if c.data().clock.failing() {
+            return Ok(Status::InternalFailure.code() as i32);
+        }
         let now = c.data().clock.now_nanos();
         proxy_status(write_u64(&mut c, out, now))
     })?;
