@@ -21,6 +21,9 @@ pub(crate) struct Identity {
 }
 
 /// Finds the caller of `req` (whose query is `query`), for a request that matched `operation`.
+// Steps take the tables they read rather than the engine; this one reads three, plus the request,
+// its verified claims and the key cache.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn identify<H: Headers + ?Sized, C: Claims + ?Sized>(
     bundle: &Bundle,
     credentials: &CredentialIndex,
