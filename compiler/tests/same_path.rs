@@ -7,6 +7,7 @@ use std::process::{Command, Output};
 
 const CATALOG: &str = "version: 1
 gateway: { envoy: routes.yaml }
+enforcement: { match_policy: required }
 auth_strategies: [{ name: keys, type: key_auth, key_names: [apikey] }]
 apis:
   - name: flights
@@ -57,6 +58,15 @@ fn apis_the_gateway_sends_to_their_own_clusters_stay_distinct() {
         ids.contains(&"flightsHealth") && ids.contains(&"routesHealth"),
         "{ids:?}"
     );
+    // explain decides like the filter: by the route's cluster.
+    let explain = |cluster: &[&str]| {
+        let mut args = vec!["explain", "b.bin", "GET", "/health"];
+        args.extend_from_slice(cluster);
+        String::from_utf8_lossy(&run(dir.path(), &args).stdout).into_owned()
+    };
+    assert!(explain(&["--route-cluster", "routes-service"]).contains("routesHealth"));
+    assert!(explain(&["--route-cluster", "flights-service"]).contains("flightsHealth"));
+    assert!(explain(&[]).contains("404 no_match"));
 }
 
 #[test]

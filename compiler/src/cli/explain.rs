@@ -1,9 +1,11 @@
-//! `acepack explain BUNDLE METHOD URL [-H 'Name: value']... [--client-ip IP] [--claim NAME=VALUE]...`:
+//! `acepack explain BUNDLE METHOD URL [-H 'Name: value']... [--client-ip IP] [--claim NAME=VALUE]...
+//! [--route-cluster NAME]`:
 //! the filter's own engine, offline, on one request (with fresh buckets).
 
 use std::path::Path;
 
 use acepack_filter::bundle::StrategyKind;
+use acepack_filter::claims::Claims;
 use acepack_filter::engine::{Charge, Decision, Engine, Request};
 use acepack_filter::headers::{allow_response_headers, deny_headers};
 use acepack_filter::limiter::MemoryStore;
@@ -58,6 +60,22 @@ fn verified_claims(engine: &Engine, claims: &[String]) -> Result<Vec<(String, St
     Ok(out)
 }
 
+/// What Envoy would tell the filter besides the headers: verified claims, the route's cluster.
+struct Context<'a> {
+    claims: Vec<(String, String, Vec<u8>)>,
+    route_cluster: Option<&'a str>,
+}
+
+impl Claims for Context<'_> {
+    fn claim(&self, metadata_key: &str, name: &str) -> Option<Vec<u8>> {
+        self.claims.as_slice().claim(metadata_key, name)
+    }
+
+    fn route_cluster(&self) -> Option<String> {
+        self.route_cluster.map(str::to_owned)
+    }
+}
+
 /// Items as proxy-wasm pairs (item as key, empty value).
 fn envoy_pairs(items: &[String]) -> Vec<u8> {
     let mut out = (items.len() as u32).to_le_bytes().to_vec();
@@ -80,6 +98,7 @@ pub fn run(
     headers: &[String],
     client_ip: Option<&str>,
     claims: &[String],
+    route_cluster: Option<&str>,
 ) -> Result<Exit, Failure> {
     let (bytes, _) = read_bundle(bundle)?;
     let engine = Engine::load(&bytes).map_err(|e| Failure::invalid(format!("{}: {e}", bundle.display())))?;
@@ -119,8 +138,11 @@ pub fn run(
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_micros() as u64)
         .unwrap_or(0);
-    let claims = verified_claims(&engine, claims)?;
-    let decision = engine.decide_with_claims(&req, claims.as_slice(), &mut MemoryStore::new(), None, now);
+    let context = Context {
+        claims: verified_claims(&engine, claims)?,
+        route_cluster,
+    };
+    let decision = engine.decide_with_claims(&req, &context, &mut MemoryStore::new(), None, now);
     print!("{}", render(&engine, &decision));
     Ok(Exit::Ok)
 }

@@ -95,6 +95,9 @@ enum Command {
         /// strategies, docs/oidc.md); a JSON array value is a list claim.
         #[arg(long = "claim", value_name = "NAME=VALUE")]
         claims: Vec<String>,
+        /// The cluster of the route Envoy chose (decides between APIs that share an operation).
+        #[arg(long)]
+        route_cluster: Option<String>,
     },
     /// Compare two bundles or catalogs; exit 1 on a breaking change (docs/catalog.md#breaking-changes).
     Diff {
@@ -247,7 +250,16 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
             headers,
             client_ip,
             claims,
-        } => explain::run(&bundle, &method, &url, &headers, client_ip.as_deref(), &claims),
+            route_cluster,
+        } => explain::run(
+            &bundle,
+            &method,
+            &url,
+            &headers,
+            client_ip.as_deref(),
+            &claims,
+            route_cluster.as_deref(),
+        ),
         Command::Diff {
             old,
             new,
