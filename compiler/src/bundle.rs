@@ -6,8 +6,8 @@
 use std::path::Path;
 
 use acepack_filter::bundle::{
-    Api, Application, Bundle, Credential, Enforcement, Grant, Limit, MatchPolicy, Method, NameRef, Operation, Package,
-    PackageOperation, RateLimitHeaders, Strategy, StrategyKind, DIGEST_LEN, MAJOR, MINOR,
+    Access, Api, Application, Bundle, Credential, Enforcement, Grant, Held, Hold, Limit, MatchPolicy, Method, NameRef,
+    Oidc, Operation, Package, PackageOperation, RateLimitHeaders, Strategy, StrategyKind, DIGEST_LEN, MAJOR, MINOR,
 };
 use acepack_filter::engine::{Engine, LoadError};
 use acepack_filter::matcher::MatchConflict;
@@ -65,6 +65,23 @@ pub fn build(model: &Model) -> Result<Bundle, Vec<Diagnostic>> {
             model::AuthStrategy::Header { name, header } => Strategy {
                 name: name.clone(),
                 kind: StrategyKind::Header(header.to_ascii_lowercase()),
+            },
+            model::AuthStrategy::OpenidConnect {
+                name,
+                issuer,
+                audiences,
+                jwks_uri,
+                claim,
+                scopes,
+            } => Strategy {
+                name: name.clone(),
+                kind: StrategyKind::OpenidConnect(Oidc {
+                    claim: claim.clone(),
+                    issuer: issuer.clone(),
+                    jwks_uri: jwks_uri.clone().unwrap_or_default(),
+                    audiences: audiences.clone(),
+                    scopes: scopes.clone(),
+                }),
             },
         })
         .collect();
@@ -176,6 +193,7 @@ pub fn build(model: &Model) -> Result<Bundle, Vec<Diagnostic>> {
         applications,
         credentials: credentials.into_iter().map(|(c, _)| c).collect(),
         names,
+        access: access(model),
     };
     if !errors.is_empty() {
         return Err(errors);
@@ -187,6 +205,36 @@ pub fn build(model: &Model) -> Result<Bundle, Vec<Diagnostic>> {
         Ok(bundle)
     } else {
         Err(errors)
+    }
+}
+
+/// Directly published APIs and registrations that grant nothing (the bundle's 3.1 sections).
+fn access(model: &Model) -> Access {
+    let grant = |g: model::Grant| match g {
+        model::Grant::Api(i) => Grant::Api(index(i)),
+        model::Grant::Package(i) => Grant::Package(index(i)),
+    };
+    Access {
+        published_apis: (0..model.apis.len())
+            .filter(|&i| !model.apis[i].portals.is_empty())
+            .map(index)
+            .collect(),
+        held: model
+            .applications
+            .iter()
+            .enumerate()
+            .flat_map(|(a, app)| {
+                app.held.iter().map(move |&(g, hold)| Held {
+                    application: index(a),
+                    grant: grant(g),
+                    hold: match hold {
+                        model::Hold::Pending => Hold::Pending,
+                        model::Hold::Revoked => Hold::Revoked,
+                    },
+                })
+            })
+            .collect(),
+        route_bound: model.route_bound.iter().map(|(o, c)| (index(*o), c.clone())).collect(),
     }
 }
 

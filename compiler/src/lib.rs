@@ -13,6 +13,7 @@ pub mod catalog;
 pub mod diag;
 pub mod ecds;
 pub mod envoy_filter;
+pub mod envoy_jwt;
 pub mod error;
 pub mod model;
 pub mod openapi;

@@ -77,13 +77,30 @@ pub enum AuthStrategy {
         /// The header name, lower-cased.
         header: String,
     },
+    /// An OAuth client id from a token Envoy's `jwt_authn` verified (docs/oidc.md).
+    OpenidConnect {
+        /// The strategy's name; also the `jwt_authn` provider name and `payload_in_metadata` key.
+        name: String,
+        /// The tokens' issuer (`iss`).
+        issuer: String,
+        /// Accepted audiences (checked by `jwt_authn`); empty: any.
+        audiences: Vec<String>,
+        /// Where `jwt_authn` fetches the keys; `None`: a local JWKS given to `acepack envoy`.
+        jwks_uri: Option<String>,
+        /// The claim that names the application (`client_id`, `azp`, ...).
+        claim: String,
+        /// Scopes every token must carry (`scope` string or `scp` list).
+        scopes: Vec<String>,
+    },
 }
 
 impl AuthStrategy {
     /// The strategy's name.
     pub fn name(&self) -> &str {
         match self {
-            AuthStrategy::KeyAuth { name, .. } | AuthStrategy::Header { name, .. } => name,
+            AuthStrategy::KeyAuth { name, .. }
+            | AuthStrategy::Header { name, .. }
+            | AuthStrategy::OpenidConnect { name, .. } => name,
         }
     }
 }
@@ -104,6 +121,8 @@ pub struct Api {
     pub spec: Option<String>,
     /// `operations[start..end]` of the model are this API's.
     pub operations: std::ops::Range<usize>,
+    /// Names of the portals that publish this API directly (docs/catalog.md#breaking-changes).
+    pub portals: Vec<String>,
 }
 
 /// An operation: (API, method, normalized path template, the API's hosts).
@@ -219,6 +238,19 @@ pub struct Application {
     pub grants: Vec<Grant>,
     /// Registrations that exist but grant nothing, with why (for reports and `explain`).
     pub inactive: Vec<String>,
+    /// The same registrations as (target, why), so the filter can say why it refuses
+    /// (docs/enforcement.md: `registration_pending`, `registration_revoked`).
+    pub held: Vec<(Grant, Hold)>,
+}
+
+/// Why a registration grants nothing yet or any more.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Hold {
+    /// The registration, or its owner, waits for approval.
+    Pending,
+    /// The registration, or its owner, was revoked or rejected.
+    Revoked,
 }
 
 /// How one operation maps onto the gateway's routes (docs/catalog.md#gateway-route-mapping).
@@ -241,6 +273,9 @@ pub struct Mapping {
     pub operations: Vec<RouteMatch>,
     /// Routes that no operation covers (reported when `match_policy: required`).
     pub uncovered_routes: Vec<String>,
+    /// Routes operations cover only in part, with what is left over: (route, what) (reported
+    /// when `match_policy: required`; docs/catalog.md#gateway-route-mapping).
+    pub partly_covered: Vec<(String, String)>,
 }
 
 /// A catalog with its specs, validated.
@@ -262,6 +297,9 @@ pub struct Model {
     pub applications: Vec<Application>,
     /// Route mapping, when the catalog names a gateway.
     pub mapping: Option<Mapping>,
+    /// Operations another API shares (method, path, hosts) with that the Envoy gateway routes to
+    /// their own cluster: (index into [`Model::operations`], cluster), ascending.
+    pub route_bound: Vec<(usize, String)>,
     /// Warnings found while building the model (merged operations, unmatched operations, ...).
     pub warnings: Vec<Diagnostic>,
     /// Free-form counts for reports (developers, teams, portals, ...).

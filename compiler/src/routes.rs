@@ -43,7 +43,7 @@
 //! `[host *.example.com: other-route]` or `[parameters "1": numeric-route]` or `[... : unmatched]`.
 //! `route: None` only when no request reaches any route. `target` is the reported route's target.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use crate::diag::Diagnostic;
@@ -160,6 +160,61 @@ pub trait Router {
     /// route hosts), in evaluation order: tried for APIs without hosts when an arbitrary host
     /// reaches no route.
     fn fallback_hosts(&self) -> Vec<String>;
+    /// The path and methods a route matches, when they are plain enough to reason about which
+    /// part of its traffic the operations cover; `None` otherwise (regexes, other conditions).
+    fn shape(&self, _route: usize) -> Option<Shape> {
+        None
+    }
+}
+
+/// What a route matches, for [`Mapping::partly_covered`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Shape {
+    /// The path, or the path prefix.
+    pub path: String,
+    /// `true`: every path starting with `path`.
+    pub prefix: bool,
+    /// The methods it is limited to; `None`: any method.
+    pub methods: Option<Vec<String>>,
+}
+
+/// What part of a route's traffic no operation covers, given the (method, template) of the
+/// operations whose requests it certainly serves; `None` when they cover all of it.
+pub fn uncovered_part(shape: &Shape, reached: &BTreeSet<(String, String)>) -> Option<String> {
+    let mut ops: Vec<String> = reached.iter().take(5).map(|(m, p)| format!("{m} {p}")).collect();
+    if reached.len() > 5 {
+        ops.push(format!("{} more", reached.len() - 5));
+    }
+    let methods: BTreeSet<&str> = reached.iter().map(|(m, _)| m.as_str()).collect();
+    // Parameters match one segment, so a template covers only paths of its own depth: under a
+    // prefix, deeper and other paths are always left over.
+    if shape.prefix {
+        return Some(format!(
+            "only {} of the paths under prefix {} have an operation; other paths and methods under it will be rejected with 404",
+            ops.join(", "),
+            shape.path
+        ));
+    }
+    // An exact path: every template that reaches it is that path, so only methods can be missing.
+    // HEAD is served by the GET operation.
+    let covers = |m: &str| methods.contains(m) || (m == "HEAD" && methods.contains("GET"));
+    match &shape.methods {
+        Some(allowed) => {
+            let missing: Vec<&str> = allowed.iter().map(String::as_str).filter(|m| !covers(m)).collect();
+            (!missing.is_empty()).then(|| {
+                format!(
+                    "path {} serves {} but no operation does; they will be rejected with 404",
+                    shape.path,
+                    missing.join(", ")
+                )
+            })
+        }
+        None => Some(format!(
+            "path {} has operations for {} only; other methods will be rejected with 404",
+            shape.path,
+            methods.into_iter().collect::<Vec<_>>().join(", ")
+        )),
+    }
 }
 
 /// A concrete host for a host pattern: a leading `*` becomes [`WILDCARD_HOST_SAMPLE`] (keeping the
@@ -223,6 +278,8 @@ pub fn map_with(router: &dyn Router, display: &str, apis: &[Api], operations: &[
     let mut covered = BTreeSet::new();
     let mut fallback: Option<Vec<(Option<String>, String)>> = None;
     let mut matches = Vec::with_capacity(operations.len());
+    // Per route: the (method, template) of the operations it certainly serves.
+    let mut reached: BTreeMap<usize, BTreeSet<(String, String)>> = BTreeMap::new();
     for (index, op) in operations.iter().enumerate() {
         let api_hosts: &[String] = apis.get(op.api).map(|a| a.hosts.as_slice()).unwrap_or(&[]);
         let any_host = api_hosts.is_empty() || api_hosts.iter().any(|h| h == "*");
@@ -257,6 +314,12 @@ pub fn map_with(router: &dyn Router, display: &str, apis: &[Api], operations: &[
         }
         for (_, sel) in &outcomes {
             covered.extend(sel.route.iter().chain(&sel.maybe).chain(&sel.also).copied());
+            if let Some(r) = sel.route {
+                reached
+                    .entry(r)
+                    .or_default()
+                    .insert((op.method.clone(), op.path.clone()));
+            }
         }
         matches.push(describe(index, routes, &outcomes));
     }
@@ -266,10 +329,18 @@ pub fn map_with(router: &dyn Router, display: &str, apis: &[Api], operations: &[
         .filter(|(i, _)| !covered.contains(i))
         .map(|(_, r)| r.label.clone())
         .collect();
+    let partly_covered = reached
+        .iter()
+        .filter_map(|(&r, ops)| {
+            let what = uncovered_part(&router.shape(r)?, ops)?;
+            Some((label(routes, r), what))
+        })
+        .collect();
     Mapping {
         file: display.to_string(),
         operations: matches,
         uncovered_routes,
+        partly_covered,
     }
 }
 
@@ -416,6 +487,45 @@ mod tests {
         assert_eq!(paths[0], (Some("x"), "/v1/Accounts/x.json".to_string()));
         assert_eq!(paths[1], (Some("1"), "/v1/Accounts/1.json".to_string()));
         assert_eq!(sample_paths("/a"), vec![(None, "/a".to_string())]);
+    }
+
+    fn reached(ops: &[(&str, &str)]) -> BTreeSet<(String, String)> {
+        ops.iter().map(|(m, p)| (m.to_string(), p.to_string())).collect()
+    }
+
+    #[test]
+    fn a_prefix_is_covered_only_in_part() {
+        let shape = Shape {
+            path: "/flights".into(),
+            prefix: true,
+            methods: None,
+        };
+        assert_eq!(
+            uncovered_part(&shape, &reached(&[("GET", "/flights")])).as_deref(),
+            Some("only GET /flights of the paths under prefix /flights have an operation; other paths and methods under it will be rejected with 404")
+        );
+    }
+
+    #[test]
+    fn an_exact_path_lacks_only_methods() {
+        let mut shape = Shape {
+            path: "/billing".into(),
+            prefix: false,
+            methods: Some(vec!["POST".into()]),
+        };
+        assert_eq!(uncovered_part(&shape, &reached(&[("POST", "/billing")])), None);
+        assert_eq!(
+            uncovered_part(&shape, &reached(&[("GET", "/billing")])).as_deref(),
+            Some("path /billing serves POST but no operation does; they will be rejected with 404")
+        );
+        // HEAD is served by GET.
+        shape.methods = Some(vec!["HEAD".into()]);
+        assert_eq!(uncovered_part(&shape, &reached(&[("GET", "/billing")])), None);
+        shape.methods = None;
+        assert_eq!(
+            uncovered_part(&shape, &reached(&[("GET", "/billing"), ("POST", "/billing")])).as_deref(),
+            Some("path /billing has operations for GET, POST only; other methods will be rejected with 404")
+        );
     }
 
     #[test]

@@ -21,6 +21,7 @@ mod access;
 mod apis;
 mod hosts;
 mod limits;
+mod oidc;
 mod packages;
 
 /// Reads the catalog at `path`, the specs and gateway file it names, and validates everything.
@@ -273,7 +274,7 @@ pub(crate) fn build(c: &Catalog, file: &str, dir: &Path) -> Result<Model, LoadEr
     check_names(&mut ctx, c);
     let strategies = access::strategies(&mut ctx, &c.auth_strategies);
     let strategy_index = Index::new(c.auth_strategies.iter().map(|s| s.name.as_str()));
-    let built = apis::build(&mut ctx, &c.apis)?;
+    let mut built = apis::build(&mut ctx, &c.apis)?;
     let api_index = Index::new(c.apis.iter().map(|a| a.name.as_str()));
     let mut packages = packages::build(&mut ctx, &c.packages, &built, &api_index);
     let package_index = Index::new(c.packages.iter().map(|p| p.id.as_str()));
@@ -285,10 +286,12 @@ pub(crate) fn build(c: &Catalog, file: &str, dir: &Path) -> Result<Model, LoadEr
     let portals = access::portals(&mut ctx, c, &strategy_index, &targets, &people);
     for portal in &portals {
         for p in &portal.publications {
-            if let model::Grant::Package(i) = p.target {
-                if !packages[i].portals.contains(&portal.name) {
-                    packages[i].portals.push(portal.name.clone());
-                }
+            let portals = match p.target {
+                model::Grant::Package(i) => &mut packages[i].portals,
+                model::Grant::Api(i) => &mut built.apis[i].portals,
+            };
+            if !portals.contains(&portal.name) {
+                portals.push(portal.name.clone());
             }
         }
     }
@@ -340,6 +343,14 @@ pub(crate) fn build(c: &Catalog, file: &str, dir: &Path) -> Result<Model, LoadEr
         Some(g) => map_gateway(&mut ctx, g, &built, enforcement.match_policy)?,
         None => None,
     };
+    let envoy = c.gateway.as_ref().is_some_and(|g| g.envoy.is_some());
+    let route_bound = route_bound(&built, mapping.as_ref().filter(|_| envoy));
+    let why = (!built.clashes.is_empty() && mapping.is_some()).then_some(if envoy {
+        "the gateway does not tell their APIs apart (each API needs one cluster that all its other operations are routed to, a different one per API, and the APIs the same `hosts`)"
+    } else {
+        "only an Envoy gateway (`gateway.envoy`) can tell them apart by route"
+    });
+    apis::report_clashes(&mut ctx, &built, &route_bound, why);
 
     if !ctx.errors.is_empty() {
         return Err(LoadError::Invalid(ctx.errors));
@@ -361,10 +372,66 @@ pub(crate) fn build(c: &Catalog, file: &str, dir: &Path) -> Result<Model, LoadEr
         packages,
         applications,
         mapping,
+        route_bound,
         warnings: ctx.warnings,
         counts,
         inputs: ctx.inputs,
     })
+}
+
+/// Clashing operations (same method and path on overlapping hosts, in two APIs) that the filter
+/// can tell apart by the route a request took (docs/catalog.md#gateway-route-mapping): each API
+/// has a home cluster — the one cluster the Envoy gateway certainly sends all its other
+/// operations to — the homes differ, and the APIs list the same hosts (the filter tells them
+/// apart within one host group). (operation, its API's home cluster), ascending.
+fn route_bound(built: &apis::Built, mapping: Option<&model::Mapping>) -> Vec<(usize, String)> {
+    let Some(mapping) = mapping else {
+        return Vec::new();
+    };
+    let clashing: std::collections::BTreeSet<usize> = built.clashes.iter().flat_map(|&(j, i)| [j, i]).collect();
+    let home = |api: usize| -> Option<&str> {
+        let mut found: Option<&str> = None;
+        for o in built.apis[api].operations.clone().filter(|o| !clashing.contains(o)) {
+            let m = mapping.operations.get(o)?;
+            // A route string with notes (`[...]`) means some request for it may end elsewhere.
+            let target = m
+                .route
+                .as_deref()
+                .filter(|r| !r.contains(" ["))
+                .and(m.target.as_deref())
+                .filter(|t| !t.contains(' '))?;
+            if found.is_some_and(|f| f != target) {
+                return None;
+            }
+            found = Some(target);
+        }
+        found
+    };
+    let mut groups: Vec<Vec<usize>> = Vec::new();
+    for &(j, i) in &built.clashes {
+        match groups.iter_mut().find(|g| g.contains(&j)) {
+            Some(g) => g.push(i),
+            None => groups.push(vec![j, i]),
+        }
+    }
+    let mut out = Vec::new();
+    for g in groups {
+        let api = |o: usize| built.operations[o].api;
+        let hosts = |o: usize| {
+            let mut h = built.apis[api(o)].hosts.clone();
+            h.sort();
+            h
+        };
+        let homes: Vec<Option<&str>> = g.iter().map(|&o| home(api(o))).collect();
+        let distinct = homes.iter().all(Option::is_some)
+            && homes.iter().collect::<std::collections::BTreeSet<_>>().len() == g.len()
+            && g.iter().all(|&o| hosts(o) == hosts(g[0]));
+        if distinct {
+            out.extend(g.iter().zip(homes).filter_map(|(&o, c)| Some((o, c?.to_owned()))));
+        }
+    }
+    out.sort();
+    out
 }
 
 /// docs/catalog.md#gateway-route-mapping: maps operations onto the gateway's routes; unmatched operations and, under
@@ -406,6 +473,13 @@ fn map_gateway(
                         &display,
                         route.as_str(),
                         "route serves no operation; with match_policy required, all traffic to it will be rejected with 404",
+                    ));
+                }
+                for (route, what) in &mapping.partly_covered {
+                    ctx.warnings.push(Diagnostic::warning(
+                        &display,
+                        route.as_str(),
+                        format!("route is partly covered: {what} (match_policy required)"),
                     ));
                 }
             }

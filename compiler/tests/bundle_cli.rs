@@ -179,7 +179,8 @@ fn diff_and_previous_catch_removed_published_operations() {
         let o = acepack(&["diff", left, c_new.to_str().unwrap()]);
         assert_eq!(o.status.code(), Some(1), "{}", text(&o));
         assert!(
-            text(&o).contains("published package \"billing-pkg\" no longer contains billing: GET /billing/invoices/{}"),
+            text(&o)
+                .contains("package \"billing-pkg\" (published) no longer contains billing: GET /billing/invoices/{}"),
             "{}",
             text(&o)
         );
@@ -188,13 +189,19 @@ fn diff_and_previous_catch_removed_published_operations() {
         let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
         assert_eq!(v["breaking"].as_array().unwrap().len(), 1);
     }
-    // Not published on a portal: removing it is not breaking.
+    // Not published on a portal but registered: removing it is breaking too (tests/diff_guard.rs
+    // covers who counts as relying on an operation).
     let o = acepack(&[
         "diff",
         data("catalog-unpublished.yaml").to_str().unwrap(),
         data("catalog-unpublished-removed.yaml").to_str().unwrap(),
     ]);
-    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(
+        text(&o).contains("(registered by application \"acme-billing\")"),
+        "{}",
+        text(&o)
+    );
     // compile --previous refuses and writes nothing; --allow-breaking writes.
     let new = dir.path().join("new.bin");
     let o = compile("catalog-removed.yaml", &new, &["--previous", old.to_str().unwrap()]);

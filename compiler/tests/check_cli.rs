@@ -391,7 +391,8 @@ fn gateway_mapping_is_reported_and_gaps_are_warnings() {
             "GET /v1/flights  GET /flights  unmatched",
             "warning: envoy/routes.yaml: no route serves GET /v1/flights (operation \"GET /flights\" of api \"flights\")",
             "warning: envoy/routes.yaml: admin: route serves no operation; with match_policy required, all traffic to it will be rejected with 404",
-            "ok (3 warnings)",
+            "warning: envoy/routes.yaml: local/all/routes[0] (prefix /billing): route is partly covered: only GET /billing, POST /billing of the paths under prefix /billing have an operation",
+            "ok (4 warnings)",
         ]),
         Test::new("mapped, strict", catalog)
             .file("envoy/routes.yaml", ENVOY_ROUTES)
@@ -399,7 +400,7 @@ fn gateway_mapping_is_reported_and_gaps_are_warnings() {
             .stderr(&[
                 "envoy/routes.yaml: no route serves GET /v1/health",
                 "envoy/routes.yaml: admin: route serves no operation",
-                "3 errors (warnings are errors under --strict)",
+                "4 errors (warnings are errors under --strict)",
             ]),
         Test::new("broken gateway file", plus("gateway: {envoy: routes.yaml}\n"))
             .file("routes.yaml", "virtual_hosts: [\n")

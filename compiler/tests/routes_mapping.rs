@@ -49,6 +49,7 @@ fn catalog(apis: &[ApiSpec<'_>]) -> (Vec<Api>, Vec<Operation>) {
             base_path: String::new(),
             spec: None,
             operations: start..ops.len(),
+            portals: Vec::new(),
         });
     }
     (out_apis, ops)
@@ -624,4 +625,60 @@ fn kongair_with_hosts_uses_route_hosts() {
             (Some("flights-service_get-flights"), Some("flights-service")),
         ]
     );
+}
+
+#[test]
+fn routes_covered_only_in_part_say_what_is_left() {
+    let (apis, ops) = catalog(&[(
+        "api",
+        &[],
+        &[
+            ("listFlights", "GET", "/flights"),
+            ("createBill", "POST", "/billing"),
+            ("status", "GET", "/status"),
+            ("r", "GET", "/r/{}"),
+        ],
+    )]);
+    let m = map_routes(
+        GatewayKind::Envoy,
+        &data("partly-covered.yaml"),
+        "partly-covered.yaml",
+        &apis,
+        &ops,
+    )
+    .unwrap_or_else(|e| panic!("{e}: {e:?}"));
+    assert_eq!(
+        m.partly_covered,
+        vec![(
+            "flights".to_string(),
+            "only GET /flights of the paths under prefix /flights have an operation; other paths and methods under it will be rejected with 404".to_string()
+        )],
+        "billing-post and status are fully covered; the regex route is not reasoned about"
+    );
+    // POST /billing is the only method of its route; GET on the same path would not be.
+    let (apis, ops) = catalog(&[(
+        "api",
+        &[],
+        &[("listBills", "GET", "/billing"), ("createBill", "POST", "/billing")],
+    )]);
+    let m = map_routes(GatewayKind::Envoy, &data("partly-covered.yaml"), "p.yaml", &apis, &ops).unwrap();
+    assert!(m.partly_covered.is_empty(), "{:?}", m.partly_covered);
+}
+
+#[test]
+fn kong_prefix_routes_covered_in_part_are_reported() {
+    let (apis, ops) = catalog(&[("api", &[], &[("listFlights", "GET", "/flights"), ("r", "GET", "/r/{}")])]);
+    let m = map_routes(
+        GatewayKind::Kong,
+        &data("kong-partly.yaml"),
+        "kong-partly.yaml",
+        &apis,
+        &ops,
+    )
+    .unwrap_or_else(|e| panic!("{e}: {e:?}"));
+    assert_eq!(m.partly_covered.len(), 1, "{:?}", m.partly_covered);
+    assert_eq!(m.partly_covered[0].0, "flights");
+    assert!(m.partly_covered[0]
+        .1
+        .starts_with("only GET /flights of the paths under prefix /flights"));
 }

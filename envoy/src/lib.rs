@@ -21,6 +21,7 @@ pub mod config;
 pub mod envoy;
 pub mod expect;
 pub mod http;
+pub mod jwt;
 pub mod live;
 pub mod scenario;
 pub mod upstream;

@@ -185,10 +185,24 @@ fn no_active_grant_is_403() {
     let s = start("enf-forbidden");
     // An API grant to flights does not cover billing.
     denied(&s.send(&get("/billing", "k-api-grant")), 403, "forbidden");
-    // A pending registration grants nothing.
-    denied(&s.send(&get("/v1/flights", "k-pending-registration")), 403, "forbidden");
+    // A pending registration grants nothing, and the answer says why.
+    denied(
+        &s.send(&get("/v1/flights", "k-pending-registration")),
+        403,
+        "registration_pending",
+    );
     // An approved registration of an application whose owner is pending grants nothing.
-    denied(&s.send(&get("/v1/flights", "k-pending-owner")), 403, "forbidden");
+    denied(
+        &s.send(&get("/v1/flights", "k-pending-owner")),
+        403,
+        "registration_pending",
+    );
+    // A revoked registration.
+    denied(
+        &s.send(&get("/v1/flights", "k-revoked-registration")),
+        403,
+        "registration_revoked",
+    );
     // partner-app holds no grant containing the status API.
     denied(
         &s.send(&get("/status", "k-allow").header("Host", "status.acepack.test")),
@@ -313,7 +327,7 @@ fn package_limit_is_shared_by_its_operations_and_429_has_retry_after() {
             .body("{}"),
     );
     allowed(&r, "createInvoice", "partner-app", Some("partners"));
-    assert_eq!(ietf_policies(&r), vec![("partners".to_string(), 2, 60)]);
+    assert_eq!(ietf_policies(&r), vec![("partners/createInvoice".to_string(), 2, 60)]);
     assert_eq!(ietf_ratelimit(&r).1, 1);
 }
 
@@ -338,8 +352,8 @@ fn operation_override_replaces_the_package_limit() {
     expect::retry_after_within(&r, 30, first);
     assert_eq!(
         ietf_policies(&r),
-        vec![("partners".to_string(), 2, 60)],
-        "the override's policy on the 429"
+        vec![("partners/createInvoice".to_string(), 2, 60)],
+        "the override's policy on the 429, named after the operation"
     );
     assert_eq!(ietf_ratelimit(&r).1, 0);
     // The package bucket was not touched by the override's requests.

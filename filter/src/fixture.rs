@@ -20,7 +20,7 @@ pub mod keys {
     pub const ACME: &str = "acme-live-7f3a9c";
     /// `solo`: partners package only.
     pub const SOLO: &str = "solo-key-1";
-    /// `idle`: no grants at all (e.g. registration pending).
+    /// `idle`: no grants at all: pending for partners, revoked from the internal API.
     pub const IDLE: &str = "idle-key-2";
     /// `ops`: header identity with an API grant to `internal` and the unlimited `free` package.
     pub const OPS_ID: &str = "client-123";
@@ -216,6 +216,23 @@ pub fn bundle() -> Bundle {
         ],
         credentials,
         names,
+        access: Access {
+            published_apis: vec![],
+            // `idle` waits for partners and was revoked from the internal API.
+            held: vec![
+                Held {
+                    application: 2,
+                    grant: Grant::Package(0),
+                    hold: Hold::Pending,
+                },
+                Held {
+                    application: 2,
+                    grant: Grant::Api(2),
+                    hold: Hold::Revoked,
+                },
+            ],
+            route_bound: vec![],
+        },
     }
 }
 
@@ -402,7 +419,12 @@ pub fn cases() -> Vec<Case> {
             authority: "internal.example.com",
             ..case!("unknown header identity on its host", "GET", "/admin", &[("x-client-id", "client-999")] => 403, Some("invalid_credential"))
         },
-        case!("no grant (pending registration)", "GET", "/v1/flights", &[("apikey", keys::IDLE)] => 403, Some("forbidden")),
+        case!("registration pending for a package with the operation", "GET", "/v1/flights", &[("apikey", keys::IDLE)] => 403, Some("registration_pending")),
+        Case {
+            authority: "internal.example.com",
+            ..case!("registration revoked for the operation's API", "GET", "/admin", &[("apikey", keys::IDLE)] => 403, Some("registration_revoked"))
+        },
+        case!("no registration at all for the operation", "POST", "/v1/flights", &[("apikey", keys::IDLE)] => 403, Some("forbidden")),
         case!("package does not contain the operation", "POST", "/v1/flights", ACME => 403, Some("forbidden")),
         // 429 and charging.
         Case {
@@ -426,7 +448,10 @@ pub fn cases() -> Vec<Case> {
         },
         Case {
             warmup: 1,
-            response_headers: &[("retry-after", "60"), ("ratelimit-policy", "\"partners\";q=1;w=60")],
+            response_headers: &[
+                ("retry-after", "60"),
+                ("ratelimit-policy", "\"partners/createInvoice\";q=1;w=60"),
+            ],
             ..case!("operation override replaces the package limit", "POST", "/billing/invoices", SOLO => 429, Some("rate_limited"))
         },
         Case {

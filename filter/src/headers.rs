@@ -88,10 +88,10 @@ impl RateLimitState {
     /// Emits the headers (see [`emit_rate_limit_headers`]).
     pub fn emit(&self, engine: &Engine, scratch: &mut String, emit: impl FnMut(&'static str, &str)) {
         let bundle = engine.bundle();
-        if let Some(p) = bundle.packages.get(self.package as usize) {
+        if bundle.packages.get(self.package as usize).is_some() {
             emit_rate_limit_headers(
                 bundle.enforcement.rate_limit_headers,
-                &p.id,
+                engine.scope_name(self.scope),
                 engine.policy(self.scope),
                 &self.binding,
                 scratch,
@@ -113,7 +113,12 @@ pub fn deny_headers(engine: &Engine, d: &Deny) -> HeaderList {
     let mut out = HeaderList::new();
     out.push(("content-type", "application/json".to_owned()));
     if d.www_authenticate {
-        out.push(("www-authenticate", "Key realm=\"acepack\"".to_owned()));
+        if engine.has_key_auth() {
+            out.push(("www-authenticate", "Key realm=\"acepack\"".to_owned()));
+        }
+        if engine.has_oidc() {
+            out.push(("www-authenticate", "Bearer realm=\"acepack\"".to_owned()));
+        }
     }
     if let Some(s) = d.retry_after {
         out.push(("retry-after", number(s)));

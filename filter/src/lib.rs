@@ -12,6 +12,7 @@
 pub mod bundle;
 pub mod bytes;
 pub mod canonical;
+pub mod claims;
 pub mod decimal;
 pub mod engine;
 #[cfg(any(test, feature = "testkit"))]

@@ -78,6 +78,22 @@ pub struct OperationTable {
     /// (suffix including the leading dot, group), longest suffix first.
     wildcard: Vec<(Box<str>, u32)>,
     any: Option<u32>,
+    /// Route-bound duplicates: the operation in the router → every operation of its group.
+    alternatives: HashMap<u32, SmallVec<[u32; 2]>>,
+}
+
+/// The cluster an operation is bound to, if the gateway tells it apart by route.
+pub fn cluster_of(bundle: &Bundle, operation: u32) -> Option<&str> {
+    bound_cluster(&bundle.access.route_bound, operation)
+}
+
+/// [`cluster_of`] on the bundle's route-bound list.
+pub fn bound_cluster(bound: &[(u32, String)], operation: u32) -> Option<&str> {
+    bound
+        .binary_search_by_key(&operation, |(op, _)| *op)
+        .ok()
+        .and_then(|i| bound.get(i))
+        .map(|(_, c)| c.as_str())
 }
 
 /// What matching a request found.
@@ -152,6 +168,7 @@ impl OperationTable {
         }
         // Collect the templates per group (in order of first appearance, borrowing the paths),
         // then insert each template once.
+        let mut alternatives: HashMap<u32, SmallVec<[u32; 2]>> = HashMap::new();
         let mut per_group: Vec<Vec<Template<'_>>> = (0..group_of_hosts.len()).map(|_| Vec::new()).collect();
         let mut index: Vec<HashMap<&str, usize>> = (0..group_of_hosts.len()).map(|_| HashMap::new()).collect();
         for (i, op) in bundle.operations.iter().enumerate() {
@@ -173,6 +190,13 @@ impl OperationTable {
             });
             let entry = &mut templates.get_mut(at).ok_or(bad)?.entry;
             if let Some(first) = entry.find(method) {
+                // Told apart by the route the request takes: the first one stands for all, the
+                // engine picks by cluster.
+                if cluster_of(bundle, first).is_some() && cluster_of(bundle, i).is_some() {
+                    let group = alternatives.entry(first).or_insert_with(|| smallvec::smallvec![first]);
+                    group.push(i);
+                    continue;
+                }
                 return Err(MatchConflict::Duplicate { first, second: i });
             }
             entry.methods.push((method, i));
@@ -213,7 +237,14 @@ impl OperationTable {
             exact,
             wildcard,
             any,
+            alternatives,
         })
+    }
+
+    /// The operations a matched operation stands for when the gateway tells several apart by
+    /// route (itself included), else empty.
+    pub fn alternatives(&self, operation: u32) -> &[u32] {
+        self.alternatives.get(&operation).map_or(&[], |v| v.as_slice())
     }
 
     /// Matches a request. `host` is already lower-cased without port; `path` canonical.
@@ -311,6 +342,7 @@ mod tests {
             applications: vec![],
             credentials: vec![],
             names: String::new(),
+            access: Default::default(),
         };
         for (api, m, p) in ops {
             b.push_operation(*api, Method::parse(m).unwrap(), p, &format!("{m} {p}"));

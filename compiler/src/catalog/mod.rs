@@ -136,6 +136,8 @@ pub enum StrategyType {
     KeyAuth,
     /// An identity asserted by an earlier filter in a header.
     Header,
+    /// An OAuth client id from a token verified by Envoy's `jwt_authn` (docs/oidc.md).
+    OpenidConnect,
 }
 
 /// One `auth_strategies` entry. Kept flat (rather than an enum tagged by `type`) so that errors
@@ -154,6 +156,21 @@ pub struct AuthStrategy {
     /// `header` (header only).
     #[serde(default)]
     pub header: Option<String>,
+    /// `issuer` (openid_connect only): the tokens' `iss`.
+    #[serde(default)]
+    pub issuer: Option<String>,
+    /// `audiences` (openid_connect only): accepted `aud` values, checked by `jwt_authn`.
+    #[serde(default)]
+    pub audiences: Option<Vec<String>>,
+    /// `jwks_uri` (openid_connect only): where `jwt_authn` fetches the issuer's keys.
+    #[serde(default)]
+    pub jwks_uri: Option<String>,
+    /// `claim` (openid_connect only; default `client_id`): the claim naming the application.
+    #[serde(default)]
+    pub claim: Option<String>,
+    /// `scopes` (openid_connect only): scopes every token must carry.
+    #[serde(default)]
+    pub scopes: Option<Vec<String>>,
 }
 
 /// One `apis` entry.
@@ -422,6 +439,9 @@ pub struct Credential {
     /// An identity for a `header` strategy.
     #[serde(default)]
     pub id: Option<String>,
+    /// An OAuth client id for an `openid_connect` strategy.
+    #[serde(default)]
+    pub client_id: Option<String>,
 }
 
 /// One `applications[].registrations` entry: exactly one of `package` or `api`.

@@ -389,6 +389,15 @@ fn human(m: &Model, r: &Report<'_>) -> String {
                 let _ = writeln!(out, "  {route}");
             }
         }
+        if m.enforcement.match_policy == MatchPolicy::Required && !map.partly_covered.is_empty() {
+            let _ = writeln!(
+                out,
+                "\nroutes operations cover only in part (the rest is rejected with 404):"
+            );
+            for (route, what) in &map.partly_covered {
+                let _ = writeln!(out, "  {route}: {what}");
+            }
+        }
     }
     if !r.packages.is_empty() {
         let _ = writeln!(out);

@@ -58,6 +58,12 @@ pub fn run(
     if let Some(old) = previous {
         let old_bundle = diff::load_side(old)?;
         let changes = diff::compare(&old_bundle, &bundle);
+        for v in &changes.versions_changed {
+            eprintln!("note: version changed: {v}");
+        }
+        for w in &changes.warnings {
+            eprintln!("warning: {w}");
+        }
         if !changes.breaking.is_empty() {
             for b in &changes.breaking {
                 eprintln!("{}breaking: {b}", if allow_breaking { "warning: " } else { "" });

@@ -1,13 +1,16 @@
-//! `acepack envoy BUNDLE --wasm PATH [--vm-id ID] [--format envoy|istio|envoy-gateway]`: the
-//! configuration snippet that loads acepack with the bundle inlined; with `--ecds DIR`, the static
-//! filter entry of a live-update setup plus the ECDS resource file, replaced atomically and, with
-//! `--admin URL`, confirmed (docs/envoy.md, "Live updates").
+//! `acepack envoy BUNDLE --wasm PATH [--vm-id ID] [--format envoy|istio|envoy-gateway]
+//! [--jwks STRATEGY=FILE]...`: the configuration snippet that loads acepack with the bundle inlined
+//! — `jwt_authn` first when the bundle has openid_connect strategies (docs/oidc.md); with
+//! `--ecds DIR`, the static filter entry of a live-update setup plus the ECDS resource file,
+//! replaced atomically and, with `--admin URL`, confirmed (docs/envoy.md, "Live updates").
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use acepack_compiler::ecds::{self, Admin, Confirm};
 use acepack_compiler::envoy_filter::{self, Format, PluginConfiguration};
+use acepack_compiler::envoy_jwt::{jwt_authn_yaml, Provider};
+use acepack_filter::bundle::{Bundle, StrategyKind};
 use sha2::Digest as _;
 
 use super::{read_bundle, Exit, Failure};
@@ -43,8 +46,16 @@ pub enum FormatArg {
 }
 
 /// Prints the requested snippet; with `--ecds`, also writes (and confirms) the resource.
-pub fn run(bundle: &Path, wasm: &Path, vm_id: &str, format: FormatArg, ecds: &EcdsArgs) -> Result<Exit, Failure> {
-    let (bytes, _) = read_bundle(bundle)?;
+pub fn run(
+    bundle: &Path,
+    wasm: &Path,
+    vm_id: &str,
+    format: FormatArg,
+    ecds: &EcdsArgs,
+    jwks: &[String],
+) -> Result<Exit, Failure> {
+    let (bytes, decoded) = read_bundle(bundle)?;
+    let providers = providers(&decoded, jwks)?;
     let format = match format {
         FormatArg::Envoy => Format::Envoy,
         FormatArg::Istio => Format::Istio,
@@ -73,10 +84,19 @@ pub fn run(bundle: &Path, wasm: &Path, vm_id: &str, format: FormatArg, ecds: &Ec
                 envoy_filter::envoy_gateway_yaml(&bytes, &wasm_text, &sha, &ecds.name)
             );
         }
-        Format::Envoy => match &ecds.ecds {
-            None => print!("{}", envoy_filter::filter_yaml(&bytes, &wasm_text, vm_id, &ecds.name)),
-            Some(dir) => return publish(&bytes, &wasm_text, vm_id, dir, ecds, "acepack envoy"),
-        },
+        Format::Envoy => {
+            // jwt_authn verifies tokens before acepack reads their claims: it goes first.
+            if let Some(jwt) = jwt_authn_yaml(&providers) {
+                print!("{jwt}");
+            }
+            return match &ecds.ecds {
+                None => {
+                    print!("{}", envoy_filter::filter_yaml(&bytes, &wasm_text, vm_id, &ecds.name));
+                    Ok(Exit::Ok)
+                }
+                Some(dir) => publish(&bytes, &wasm_text, vm_id, dir, ecds, "acepack envoy"),
+            };
+        }
     }
     Ok(Exit::Ok)
 }
@@ -136,4 +156,35 @@ pub fn publish(
         Err(e @ ecds::EcdsError::Rejected { .. }) => Err(Failure::invalid(e.to_string())),
         Err(e) => Err(Failure::Usage(e.to_string())),
     }
+}
+
+/// One `jwt_authn` provider per openid_connect strategy; `--jwks` must name one of them.
+fn providers(bundle: &Bundle, jwks: &[String]) -> Result<Vec<Provider>, Failure> {
+    let mut files: Vec<(&str, &str)> = Vec::new();
+    for j in jwks {
+        match j.split_once('=') {
+            Some((name, file)) if !name.is_empty() && !file.is_empty() => files.push((name, file)),
+            _ => return Err(Failure::Usage(format!("--jwks {j:?}: expected STRATEGY=FILE"))),
+        }
+    }
+    let mut out = Vec::new();
+    for s in &bundle.strategies {
+        if let StrategyKind::OpenidConnect(o) = &s.kind {
+            out.push(Provider {
+                name: s.name.clone(),
+                issuer: o.issuer.clone(),
+                audiences: o.audiences.clone(),
+                jwks_uri: (!o.jwks_uri.is_empty()).then(|| o.jwks_uri.clone()),
+                local_jwks: files.iter().find(|(n, _)| *n == s.name).map(|(_, f)| (*f).to_owned()),
+            });
+        }
+    }
+    if let Some((name, _)) = files.iter().find(|(n, _)| !out.iter().any(|p| p.name == *n)) {
+        let known: Vec<&str> = out.iter().map(|p| p.name.as_str()).collect();
+        return Err(Failure::Usage(format!(
+            "--jwks {name}=...: the bundle has no openid_connect strategy \"{name}\" (it has: [{}])",
+            known.join(", ")
+        )));
+    }
+    Ok(out)
 }

@@ -60,6 +60,10 @@ pub fn to_json(b: &Bundle, size: usize) -> Value {
         "auth_strategies": b.strategies.iter().map(|s| match &s.kind {
             StrategyKind::KeyAuth(names) => json!({ "name": s.name, "type": "key_auth", "key_names": names }),
             StrategyKind::Header(h) => json!({ "name": s.name, "type": "header", "header": h }),
+            StrategyKind::OpenidConnect(o) => json!({
+                "name": s.name, "type": "openid_connect", "issuer": o.issuer, "audiences": o.audiences,
+                "jwks_uri": (!o.jwks_uri.is_empty()).then_some(&o.jwks_uri), "claim": o.claim, "scopes": o.scopes,
+            }),
         }).collect::<Vec<_>>(),
         "apis": b.apis.iter().enumerate().map(|(i, a)| json!({
             "name": a.name,

@@ -101,6 +101,13 @@ enum Command {
         /// The client address (used for the anonymous application's limits).
         #[arg(long)]
         client_ip: Option<String>,
+        /// A claim of a token jwt_authn verified, `NAME=VALUE` (repeatable; openid_connect
+        /// strategies, docs/oidc.md); a JSON array value is a list claim.
+        #[arg(long = "claim", value_name = "NAME=VALUE")]
+        claims: Vec<String>,
+        /// The cluster of the route Envoy chose (decides between APIs that share an operation).
+        #[arg(long)]
+        route_cluster: Option<String>,
     },
     /// Compare two bundles or catalogs; exit 1 on a breaking change (docs/catalog.md#breaking-changes).
     Diff {
@@ -131,6 +138,10 @@ enum Command {
         format: envoy::FormatArg,
         #[command(flatten)]
         ecds: envoy::EcdsArgs,
+        /// A local JWKS file for an openid_connect strategy, `STRATEGY=FILE` (repeatable;
+        /// docs/oidc.md). Strategies without one use their `jwks_uri`.
+        #[arg(long = "jwks", value_name = "STRATEGY=FILE")]
+        jwks: Vec<String>,
     },
     /// Print or write a package's OpenAPI 3.1 specification (docs/portal.md).
     Spec {
@@ -297,7 +308,17 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
             url,
             headers,
             client_ip,
-        } => explain::run(&bundle, &method, &url, &headers, client_ip.as_deref()),
+            claims,
+            route_cluster,
+        } => explain::run(
+            &bundle,
+            &method,
+            &url,
+            &headers,
+            client_ip.as_deref(),
+            &claims,
+            route_cluster.as_deref(),
+        ),
         Command::Diff {
             old,
             new,
@@ -310,7 +331,8 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
             vm_id,
             format,
             ecds,
-        } => envoy::run(&bundle, &wasm, &vm_id, format, &ecds),
+            jwks,
+        } => envoy::run(&bundle, &wasm, &vm_id, format, &ecds, &jwks),
         Command::Spec {
             catalog,
             package,

@@ -127,6 +127,22 @@ pub fn auth_html(strategies: &[&AuthStrategy]) -> String {
                     esc(header)
                 );
             }
+            AuthStrategy::OpenidConnect {
+                name, issuer, scopes, ..
+            } => {
+                let scopes: Vec<String> = scopes.iter().map(|s| format!("<code>{}</code>", esc(s))).collect();
+                let _ = write!(
+                    b,
+                    "<li><b>{}</b> (OpenID Connect): send <code>Authorization: Bearer &lt;access token&gt;</code> with a token issued by <code>{}</code> to your application's client id{}.</li>",
+                    esc(name),
+                    esc(issuer),
+                    if scopes.is_empty() {
+                        String::new()
+                    } else {
+                        format!(", with the scopes {}", scopes.join(" "))
+                    }
+                );
+            }
         }
     }
     b.push_str("</ul>");

@@ -91,6 +91,29 @@ pub fn security(strategies: &[&AuthStrategy]) -> (Map<String, Value>, Vec<Value>
                 described.push(json!({"name": name, "type": "header", "header": header,
                     "description": "an identity asserted by an earlier gateway filter (e.g. JWT validation), not sent by the client"}));
             }
+            AuthStrategy::OpenidConnect {
+                name,
+                issuer,
+                audiences,
+                jwks_uri,
+                scopes,
+                ..
+            } => {
+                let id = format!("{name}_bearer");
+                let mut scheme = json!({
+                    "type": "http",
+                    "scheme": "bearer",
+                    "bearerFormat": "JWT",
+                    "description": format!("An access token issued by {issuer} to the application's OAuth client id, verified by the gateway."),
+                });
+                if let (Some(uri), Some(obj)) = (jwks_uri, scheme.as_object_mut()) {
+                    obj.insert("x-acepack-jwks-uri".into(), Value::from(uri.clone()));
+                }
+                schemes.insert(id.clone(), scheme);
+                requirement.push(json!({ id: scopes }));
+                described.push(json!({"name": name, "type": "openid_connect", "issuer": issuer,
+                    "audiences": audiences, "scopes": scopes}));
+            }
         }
     }
     (schemes, requirement, Value::from(described))

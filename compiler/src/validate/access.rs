@@ -8,7 +8,7 @@ use super::{Ctx, Index};
 mod credentials;
 
 use crate::catalog::{self, Status, StrategyType, Visibility};
-use crate::model::{Application, AuthStrategy, CredentialDigest, Grant};
+use crate::model::{Application, AuthStrategy, CredentialDigest, Grant, Hold};
 use credentials::credential;
 
 /// `auth_strategies`, checked: each type has its own keys.
@@ -16,6 +16,9 @@ pub(crate) fn strategies(ctx: &mut Ctx<'_>, raw: &[catalog::AuthStrategy]) -> Ve
     let mut out = Vec::with_capacity(raw.len());
     for (i, s) in raw.iter().enumerate() {
         let place = format!("auth_strategies[{i}]");
+        if s.kind != StrategyType::OpenidConnect {
+            oidc_keys_elsewhere(ctx, &place, s);
+        }
         match s.kind {
             StrategyType::KeyAuth => {
                 if s.header.is_some() {
@@ -90,13 +93,32 @@ pub(crate) fn strategies(ctx: &mut Ctx<'_>, raw: &[catalog::AuthStrategy]) -> Ve
                     header: header.to_ascii_lowercase(),
                 });
             }
+            StrategyType::OpenidConnect => out.push(super::oidc::strategy(ctx, &place, s)),
         }
     }
     out
 }
 
+/// The keys of an `openid_connect` strategy, found on another type.
+fn oidc_keys_elsewhere(ctx: &mut Ctx<'_>, place: &str, s: &catalog::AuthStrategy) {
+    let present = [
+        ("issuer", s.issuer.is_some()),
+        ("audiences", s.audiences.is_some()),
+        ("jwks_uri", s.jwks_uri.is_some()),
+        ("claim", s.claim.is_some()),
+        ("scopes", s.scopes.is_some()),
+    ];
+    for (key, _) in present.iter().filter(|(_, set)| *set) {
+        ctx.error(
+            format!("{place}.{key}"),
+            format!("`{key}` belongs to an `openid_connect` strategy"),
+            None,
+        );
+    }
+}
+
 /// An HTTP token (RFC 9110 `tchar`s): what header names and sane query parameter names are.
-fn is_token(s: &str) -> bool {
+pub(crate) fn is_token(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= crate::diag::MAX_NAME_BYTES
         && s.bytes()
@@ -120,6 +142,20 @@ impl People<'_> {
                 .then(|| format!("developer {} is {}", raw.developers[d].email, self.statuses[d].as_str())),
             Owner::Team(t) => (!self.members[t].iter().any(|&d| self.statuses[d] == Status::Approved))
                 .then(|| format!("team {} has no approved member", raw.teams[t].name)),
+        }
+    }
+
+    /// [`People::owner_inactive`] as the filter reports it: pending while someone who could make
+    /// the owner active waits for approval, else revoked.
+    fn owner_hold(&self, owner: &Owner) -> Hold {
+        let pending = match *owner {
+            Owner::Developer(d) => self.statuses[d] == Status::Pending,
+            Owner::Team(t) => self.members[t].iter().any(|&d| self.statuses[d] == Status::Pending),
+        };
+        if pending {
+            Hold::Pending
+        } else {
+            Hold::Revoked
         }
     }
 }
@@ -384,6 +420,7 @@ pub(crate) fn applications(ctx: &mut Ctx<'_>, scope: &Scope<'_>) -> Vec<Applicat
         }
         let mut grants = Vec::new();
         let mut inactive = Vec::new();
+        let mut held = Vec::new();
         let mut registered: HashSet<Grant> = HashSet::new();
         for (ri, r) in app.registrations.iter().enumerate() {
             let r_place = format!("{place}.registrations[{ri}]");
@@ -403,13 +440,24 @@ pub(crate) fn applications(ctx: &mut Ctx<'_>, scope: &Scope<'_>) -> Vec<Applicat
                 check_publication(ctx, &r_place, &what, target, portal, owner, scope);
             }
             let reason = if r.status != Status::Approved {
-                Some(format!("registration {}", r.status.as_str()))
+                let hold = if r.status == Status::Pending {
+                    Hold::Pending
+                } else {
+                    Hold::Revoked
+                };
+                Some((format!("registration {}", r.status.as_str()), hold))
             } else {
-                owner.as_ref().and_then(|o| scope.people.owner_inactive(o, scope.raw))
+                owner.as_ref().and_then(|o| {
+                    let why = scope.people.owner_inactive(o, scope.raw)?;
+                    Some((why, scope.people.owner_hold(o)))
+                })
             };
             match reason {
                 None => grants.push(target),
-                Some(why) => inactive.push(format!("{what}: {why}")),
+                Some((why, hold)) => {
+                    inactive.push(format!("{what}: {why}"));
+                    held.push((target, hold));
+                }
             }
         }
         out.push(Application {
@@ -418,6 +466,7 @@ pub(crate) fn applications(ctx: &mut Ctx<'_>, scope: &Scope<'_>) -> Vec<Applicat
             credentials,
             grants,
             inactive,
+            held,
         });
     }
     out

@@ -26,6 +26,22 @@ pub(crate) struct Built {
     /// Per API: some of its operations could not be read (already reported), so a reference
     /// that misses may be a consequence rather than a mistake of its own.
     pub incomplete: Vec<bool>,
+    /// Per API: the operations its `exclude` left out, so a reference to one can say so.
+    pub excluded: Vec<Vec<Excluded>>,
+    /// Operations of two APIs with the same (method, path) and overlapping hosts: (earlier,
+    /// later). An error unless the gateway tells them apart ([`report_clashes`]).
+    pub clashes: Vec<(usize, usize)>,
+}
+
+/// An operation left out by `exclude`: what a reference could have matched it by.
+#[derive(Debug)]
+pub(crate) struct Excluded {
+    pub method: String,
+    /// Normalized, without base path.
+    pub path: String,
+    pub spec_path: String,
+    pub id: String,
+    pub aliases: Vec<String>,
 }
 
 /// An operation while its API is being assembled.
@@ -268,7 +284,20 @@ pub(crate) fn build(ctx: &mut Ctx<'_>, apis: &[catalog::Api]) -> Result<Built, L
         check_ids(ctx, &api.name, &drafts);
 
         let start = built.operations.len();
-        for d in drafts.into_iter().filter(|d| !d.excluded) {
+        let (kept, left_out): (Vec<Draft>, Vec<Draft>) = drafts.into_iter().partition(|d| !d.excluded);
+        built.excluded.push(
+            left_out
+                .into_iter()
+                .map(|d| Excluded {
+                    method: d.method,
+                    path: d.path,
+                    spec_path: d.spec_path,
+                    id: d.id,
+                    aliases: d.aliases,
+                })
+                .collect(),
+        );
+        for d in kept {
             let path = template::join(&base_path, &d.path);
             if !operation_fits(ctx, &d, &path) {
                 continue;
@@ -290,10 +319,11 @@ pub(crate) fn build(ctx: &mut Ctx<'_>, apis: &[catalog::Api]) -> Result<Built, L
             base_path,
             spec: api.spec.clone(),
             operations: start..built.operations.len(),
+            portals: Vec::new(),
         });
         built.incomplete.push(incomplete);
     }
-    check_conflicts(ctx, &built);
+    built.clashes = check_conflicts(&built);
     Ok(built)
 }
 
@@ -433,7 +463,9 @@ fn check_ids(ctx: &mut Ctx<'_>, api: &str, drafts: &[Draft]) {
 }
 
 /// docs/catalog.md#operations: the same (method, full path) in two APIs whose hosts overlap is ambiguous.
-fn check_conflicts(ctx: &mut Ctx<'_>, built: &Built) {
+/// Operations of two APIs with the same (method, path) and overlapping hosts: (earlier, later),
+/// in operation order. An error unless the gateway tells them apart ([`report_clashes`]).
+fn check_conflicts(built: &Built) -> Vec<(usize, usize)> {
     let mut by_route: HashMap<(&str, &str), Vec<usize>> = HashMap::new();
     for (i, op) in built.operations.iter().enumerate() {
         by_route.entry((&op.method, &op.path)).or_default().push(i);
@@ -442,25 +474,11 @@ fn check_conflicts(ctx: &mut Ctx<'_>, built: &Built) {
         .values()
         .filter(|same| same.len() > 1)
         .flat_map(|same| first_clashes(built, same))
+        .map(|(later, earlier)| (earlier, later))
         .collect();
-    // Report in operation order, whatever the hash map's order.
-    clashes.sort_unstable();
-    for (i, j) in clashes {
-        let op = &built.operations[i];
-        let (a, b) = (&built.apis[built.operations[j].api], &built.apis[op.api]);
-        let rel = &built.rel_paths[i];
-        ctx.error(
-            format!("apis[{}]", op.api),
-            format!(
-                "api \"{}\" and api \"{}\" both define {} {} and their hosts overlap, so a request could not be told apart",
-                b.name, a.name, op.method, op.path
-            ),
-            Some(format!(
-                "add `exclude: [\"{} {rel}\"]` to one of them, or give them `hosts` that do not overlap",
-                op.method
-            )),
-        );
-    }
+    // In operation order, whatever the hash map's order.
+    clashes.sort_unstable_by_key(|&(earlier, later)| (later, earlier));
+    clashes
 }
 
 /// For operations with the same (method, path), in operation order (each from another API: an
@@ -517,6 +535,32 @@ fn first_clashes(built: &Built, same: &[usize]) -> Vec<(usize, usize)> {
     out
 }
 
+/// Reports the clashes nothing tells apart (docs/catalog.md#operations). `route_bound` holds the
+/// operations the gateway routes to distinct clusters; the rest of each clash is an error.
+pub(crate) fn report_clashes(ctx: &mut Ctx<'_>, built: &Built, route_bound: &[(usize, String)], why: Option<&str>) {
+    let bound = |o: usize| route_bound.iter().any(|(b, _)| *b == o);
+    for &(j, i) in &built.clashes {
+        if bound(j) && bound(i) {
+            continue;
+        }
+        let op = &built.operations[i];
+        let (a, b) = (&built.apis[built.operations[j].api], &built.apis[op.api]);
+        let rel = &built.rel_paths[i];
+        let routes = why.map_or_else(String::new, |w| format!("; {w}"));
+        ctx.error(
+            format!("apis[{}]", op.api),
+            format!(
+                "api \"{}\" and api \"{}\" both define {} {} and their hosts overlap, so a request could not be told apart{routes}",
+                b.name, a.name, op.method, op.path
+            ),
+            Some(format!(
+                "add `exclude: [\"{} {rel}\"]` to one of them, give them `hosts` that do not overlap, or (with `gateway.envoy`) route each API's other operations to a cluster of its own",
+                op.method
+            )),
+        );
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -565,6 +609,7 @@ mod tests {
                     base_path: String::new(),
                     spec: None,
                     operations: i..i + 1,
+                    portals: Vec::new(),
                 });
                 built.operations.push(Operation {
                     api: i,

@@ -202,7 +202,31 @@ fn find<'b>(
                 )),
                 None => hint,
             };
+            if excluded(built, api, text) {
+                return Err((
+                    format!("has no operation \"{text}\": the API's `exclude` leaves it out"),
+                    Some("remove it from the API's `exclude`, or from this package".into()),
+                ));
+            }
             Err((format!("has no operation \"{text}\""), hint))
         }
     }
+}
+
+/// Whether `text` names an operation of `api` that its `exclude` left out.
+fn excluded(built: &Built, api: usize, text: &str) -> bool {
+    let Some(left_out) = built.excluded.get(api).filter(|l| !l.is_empty()) else {
+        return false;
+    };
+    let keys = left_out
+        .iter()
+        .map(|e| OpKey {
+            method: &e.method,
+            path: &e.path,
+            spec_path: &e.spec_path,
+            id: &e.id,
+            aliases: &e.aliases,
+        })
+        .collect();
+    matches!(OpIndex::new(keys).resolve(text), Resolved::Found(_))
 }

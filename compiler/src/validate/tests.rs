@@ -295,7 +295,7 @@ fn manual_operation_errors() {
 fn cross_api_conflicts_need_overlapping_hosts() {
     // billing has no hosts: it overlaps everything.
     let e = errors("apis:\n  - name: dup\n    operations: [\"GET /billing/{x}/\"]\n");
-    has(&e, "catalog.yaml: apis[2]: api \"dup\" and api \"billing\" both define GET /billing/{} and their hosts overlap, so a request could not be told apart (add `exclude: [\"GET /billing/{}\"]` to one of them, or give them `hosts` that do not overlap)");
+    has(&e, "catalog.yaml: apis[2]: api \"dup\" and api \"billing\" both define GET /billing/{} and their hosts overlap, so a request could not be told apart (add `exclude: [\"GET /billing/{}\"]` to one of them, give them `hosts` that do not overlap, or (with `gateway.envoy`) route each API's other operations to a cluster of its own)");
     // flights is on api.example.com only.
     ok("apis:\n  - name: other\n    base_path: /v1\n    hosts: [other.example.com]\n    operations: [GET /flights]\n");
     let e = errors(
@@ -403,7 +403,7 @@ applications:
     has(&e, "catalog.yaml: applications[0].credentials[2].id: an `id` needs a header strategy, and \"keys\" is a key_auth strategy (use `key:` or `key_sha256:` for an API key)");
     has(
         &e,
-        "catalog.yaml: applications[0].credentials[3]: give exactly one of `key`, `key_sha256` or `id`",
+        "catalog.yaml: applications[0].credentials[3]: give exactly one of `key`, `key_sha256`, `id` or `client_id`",
     );
     has(&e, "catalog.yaml: applications[1].credentials[0]: this credential is already used by application \"one\" (applications[0].credentials[0]) (a credential belongs to exactly one application)");
     has(&e, "catalog.yaml: applications[2].credentials[0].key: a `key` needs a key_auth strategy, and \"ident\" is a header strategy (use `id:` for an identity asserted in a header)");

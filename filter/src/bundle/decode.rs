@@ -4,7 +4,9 @@
 use crate::bytes::{key_and_u32, ReadError, Reader};
 
 use super::error::BundleError;
-use super::format::{limit_is_valid, sections, tag, template_is_valid, CREDENTIAL_RECORD, DIGEST_LEN, NO_APPLICATION};
+use super::format::{
+    limit_is_valid, sections, tag, template_is_valid, CREDENTIAL_RECORD, DIGEST_LEN, MINOR, NO_APPLICATION,
+};
 use super::types::*;
 
 struct Section<'a> {
@@ -101,6 +103,19 @@ impl Bundle {
     /// Decodes and fully validates a bundle.
     pub fn decode(data: &[u8]) -> Result<Bundle, BundleError> {
         let (version, sections) = sections(data)?;
+        // Unknown tags are what a newer minor adds; a bundle of a minor this reader knows has
+        // none, so one there is damage, not an addition (and skipping it would lose data).
+        if version.1 <= MINOR
+            && sections
+                .iter()
+                .any(|(t, _)| !(tag::META..=tag::ROUTE_BOUND).contains(t))
+        {
+            return Err(BundleError::Malformed {
+                section: "body",
+                what: "a section tag this minor version does not define",
+                offset: 0,
+            });
+        }
         let get = |t: u32, name: &'static str| -> Result<Section<'_>, BundleError> {
             sections
                 .iter()
@@ -127,6 +142,21 @@ impl Bundle {
             let kind = match (kind, names.len()) {
                 (0, 1..) => StrategyKind::KeyAuth(names),
                 (1, 1) => StrategyKind::Header(names.into_iter().next().unwrap_or_default()),
+                (2, 3) => {
+                    let mut it = names.into_iter();
+                    let mut next = || it.next().unwrap_or_default();
+                    let (claim, issuer, jwks_uri) = (next(), next(), next());
+                    if claim.is_empty() {
+                        return Err(s.bad("openid_connect claim"));
+                    }
+                    StrategyKind::OpenidConnect(Oidc {
+                        claim,
+                        issuer,
+                        jwks_uri,
+                        audiences: s.strings("openid_connect audiences")?,
+                        scopes: s.strings("openid_connect scopes")?,
+                    })
+                }
                 _ => return Err(s.bad("strategy kind")),
             };
             strategies.push(Strategy { name, kind });
@@ -290,6 +320,8 @@ impl Bundle {
             anonymous,
         };
 
+        let access = access(&get, apis.len(), &applications, packages.len(), operations.len())?;
+
         Ok(Bundle {
             version,
             compiler,
@@ -302,6 +334,67 @@ impl Bundle {
             applications,
             credentials,
             names,
+            access,
         })
     }
+}
+
+/// The optional 3.1 sections: directly published APIs and registrations that grant nothing.
+fn access<'a>(
+    get: &impl Fn(u32, &'static str) -> Result<Section<'a>, BundleError>,
+    apis: usize,
+    applications: &[Application],
+    packages: usize,
+    operations: usize,
+) -> Result<Access, BundleError> {
+    let mut access = Access::default();
+    if let Ok(mut s) = get(tag::PUBLISHED, "PUBLISHED") {
+        let n = s.count(1, "published api count")?;
+        for _ in 0..n {
+            let api = s.index(apis, "published api")?;
+            if access.published_apis.last().is_some_and(|&last| last >= api) {
+                return Err(s.bad("published apis not strictly ascending"));
+            }
+            access.published_apis.push(api);
+        }
+        s.end()?;
+    }
+    if let Ok(mut s) = get(tag::HELD, "HELD") {
+        let n = s.count(4, "held registration count")?;
+        for _ in 0..n {
+            let application = s.index(applications.len(), "held application")?;
+            let grant = match s.u8("held kind")? {
+                0 => Grant::Api(s.index(apis, "held api")?),
+                1 => Grant::Package(s.index(packages, "held package")?),
+                _ => return Err(s.bad("held kind")),
+            };
+            let hold = match s.u8("hold")? {
+                0 => Hold::Pending,
+                1 => Hold::Revoked,
+                _ => return Err(s.bad("hold")),
+            };
+            if access.held.last().is_some_and(|h| h.application > application) {
+                return Err(s.bad("held registrations not ascending by application"));
+            }
+            access.held.push(Held {
+                application,
+                grant,
+                hold,
+            });
+        }
+        s.end()?;
+    }
+    if let Ok(mut s) = get(tag::ROUTE_BOUND, "ROUTE_BOUND") {
+        let n = s.count(2, "route-bound operation count")?;
+        for _ in 0..n {
+            let operation = s.index(operations, "route-bound operation")?;
+            if access.route_bound.last().is_some_and(|(last, _)| *last >= operation) {
+                return Err(s.bad("route-bound operations not strictly ascending"));
+            }
+            let cluster = s.string("route-bound cluster")?;
+            access.route_bound.push((operation, cluster));
+        }
+        s.end()?;
+    }
+    Ok(access)
 }

@@ -46,15 +46,21 @@ impl Bundle {
         let mut w = Writer::default();
         w.var(self.strategies.len())?;
         for s in &self.strategies {
+            let oidc_names;
             let (kind, names): (u8, &[String]) = match &s.kind {
                 StrategyKind::KeyAuth(names) => (0, names),
                 StrategyKind::Header(h) => (1, std::slice::from_ref(h)),
+                StrategyKind::OpenidConnect(o) => {
+                    oidc_names = [o.claim.clone(), o.issuer.clone(), o.jwks_uri.clone()];
+                    (2, &oidc_names)
+                }
             };
             w.u8(kind);
             w.str(&s.name)?;
-            w.var(names.len())?;
-            for n in names {
-                w.str(n)?;
+            strings(&mut w, names)?;
+            if let StrategyKind::OpenidConnect(o) = &s.kind {
+                strings(&mut w, &o.audiences)?;
+                strings(&mut w, &o.scopes)?;
             }
         }
         sections.push((tag::STRATEGIES, w));
@@ -133,6 +139,44 @@ impl Bundle {
         }
         sections.push((tag::CREDENTIALS, w));
 
+        // The 3.1 sections only when they hold something: a bundle without them reads the same.
+        if !self.access.published_apis.is_empty() {
+            let mut w = Writer::default();
+            w.var(self.access.published_apis.len())?;
+            for &a in &self.access.published_apis {
+                w.var(a as usize)?;
+            }
+            sections.push((tag::PUBLISHED, w));
+        }
+        if !self.access.held.is_empty() {
+            let mut w = Writer::default();
+            w.var(self.access.held.len())?;
+            for h in &self.access.held {
+                w.var(h.application as usize)?;
+                let (kind, index) = match h.grant {
+                    Grant::Api(i) => (0, i),
+                    Grant::Package(i) => (1, i),
+                };
+                w.u8(kind);
+                w.var(index as usize)?;
+                w.u8(match h.hold {
+                    Hold::Pending => 0,
+                    Hold::Revoked => 1,
+                });
+            }
+            sections.push((tag::HELD, w));
+        }
+
+        if !self.access.route_bound.is_empty() {
+            let mut w = Writer::default();
+            w.var(self.access.route_bound.len())?;
+            for (op, cluster) in &self.access.route_bound {
+                w.var(*op as usize)?;
+                w.str(cluster)?;
+            }
+            sections.push((tag::ROUTE_BOUND, w));
+        }
+
         sections.sort_by_key(|(t, _)| *t);
         let mut body = Writer::default();
         for (t, w) in &sections {
@@ -150,4 +194,12 @@ impl Bundle {
         out.bytes(&body.buf);
         Ok(out.buf)
     }
+}
+
+fn strings(w: &mut Writer, items: &[String]) -> Result<(), EncodeError> {
+    w.var(items.len())?;
+    for i in items {
+        w.str(i)?;
+    }
+    Ok(())
 }

@@ -11,7 +11,7 @@ pub const MAGIC: [u8; 8] = *b"ACEPACK\0";
 /// The format's major version written by this build.
 pub const MAJOR: u16 = 3;
 /// The format's minor version written by this build.
-pub const MINOR: u16 = 0;
+pub const MINOR: u16 = 1;
 /// Header size in bytes.
 pub const HEADER_LEN: usize = 24;
 /// Sentinel for "no anonymous application".
@@ -59,6 +59,9 @@ pub mod tag {
     pub const PACKAGES: u32 = 6;
     pub const APPLICATIONS: u32 = 7;
     pub const CREDENTIALS: u32 = 8;
+    pub const PUBLISHED: u32 = 9;
+    pub const HELD: u32 = 10;
+    pub const ROUTE_BOUND: u32 = 11;
 }
 
 /// The header's check of a body: the low 32 bits of its XXH3-64 (seed 0).

@@ -1,6 +1,6 @@
 //! The bundle: the compact binary form of a compiled catalog, its reader and its writer.
 //!
-//! # Layout (format 3.0)
+//! # Layout (format 3.1)
 //!
 //! Fixed-width integers are little-endian. `var` is an unsigned LEB128 integer of at most 32 bits
 //! (1–5 bytes, no overlong forms); every count, length and index inside sections is a `var`. `str`
@@ -16,15 +16,18 @@
 //!                            format 1 had a CRC-32 here, four times slower to check at load)
 //!   20 sections     u32      number of sections in the body
 //! body: `sections` times { tag u32, len u32, bytes[len] }, tags strictly ascending.
-//!   Unknown tags are skipped (minor additions); every known tag below is required.
+//!   Unknown tags are skipped (minor additions); every tag of 3.0 (1–8) is required, the
+//!   3.1 tags (9–11) are optional (absent: empty).
 //!
 //! 1 META          str compiler, str catalog
 //! 2 ENFORCEMENT   u8 match_policy (0 required, 1 if_present)
 //!                 u8 rate_limit_headers (0 ietf, 1 draft03, 2 none)
 //!                 u8 hide_credentials (0/1), u8 cors_preflight (0 pass, 1 enforce)
 //!                 u32 anonymous application index (fixed width), 0xFFFF_FFFF for none
-//! 3 STRATEGIES    list{ u8 kind (0 key_auth, 1 header), str name, list<str> names }
-//!                 key_auth: the key names; header: exactly one (lower-case) header name
+//! 3 STRATEGIES    list{ u8 kind (0 key_auth, 1 header, 2 openid_connect), str name, list<str> names,
+//!                       [openid_connect: list<str> audiences, list<str> scopes] }
+//!                 key_auth: the key names; header: exactly one (lower-case) header name;
+//!                 openid_connect: exactly [claim, issuer, jwks_uri ("" for a local JWKS)]
 //! 4 APIS          list{ str name, str version, str base_path, list<str> hosts }
 //! 5 OPERATIONS    list{ var api, str method, str path, str id }
 //!                 path: normalized template, parameters written "{}", e.g. "/v1/a/{}.json"
@@ -38,6 +41,13 @@
 //!                 strictly ascending by digest; digest = the first 16 bytes of SHA-256(key) or
 //!                 SHA-256(header identity). Fixed width (format 3; 2 had a var application) so
 //!                 200,000 of them load in one tight loop.
+//! 9 PUBLISHED     list<var api>: APIs published directly on a portal, strictly ascending (3.1)
+//! 10 HELD         list{ var application, u8 kind (0 api, 1 package), var index,
+//!                       u8 hold (0 pending, 1 revoked) }, ascending by application (3.1):
+//!                 registrations that grant nothing, so a denial can say why
+//! 11 ROUTE_BOUND  list{ var operation, str cluster }, strictly ascending by operation (3.1):
+//!                 operations another API shares (method, path, hosts) with, told apart by the
+//!                 cluster of the route the request took
 //! ```
 //!
 //! Decoding checks every length, count, index, enum value and limit; it never panics and never
@@ -60,6 +70,6 @@ pub use format::{
     MAX_TEMPLATE_PARAMS, MINOR, NO_APPLICATION,
 };
 pub use types::{
-    Api, Application, Bundle, Credential, Enforcement, Grant, Limit, MatchPolicy, Method, NameRef, Operation, Package,
-    PackageOperation, RateLimitHeaders, Strategy, StrategyKind,
+    Access, Api, Application, Bundle, Credential, Enforcement, Grant, Held, Hold, Limit, MatchPolicy, Method, NameRef,
+    Oidc, Operation, Package, PackageOperation, RateLimitHeaders, Strategy, StrategyKind,
 };

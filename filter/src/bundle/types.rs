@@ -45,6 +45,24 @@ pub enum StrategyKind {
     KeyAuth(Vec<String>),
     /// Identity in the named (lower-case) header.
     Header(String),
+    /// An OAuth client id from a token Envoy's `jwt_authn` verified (docs/oidc.md).
+    OpenidConnect(Oidc),
+}
+
+/// An `openid_connect` strategy: where its verified claims are and what they must say. The
+/// strategy's name is the `jwt_authn` provider and its `payload_in_metadata` key.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Oidc {
+    /// The claim naming the application (`client_id`, `azp`, ...).
+    pub claim: String,
+    /// The tokens' `iss` (also checked by the filter when several providers share Envoy).
+    pub issuer: String,
+    /// The JWKS URL for `acepack envoy`; `""`: a local JWKS.
+    pub jwks_uri: String,
+    /// Accepted audiences (checked by `jwt_authn`).
+    pub audiences: Vec<String>,
+    /// Scopes every token must carry.
+    pub scopes: Vec<String>,
 }
 
 /// An auth strategy.
@@ -281,6 +299,43 @@ pub struct Bundle {
     /// Operation paths and ids, and application names, back to back ([`Operation::path`],
     /// [`Operation::id`] and [`Application::name`] point into it).
     pub names: String,
+    /// Publications and registrations that grant nothing (format 3.1 sections; empty in 3.0).
+    pub access: Access,
+}
+
+/// What the bundle keeps about access beyond active grants: which APIs are published directly
+/// (for the breaking-change guard) and which registrations wait or were withdrawn (so a denial
+/// can say so).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Access {
+    /// APIs published directly on a portal, ascending.
+    pub published_apis: Vec<u32>,
+    /// Registrations that grant nothing, ascending by application.
+    pub held: Vec<Held>,
+    /// Operations that share method, path and hosts with another API's and that the gateway
+    /// tells apart by the route a request takes: (operation, the route's cluster), strictly
+    /// ascending by operation (docs/catalog.md#gateway-route-mapping).
+    pub route_bound: Vec<(u32, String)>,
+}
+
+/// A registration that grants nothing, and why.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Held {
+    /// The application.
+    pub application: u32,
+    /// What it registered for.
+    pub grant: Grant,
+    /// Why it grants nothing.
+    pub hold: Hold,
+}
+
+/// Why a registration grants nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Hold {
+    /// The registration, or the application's owner, waits for approval.
+    Pending,
+    /// The registration, or the application's owner, was revoked or rejected.
+    Revoked,
 }
 
 impl Bundle {

@@ -1,7 +1,7 @@
 //! Step 3, authorize: the application needs an active grant to the operation's API, or to a
 //! package that contains the operation. Also owns the operation → packages table that answers it.
 
-use crate::bundle::{Bundle, Grant};
+use crate::bundle::{Bundle, Grant, Hold};
 
 use super::decision::{deny, Decision, Reason};
 use super::scope::Scope;
@@ -59,7 +59,8 @@ impl Memberships {
                 }
                 let (scope, is_override) = match &po.limits {
                     Some(limits) => {
-                        scopes.push(Scope::new(p, &package.id, Some(po.operation), limits));
+                        let id = bundle.operation_id(po.operation);
+                        scopes.push(Scope::new(p, &package.id, Some((po.operation, id)), limits));
                         (scopes.len() as u32 - 1, true)
                     }
                     None => (package_scope, false),
@@ -138,7 +139,32 @@ pub(crate) fn authorize<'e>(
         memberships: memberships.of(operation),
     };
     if grants.clone().next().is_none() {
-        return Err(forbidden());
+        let reason = held(bundle, memberships, application, operation, api);
+        return Err(deny(403, reason, Some(operation), Some(application)));
     }
     Ok(Authorized::Packages(grants))
+}
+
+/// Why `application` cannot call `operation`: a registration that would grant it waits
+/// (`registration_pending`) or was withdrawn (`registration_revoked`), else plain `forbidden`.
+fn held(bundle: &Bundle, memberships: &Memberships, application: u32, operation: u32, api: Option<Grant>) -> Reason {
+    let held = &bundle.access.held;
+    let start = held.partition_point(|h| h.application < application);
+    let mut reason = Reason::Forbidden;
+    for h in held.get(start..).unwrap_or_default() {
+        if h.application != application {
+            break;
+        }
+        let covers = match h.grant {
+            Grant::Api(_) => Some(h.grant) == api,
+            Grant::Package(p) => memberships.of(operation).iter().any(|m| m.package == p),
+        };
+        if covers {
+            match h.hold {
+                Hold::Pending => return Reason::RegistrationPending,
+                Hold::Revoked => reason = Reason::RegistrationRevoked,
+            }
+        }
+    }
+    reason
 }

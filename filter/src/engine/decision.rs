@@ -17,6 +17,14 @@ pub enum Reason {
     InvalidCredential,
     /// 403: no active grant to the operation.
     Forbidden,
+    /// 403: a registration that would grant the operation (or the application's owner) waits
+    /// for approval.
+    RegistrationPending,
+    /// 403: a registration that would grant the operation (or the application's owner) was
+    /// revoked or rejected.
+    RegistrationRevoked,
+    /// 403: the verified token lacks a scope its `openid_connect` strategy requires.
+    InsufficientScope,
     /// 429: every package bucket that could serve the request is empty.
     RateLimited,
     /// 503: the bucket store failed (a shared-data error other than a CAS mismatch, or more
@@ -32,12 +40,15 @@ pub enum Reason {
 
 impl Reason {
     /// All reasons, for metric registration.
-    pub const ALL: [Reason; 9] = [
+    pub const ALL: [Reason; 12] = [
         Reason::NoMatch,
         Reason::NonCanonical,
         Reason::Unauthenticated,
         Reason::InvalidCredential,
         Reason::Forbidden,
+        Reason::RegistrationPending,
+        Reason::RegistrationRevoked,
+        Reason::InsufficientScope,
         Reason::RateLimited,
         Reason::LimiterUnavailable,
         Reason::NotConfigured,
@@ -52,6 +63,9 @@ impl Reason {
             Reason::Unauthenticated => "unauthenticated",
             Reason::InvalidCredential => "invalid_credential",
             Reason::Forbidden => "forbidden",
+            Reason::RegistrationPending => "registration_pending",
+            Reason::RegistrationRevoked => "registration_revoked",
+            Reason::InsufficientScope => "insufficient_scope",
             Reason::RateLimited => "rate_limited",
             Reason::LimiterUnavailable => "limiter_unavailable",
             Reason::NotConfigured => "not_configured",
@@ -72,6 +86,15 @@ impl Reason {
             }
             Reason::Forbidden => {
                 r#"{"message":"the application has no access to this operation","reason":"forbidden"}"#
+            }
+            Reason::RegistrationPending => {
+                r#"{"message":"the application's registration for this operation awaits approval","reason":"registration_pending"}"#
+            }
+            Reason::RegistrationRevoked => {
+                r#"{"message":"the application's registration for this operation was revoked","reason":"registration_revoked"}"#
+            }
+            Reason::InsufficientScope => {
+                r#"{"message":"the token lacks a scope this API requires","reason":"insufficient_scope"}"#
             }
             Reason::RateLimited => r#"{"message":"rate limit exceeded","reason":"rate_limited"}"#,
             Reason::LimiterUnavailable => {
@@ -133,7 +156,8 @@ pub struct Deny {
     pub reason: Reason,
     /// `Retry-After` seconds (429).
     pub retry_after: Option<u64>,
-    /// Add `WWW-Authenticate: Key realm="acepack"`.
+    /// Add `WWW-Authenticate` challenges: `Key realm="acepack"` when the bundle has a key_auth
+    /// strategy, `Bearer realm="acepack"` when it has an openid_connect one.
     pub www_authenticate: bool,
     /// The matched operation, if matching got that far.
     pub operation: Option<u32>,
@@ -166,4 +190,22 @@ pub(crate) fn deny(status: u16, reason: Reason, operation: Option<u32>, applicat
         application,
         charge: None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_reason_has_its_own_code_and_a_body_naming_it() {
+        let mut codes: Vec<&str> = Reason::ALL.iter().map(|r| r.as_str()).collect();
+        codes.sort_unstable();
+        codes.dedup();
+        assert_eq!(codes.len(), Reason::ALL.len(), "distinct codes");
+        for r in Reason::ALL {
+            let body = r.body();
+            assert!(body.starts_with(r#"{"message":""#), "{body}");
+            assert!(body.ends_with(&format!(r#","reason":"{}"}}"#, r.as_str())), "{body}");
+        }
+    }
 }

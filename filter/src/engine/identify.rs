@@ -4,10 +4,12 @@
 use std::borrow::Cow;
 
 use crate::bundle::{Bundle, StrategyKind, DIGEST_LEN};
+use crate::claims::Claims;
 
 use super::cache::KeyCache;
 use super::decision::{Decision, Deny, Hide, Reason};
 use super::keys::{anonymous_digest, credential_digest};
+use super::oidc;
 use super::request::{Headers, Request};
 
 /// Who is calling: the application, the digest its buckets are keyed by, and what to strip
@@ -19,11 +21,15 @@ pub(crate) struct Identity {
 }
 
 /// Finds the caller of `req` (whose query is `query`), for a request that matched `operation`.
-pub(crate) fn identify<H: Headers + ?Sized>(
+// Steps take the tables they read rather than the engine; this one reads three, plus the request,
+// its verified claims and the key cache.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn identify<H: Headers + ?Sized, C: Claims + ?Sized>(
     bundle: &Bundle,
     credentials: &CredentialIndex,
-    has_key_auth: bool,
+    has_challenge: bool,
     req: &Request<'_, H>,
+    claims: &C,
     query: &str,
     operation: u32,
     mut cache: Option<&mut KeyCache>,
@@ -38,6 +44,19 @@ pub(crate) fn identify<H: Headers + ?Sized>(
                 Some(v) => (Cow::Borrowed(v), 403, None),
                 None => continue,
             },
+            StrategyKind::OpenidConnect(o) => {
+                match oidc::identify(bundle, credentials, req, claims, (index, &strategy.name, o), operation) {
+                    oidc::Found::Absent => continue,
+                    oidc::Found::Denied(d) => return Err(d),
+                    oidc::Found::Application(application, digest) => {
+                        return Ok(Identity {
+                            application,
+                            digest,
+                            hide: None,
+                        })
+                    }
+                }
+            }
         };
         let known = cache.as_deref().and_then(|c| c.get(secret.as_bytes()));
         let (found, digest) = match known {
@@ -92,7 +111,7 @@ pub(crate) fn identify<H: Headers + ?Sized>(
             status: 401,
             reason: Reason::Unauthenticated,
             retry_after: None,
-            www_authenticate: has_key_auth,
+            www_authenticate: has_challenge,
             operation: Some(operation),
             application: None,
             charge: None,

@@ -4,17 +4,20 @@
 
 use crate::bundle::{Enforcement, MatchPolicy};
 use crate::canonical::CanonicalPath;
-use crate::matcher::{normalize_host, Match, OperationTable};
+use crate::claims::Claims;
+use crate::matcher::{bound_cluster, normalize_host, Match, OperationTable};
 
 use super::decision::{deny, Decision, Reason};
 use super::request::{Headers, Request};
 
 /// The operation `req` (whose path canonicalizes to `canon`) is for, or the decision that ends
 /// the request here.
-pub(crate) fn match_operation<H: Headers + ?Sized>(
+pub(crate) fn match_operation<H: Headers + ?Sized, C: Claims + ?Sized>(
     table: &OperationTable,
     enforcement: &Enforcement,
+    route_bound: &[(u32, String)],
     req: &Request<'_, H>,
+    claims: &C,
     canon: &CanonicalPath<'_>,
 ) -> Result<u32, Decision> {
     let host = normalize_host(req.authority);
@@ -23,6 +26,19 @@ pub(crate) fn match_operation<H: Headers + ?Sized>(
         // An upstream that decodes nothing routes the literal reading.
         if let Some(literal) = &canon.alternate {
             found = found.or(table.find(&host, req.method, literal));
+        }
+    }
+    if let Match::Operation(op) = found {
+        let group = table.alternatives(op);
+        if !group.is_empty() {
+            // Several APIs define this operation; the route Envoy chose says whose it is. No
+            // route cluster, or another one: none of them.
+            let cluster = claims.route_cluster();
+            found = group
+                .iter()
+                .copied()
+                .find(|&o| cluster.is_some() && bound_cluster(route_bound, o) == cluster.as_deref())
+                .map_or(Match::None, Match::Operation);
         }
     }
     let preflight = enforcement.cors_preflight_pass

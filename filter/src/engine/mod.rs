@@ -21,6 +21,7 @@ mod decision;
 mod identify;
 mod keys;
 mod matching;
+mod oidc;
 mod request;
 mod scope;
 
@@ -31,6 +32,7 @@ pub use request::{Headers, Request};
 
 use crate::bundle::{Bundle, BundleError, StrategyKind, DIGEST_LEN};
 use crate::canonical::canonicalize;
+use crate::claims::{Claims, NoClaims};
 use crate::limiter::Store;
 use crate::matcher::{MatchConflict, OperationTable};
 
@@ -65,8 +67,10 @@ pub struct Engine {
     memberships: Memberships,
     scopes: Vec<Scope>,
     credentials: CredentialIndex,
-    /// Any key_auth strategy present (then a missing credential gets `WWW-Authenticate`).
+    /// Any key_auth strategy present (then a missing credential gets `WWW-Authenticate: Key`).
     has_key_auth: bool,
+    /// Any openid_connect strategy present (then `WWW-Authenticate: Bearer`).
+    has_oidc: bool,
 }
 
 impl Engine {
@@ -85,6 +89,10 @@ impl Engine {
             .strategies
             .iter()
             .any(|s| matches!(s.kind, StrategyKind::KeyAuth(_)));
+        let has_oidc = bundle
+            .strategies
+            .iter()
+            .any(|s| matches!(s.kind, StrategyKind::OpenidConnect(_)));
         let credentials = CredentialIndex::build(&bundle);
         Ok(Engine {
             bundle,
@@ -93,6 +101,7 @@ impl Engine {
             scopes,
             credentials,
             has_key_auth,
+            has_oidc,
         })
     }
 
@@ -106,9 +115,25 @@ impl Engine {
         &self.bundle
     }
 
+    /// Whether the bundle has a key_auth strategy (`WWW-Authenticate: Key realm="acepack"`).
+    pub fn has_key_auth(&self) -> bool {
+        self.has_key_auth
+    }
+
+    /// Whether the bundle has an openid_connect strategy (`WWW-Authenticate: Bearer realm="acepack"`).
+    pub fn has_oidc(&self) -> bool {
+        self.has_oidc
+    }
+
     /// The `RateLimit-Policy` value of a bucket scope (see [`Charge::scope`]).
     pub fn policy(&self, scope: u32) -> &str {
         self.scopes.get(scope as usize).map_or("", Scope::policy)
+    }
+
+    /// The name rate-limit headers give a bucket scope: the package id, or `<package
+    /// id>/<operation id>` for an operation override.
+    pub fn scope_name(&self, scope: u32) -> &str {
+        self.scopes.get(scope as usize).map_or("", Scope::name)
     }
 
     /// Decides one request. `now_us` is the host's wall clock in microseconds.
@@ -129,27 +154,50 @@ impl Engine {
         cache: Option<&mut KeyCache>,
         now_us: u64,
     ) -> Decision {
-        match self.steps(req, store, cache, now_us) {
+        self.decide_with_claims(req, &NoClaims, store, cache, now_us)
+    }
+
+    /// [`Engine::decide_cached`] for a request that may carry claims `jwt_authn` verified
+    /// (read only by `openid_connect` strategies, docs/oidc.md).
+    pub fn decide_with_claims<H: Headers + ?Sized, C: Claims + ?Sized, S: Store + ?Sized>(
+        &self,
+        req: &Request<'_, H>,
+        claims: &C,
+        store: &mut S,
+        cache: Option<&mut KeyCache>,
+        now_us: u64,
+    ) -> Decision {
+        match self.steps(req, claims, store, cache, now_us) {
             Ok(decision) | Err(decision) => decision,
         }
     }
 
     /// The decision order; `Err` is a decision taken before the last step.
-    fn steps<H: Headers + ?Sized, S: Store + ?Sized>(
+    fn steps<H: Headers + ?Sized, C: Claims + ?Sized, S: Store + ?Sized>(
         &self,
         req: &Request<'_, H>,
+        claims: &C,
         store: &mut S,
         cache: Option<&mut KeyCache>,
         now_us: u64,
     ) -> Result<Decision, Decision> {
         let bundle = &self.bundle;
         let canon = canonicalize(req.path);
-        let operation = matching::match_operation(&self.table, &bundle.enforcement, req, &canon)?;
+        let operation = matching::match_operation(
+            &self.table,
+            &bundle.enforcement,
+            &bundle.access.route_bound,
+            req,
+            claims,
+            &canon,
+        )?;
         let identity = identify::identify(
             bundle,
             &self.credentials,
-            self.has_key_auth,
+            // A 401 for a missing credential challenges for every scheme the bundle accepts.
+            self.has_key_auth || self.has_oidc,
             req,
+            claims,
             canon.query,
             operation,
             cache,

@@ -21,17 +21,28 @@ pub(crate) struct Scope {
     key_part: OnceLock<[u8; SCOPE_PART_LEN]>,
     limits: SmallVec<[Limit; 2]>,
     policy: String,
+    /// The name rate-limit headers give the bucket: the package id, or `<package id>/<operation
+    /// id>` for an operation override (docs/enforcement.md#rate-limit-headers), escaped for a
+    /// structured-field string.
+    name: String,
 }
 
 impl Scope {
-    pub(crate) fn new(package: u32, package_id: &str, operation: Option<u32>, limits: &[Limit]) -> Scope {
+    /// `operation`: the override's operation and its id; `None` for the package's own bucket.
+    pub(crate) fn new(package: u32, package_id: &str, operation: Option<(u32, &str)>, limits: &[Limit]) -> Scope {
+        let mut name = String::with_capacity(package_id.len());
+        push_sf_string_content(&mut name, package_id);
+        if let Some((_, id)) = operation {
+            name.push('/');
+            push_sf_string_content(&mut name, id);
+        }
         let mut policy = String::new();
         for (i, l) in limits.iter().enumerate() {
             if i > 0 {
                 policy.push_str(", ");
             }
             policy.push('"');
-            policy.push_str(package_id);
+            policy.push_str(&name);
             policy.push_str("\";q=");
             push_u64(&mut policy, l.count);
             policy.push_str(";w=");
@@ -39,10 +50,11 @@ impl Scope {
         }
         Scope {
             package,
-            operation,
+            operation: operation.map(|(o, _)| o),
             key_part: OnceLock::new(),
             limits: limits.iter().copied().collect(),
             policy,
+            name,
         }
     }
 
@@ -63,5 +75,25 @@ impl Scope {
     /// The `RateLimit-Policy` value.
     pub(crate) fn policy(&self) -> &str {
         &self.policy
+    }
+
+    /// The bucket's name in rate-limit headers.
+    pub(crate) fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+/// Appends `s` as the content of a structured-field string (RFC 9651, section 3.3.3): `"` and `\`
+/// escaped, anything outside printable ASCII replaced by `?` (ids are ASCII in practice).
+fn push_sf_string_content(out: &mut String, s: &str) {
+    for c in s.chars() {
+        match c {
+            '"' | '\\' => {
+                out.push('\\');
+                out.push(c);
+            }
+            ' '..='~' => out.push(c),
+            _ => out.push('?'),
+        }
     }
 }

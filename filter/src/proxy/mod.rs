@@ -11,6 +11,7 @@
 //! (their rate-limit headers, until the response).
 
 mod abi;
+mod claims;
 
 use std::borrow::Cow;
 use std::cell::RefCell;
@@ -466,7 +467,7 @@ impl Filter {
             return PAUSE;
         };
         let mut store = SharedData { metrics, missing: None };
-        match engine.decide_cached(&request, &mut store, Some(&mut self.keys), now) {
+        match engine.decide_with_claims(&request, &claims::HostClaims, &mut store, Some(&mut self.keys), now) {
             Decision::Pass => {
                 if let Some(m) = metrics {
                     abi::increment(m.passed, 1);

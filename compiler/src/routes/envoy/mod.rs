@@ -27,7 +27,7 @@ use std::collections::BTreeSet;
 
 use regex::Regex;
 
-use super::{sample_host, Request, RouteInfo, Router, Selection};
+use super::{sample_host, Request, RouteInfo, Router, Selection, Shape};
 
 mod matchers;
 mod parse;
@@ -299,6 +299,43 @@ impl Router for RouteTable {
             }
         }
         out
+    }
+
+    fn shape(&self, route: usize) -> Option<Shape> {
+        let r = self
+            .configs
+            .iter()
+            .flat_map(|c| &c.virtual_hosts)
+            .flat_map(|v| &v.routes)
+            .find(|r| r.index == route)?;
+        // Only plain shapes: an exact `:method`, case-sensitive prefix or path. Regexes and
+        // conditions on other headers are not reasoned about.
+        let mut methods = None;
+        for c in &r.conditions {
+            match c {
+                Condition::Method {
+                    matcher: StringMatch::Exact(m, _),
+                    invert: false,
+                } if methods.is_none() => methods = Some(vec![m.to_ascii_uppercase()]),
+                _ => return None,
+            }
+        }
+        let (path, prefix) = match &r.path {
+            PathMatch::Prefix {
+                value,
+                case_sensitive: true,
+            }
+            | PathMatch::SeparatedPrefix {
+                value,
+                case_sensitive: true,
+            } => (value.clone(), true),
+            PathMatch::Exact {
+                value,
+                case_sensitive: true,
+            } => (value.clone(), false),
+            _ => return None,
+        };
+        Some(Shape { path, prefix, methods })
     }
 }
 

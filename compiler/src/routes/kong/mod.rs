@@ -34,7 +34,7 @@ use regex::Regex;
 use serde_json::Value;
 
 use super::doc::{Diags, Node};
-use super::{sample_host, wrong_kind, GatewayKind, Request, RouteInfo, Router, Selection};
+use super::{sample_host, wrong_kind, GatewayKind, Request, RouteInfo, Router, Selection, Shape};
 use crate::diag::Diagnostic;
 
 use parse::{labels, Parser};
@@ -202,6 +202,25 @@ impl Router for KongConfig {
             }
         }
         out
+    }
+
+    fn shape(&self, route: usize) -> Option<Shape> {
+        let r = self.parsed.get(route)?;
+        if r.conditional {
+            return None;
+        }
+        // One plain path (Kong paths are prefixes) or none (every path); regexes are not reasoned about.
+        let path = match r.paths.as_slice() {
+            [] => "/".to_owned(),
+            [PathPattern::Prefix(p)] => p.clone(),
+            _ => return None,
+        };
+        let methods = (!r.methods.is_empty()).then(|| r.methods.clone());
+        Some(Shape {
+            path,
+            prefix: true,
+            methods,
+        })
     }
 }
 

@@ -1,4 +1,4 @@
-//! One credential of an application: which of `key`, `key_sha256` or `id` it is, whether it
+//! One credential of an application: which of `key`, `key_sha256`, `id` or `client_id` it is, whether it
 //! fits the application's strategy, and its SHA-256. Values are secrets: no message repeats them.
 
 use sha2::{Digest, Sha256};
@@ -14,16 +14,35 @@ pub(super) fn credential(
     c: &catalog::Credential,
     strategy: Option<&AuthStrategy>,
 ) -> Option<[u8; 32]> {
-    let is_key_auth = strategy.map(|s| matches!(s, AuthStrategy::KeyAuth { .. }));
+    // (the strategy type a credential of this kind needs, what to write instead)
+    let wanted = strategy.map(|s| match s {
+        AuthStrategy::KeyAuth { .. } => ("key_auth", "use `key:` or `key_sha256:` for an API key"),
+        AuthStrategy::Header { .. } => ("header", "use `id:` for an identity asserted in a header"),
+        AuthStrategy::OpenidConnect { .. } => ("openid_connect", "use `client_id:` for an OAuth client"),
+    });
     let name = strategy.map(|s| s.name()).unwrap_or("");
-    match (&c.key, &c.key_sha256, &c.id) {
-        (Some(key), None, None) => {
-            if is_key_auth == Some(false) {
+    let fits = |ctx: &mut Ctx<'_>, key: &str, needs: &str| -> bool {
+        match wanted {
+            Some((kind, hint)) if kind != needs => {
+                let a = |w: &str| if w.starts_with(['i', 'o']) { "an" } else { "a" };
                 ctx.error(
-                    format!("{place}.key"),
-                    format!("a `key` needs a key_auth strategy, and \"{name}\" is a header strategy"),
-                    Some("use `id:` for an identity asserted in a header".into()),
+                    format!("{place}.{key}"),
+                    format!(
+                        "{} `{key}` needs {} {needs} strategy, and \"{name}\" is {} {kind} strategy",
+                        a(key),
+                        a(needs),
+                        a(kind)
+                    ),
+                    Some(hint.into()),
                 );
+                false
+            }
+            _ => true,
+        }
+    };
+    match (&c.key, &c.key_sha256, &c.id, &c.client_id) {
+        (Some(key), None, None, None) => {
+            if !fits(ctx, "key", "key_auth") {
                 return None;
             }
             if key.is_empty() {
@@ -32,13 +51,8 @@ pub(super) fn credential(
             }
             Some(Sha256::digest(key.as_bytes()).into())
         }
-        (None, Some(hex), None) => {
-            if is_key_auth == Some(false) {
-                ctx.error(
-                    format!("{place}.key_sha256"),
-                    format!("a `key_sha256` needs a key_auth strategy, and \"{name}\" is a header strategy"),
-                    Some("use `id:` for an identity asserted in a header".into()),
-                );
+        (None, Some(hex), None, None) => {
+            if !fits(ctx, "key_sha256", "key_auth") {
                 return None;
             }
             match decode_sha256(hex) {
@@ -57,13 +71,8 @@ pub(super) fn credential(
                 }
             }
         }
-        (None, None, Some(id)) => {
-            if is_key_auth == Some(true) {
-                ctx.error(
-                    format!("{place}.id"),
-                    format!("an `id` needs a header strategy, and \"{name}\" is a key_auth strategy"),
-                    Some("use `key:` or `key_sha256:` for an API key".into()),
-                );
+        (None, None, Some(id), None) => {
+            if !fits(ctx, "id", "header") {
                 return None;
             }
             if id.is_empty() {
@@ -72,8 +81,23 @@ pub(super) fn credential(
             }
             Some(Sha256::digest(id.as_bytes()).into())
         }
+        (None, None, None, Some(client)) => {
+            if !fits(ctx, "client_id", "openid_connect") {
+                return None;
+            }
+            if client.is_empty() {
+                ctx.error(format!("{place}.client_id"), "a client id cannot be empty", None);
+                return None;
+            }
+            // The same digest as a header identity: the filter hashes the claim's value.
+            Some(Sha256::digest(client.as_bytes()).into())
+        }
         _ => {
-            ctx.error(place, "give exactly one of `key`, `key_sha256` or `id`", None);
+            ctx.error(
+                place,
+                "give exactly one of `key`, `key_sha256`, `id` or `client_id`",
+                None,
+            );
             None
         }
     }
