@@ -14,6 +14,7 @@ pub mod fixture;
 pub mod headers;
 pub mod limiter;
 pub mod matcher;
+pub mod rls;
 
 pub use engine::{Decision, Engine, Request};
 
