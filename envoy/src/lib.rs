@@ -21,6 +21,7 @@ pub mod config;
 pub mod envoy;
 pub mod expect;
 pub mod http;
+pub mod rls;
 pub mod scenario;
 pub mod upstream;
 pub mod workdir;
