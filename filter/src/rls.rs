@@ -308,6 +308,53 @@ impl Figures {
     }
 }
 
+impl Figures {
+    /// Calls `emit(name, value)` for the rate-limit headers of a response decided by the service
+    /// (docs/enforcement.md#rate-limit-headers): `policy` is the bucket's `RateLimit-Policy` from
+    /// the catalog; `r`/`t` (ietf) or remaining/reset (draft03) come from the service's answer
+    /// and are left out when it gave none; the draft03 limit falls back to `catalog_limit`.
+    pub fn emit(
+        &self,
+        style: crate::bundle::RateLimitHeaders,
+        package_id: &str,
+        policy: &str,
+        catalog_limit: Option<u64>,
+        mut emit: impl FnMut(&'static str, &str),
+    ) {
+        use crate::bundle::RateLimitHeaders;
+        use crate::headers::push_u64;
+        let mut v = String::new();
+        match style {
+            RateLimitHeaders::None => {}
+            RateLimitHeaders::Ietf => {
+                emit("ratelimit-policy", policy);
+                if let (Some(r), Some(t)) = (self.remaining, self.reset) {
+                    v.push('"');
+                    v.push_str(package_id);
+                    v.push_str("\";r=");
+                    push_u64(&mut v, r);
+                    v.push_str(";t=");
+                    push_u64(&mut v, t);
+                    emit("ratelimit", &v);
+                }
+            }
+            RateLimitHeaders::Draft03 => {
+                for (name, value) in [
+                    ("ratelimit-limit", self.limit.or(catalog_limit)),
+                    ("ratelimit-remaining", self.remaining),
+                    ("ratelimit-reset", self.reset),
+                ] {
+                    if let Some(x) = value {
+                        v.clear();
+                        push_u64(&mut v, x);
+                        emit(name, &v);
+                    }
+                }
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -353,5 +400,32 @@ mod tests {
                 reset: Some(42)
             }
         );
+    }
+
+    #[test]
+    fn headers_come_from_the_answer_else_from_the_catalog() {
+        use crate::bundle::RateLimitHeaders;
+        let known = Figures {
+            limit: Some(5),
+            remaining: Some(2),
+            reset: Some(40),
+        };
+        let collect = |f: &Figures, style| {
+            let mut out = Vec::new();
+            f.emit(style, "gold", "\"gold\";q=5;w=60", Some(5), |k, v| out.push(format!("{k}: {v}")));
+            out
+        };
+        assert_eq!(
+            collect(&known, RateLimitHeaders::Ietf),
+            ["ratelimit-policy: \"gold\";q=5;w=60", "ratelimit: \"gold\";r=2;t=40"]
+        );
+        assert_eq!(
+            collect(&known, RateLimitHeaders::Draft03),
+            ["ratelimit-limit: 5", "ratelimit-remaining: 2", "ratelimit-reset: 40"]
+        );
+        let unknown = Figures::default();
+        assert_eq!(collect(&unknown, RateLimitHeaders::Ietf), ["ratelimit-policy: \"gold\";q=5;w=60"]);
+        assert_eq!(collect(&unknown, RateLimitHeaders::Draft03), ["ratelimit-limit: 5"]);
+        assert!(collect(&known, RateLimitHeaders::None).is_empty());
     }
 }
