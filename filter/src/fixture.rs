@@ -1,6 +1,15 @@
-//! A small, fully known bundle and the docs/enforcement.md decision table over it, shared by the engine's tests,
-//! the wasm tests in `host-tests/` and the benches, so every layer is held to the same cases.
-//! Not part of the filter's behaviour; the linker drops it from the `.wasm`.
+//! The behaviour table: the project's main executable statement of how the filter decides.
+//!
+//! A small, fully known bundle ([`bundle`], seven operations in three APIs, five applications)
+//! and the decision table of docs/enforcement.md over it ([`cases`]): for each request, the status,
+//! reason, forwarded `x-ace-*` identity and response headers it must get. The same table runs
+//! natively (`filter/tests/decisions.rs`), in the wasmtime proxy-wasm host
+//! (`host-tests/tests/decisions_wasm.rs`) and in Envoy, so every layer is held to the same cases;
+//! a change of behaviour starts here.
+//!
+//! Test support only: compiled for the crate's own tests and behind the `testkit` cargo feature
+//! (`acepack-filter = { ..., features = ["testkit"] }` in a dev-dependency); the filter itself
+//! never contains it.
 
 use crate::bundle::*;
 use crate::engine::credential_digest;
@@ -41,6 +50,7 @@ fn op(names: &mut String, api: u32, method: Method, path: &str, id: &str) -> Ope
 /// | 4 | billing | POST /billing/invoices | createInvoice | partners, override 1/min |
 /// | 5 | internal (host internal.example.com) | GET /admin | adminStatus | — |
 /// | 6 | billing | GET /billing/{}.json | getInvoiceJson | partners |
+/// | 7 | billing | GET /billing/invoices/{} | getInvoice | partners |
 pub fn bundle() -> Bundle {
     let mut names = String::new();
     let mut credentials = vec![
@@ -70,6 +80,7 @@ pub fn bundle() -> Bundle {
         op(&mut names, 1, Method::Post, "/billing/invoices", "createInvoice"),
         op(&mut names, 2, Method::Get, "/admin", "adminStatus"),
         op(&mut names, 1, Method::Get, "/billing/{}.json", "getInvoiceJson"),
+        op(&mut names, 1, Method::Get, "/billing/invoices/{}", "getInvoice"),
     ];
     Bundle {
         version: (MAJOR, MINOR),
@@ -139,6 +150,10 @@ pub fn bundle() -> Bundle {
                     },
                     PackageOperation {
                         operation: 6,
+                        limits: None,
+                    },
+                    PackageOperation {
+                        operation: 7,
                         limits: None,
                     },
                 ],
@@ -352,7 +367,7 @@ pub fn cases() -> Vec<Case> {
         // 404 / pass-through.
         case!("unknown path under required", "GET", "/v1/nothing", ACME => 404, Some("no_match")),
         case!("method not defined", "DELETE", "/v1/flights", ACME => 404, Some("no_match")),
-        case!("methods are case-sensitive", "get", "/v1/flights", ACME => 404, Some("no_match")),
+        case!("methods are case-sensitive: a lower-case one is no operation's", "get", "/v1/nothing", ACME => 404, Some("no_match")),
         case!("host-bound API on another host", "GET", "/admin", &[("x-client-id", keys::OPS_ID)] => 404, Some("no_match")),
         Case {
             setup: Setup {
@@ -478,11 +493,85 @@ pub fn cases() -> Vec<Case> {
         "/v1/flights/.",
         "/v1/flights/x/..",
         "/v1/flights/%2e",
+        // Path parameters, which servlet containers drop up to the next `/` (`..;` is `..` to
+        // them, and the literal `..;` is a flight id to other upstreams).
+        "/billing/invoices/..;",
+        "/billing/invoices/..;jsessionid=1",
+        "/billing/invoices/.;x",
+        "/billing;jsessionid=1",
+        "/v1/flights/..;",
+        "/v1/flights;x/KA924",
+        // Double encoding.
+        "/v1%252Fflights",
+        "/v1%255Cflights",
+        "/v1/flights/%252E%252E/flights",
+        "/v1/flights/%252e",
+        "/v1/flights/%2541",
+        // Overlong UTF-8 and escapes that are not UTF-8.
+        "/v1/flights/%C0%AE%C0%AE/flights",
+        "/v1/flights/%E0%80%AE",
+        "/v1%C0%AFflights",
+        "/v1%C1%9Cflights",
+        "/v1/flights/%C3",
+        "/v1/flights/%FF",
+        "/v1/flights/%ED%A0%80",
+        // Control characters, raw and escaped.
+        "/v1/flights/%00",
+        "/v1/flights/a\tb",
+        "/v1/flights/%09",
+        // Unicode look-alikes of dots and slashes.
+        "/v1/flights/\u{FF0E}\u{FF0E}/flights",
+        "/v1/flights/%EF%BC%8E%EF%BC%8E/flights",
+        "/v1\u{FF0F}flights",
+        "/v1/flights/x\u{FF3C}..",
+        // An encoded slash inside what would be a parameter (the literal reading matches).
+        "/billing/invoices/a%2Fb",
+        "/billing/invoices/%2E%2E",
     ] {
-        v.push(Case {
-            path,
-            ..case!("non-canonical path that would match", "GET", "", ACME => 400, Some("non_canonical"))
-        });
+        for if_present in [false, true] {
+            v.push(Case {
+                path,
+                setup: Setup {
+                    if_present,
+                    ..Setup::default()
+                },
+                ..case!("non-canonical path that would match", "GET", "", ACME => 400, Some("non_canonical"))
+            });
+        }
     }
+    // Methods equal to an operation's only up to case, under both policies.
+    for method in ["get", "Get", "gEt", "head"] {
+        for if_present in [false, true] {
+            v.push(Case {
+                setup: Setup {
+                    if_present,
+                    ..Setup::default()
+                },
+                method,
+                ..case!("method in another case than the operation's", "", "/v1/flights", ACME => 400, Some("non_canonical"))
+            });
+        }
+    }
+    v.push(Case {
+        forwarded: Some(("getInvoice", "acme", Some("partners"))),
+        ..case!("a parameter with an escaped semicolon is data", "GET", "/billing/invoices/a%3Bb", ACME => 200, None)
+    });
+    // Non-canonical paths that match nothing under either reading: the match policy decides.
+    for (if_present, status, reason) in [(false, 404, Some("no_match")), (true, 0, None)] {
+        for path in ["/nowhere/..;", "/nowhere%252Fx", "/nowhere/%C0%AE"] {
+            v.push(Case {
+                path,
+                setup: Setup {
+                    if_present,
+                    ..Setup::default()
+                },
+                ..case!("non-canonical path that matches nothing", "GET", "", ACME => status, reason)
+            });
+        }
+    }
+    v.push(Case {
+        method: "post",
+        ..case!("an unknown method matches nothing", "", "/v1/nothing", ACME => 404, Some("no_match"))
+    });
     v
 }

@@ -3,36 +3,13 @@
 use smallvec::SmallVec;
 
 use crate::bundle::RateLimitHeaders;
+use crate::decimal::number;
+pub use crate::decimal::push_u64;
 use crate::engine::{Allow, Charge, Deny, Engine};
 use crate::limiter::{Outcome, WindowState};
 
 /// Header name/value pairs to add to a response.
 pub type HeaderList = SmallVec<[(&'static str, String); 5]>;
-
-/// Appends the decimal form of `v` (no `core::fmt`: this runs on every charged response).
-pub fn push_u64(out: &mut String, mut v: u64) {
-    let mut buf = [0u8; 20];
-    let mut i = buf.len();
-    loop {
-        i -= 1;
-        if let Some(slot) = buf.get_mut(i) {
-            *slot = b'0' + (v % 10) as u8;
-        }
-        v /= 10;
-        if v == 0 || i == 0 {
-            break;
-        }
-    }
-    for &b in buf.get(i..).unwrap_or_default() {
-        out.push(char::from(b));
-    }
-}
-
-fn number(v: u64) -> String {
-    let mut s = String::with_capacity(8);
-    push_u64(&mut s, v);
-    s
-}
 
 /// Calls `emit(name, value)` for each rate-limit header of a response charged to `package_id`'s
 /// bucket, whose binding window is `binding`; `policy` is the bucket's precomputed
@@ -198,26 +175,6 @@ mod tests {
             )
         );
         assert_eq!(h[1], ("ratelimit", "\"flight-billing\";r=2;t=86383".to_string()));
-    }
-
-    #[test]
-    fn integers_without_fmt() {
-        let edges = [
-            9,
-            10,
-            99,
-            100,
-            999_999_999,
-            1_000_000_000,
-            4_294_967_295,
-            4_294_967_296,
-            42_949_672_950,
-        ];
-        for v in [0u64, 7, 12_345, u64::MAX, u64::MAX / 10].into_iter().chain(edges) {
-            let mut s = String::new();
-            push_u64(&mut s, v);
-            assert_eq!(s, v.to_string());
-        }
     }
 
     #[test]

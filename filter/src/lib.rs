@@ -8,8 +8,9 @@
 pub mod bundle;
 pub mod bytes;
 pub mod canonical;
+pub mod decimal;
 pub mod engine;
-#[doc(hidden)]
+#[cfg(any(test, feature = "testkit"))]
 pub mod fixture;
 pub mod headers;
 pub mod limiter;

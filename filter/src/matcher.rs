@@ -88,34 +88,60 @@ pub enum Match {
     None,
 }
 
-/// The most parameters one template may have: the router names them `a` to `z` (and would
-/// panic on a 27th).
-const MAX_PARAMS: u8 = 26;
+impl Match {
+    /// The better of two findings: an operation over a path, a path over nothing.
+    pub fn or(self, other: Match) -> Match {
+        match (self, other) {
+            (Match::Operation(_), _) => self,
+            (_, Match::Operation(_)) => other,
+            (Match::PathOnly, _) | (_, Match::PathOnly) => Match::PathOnly,
+            _ => Match::None,
+        }
+    }
+}
+
+/// The most parameters one template may have. The router renames a template's parameters `a`,
+/// `b`, … and panics when it would need a name past `z`, which it does on the 26th (it checks
+/// after incrementing): 25 is its limit. The compiler refuses longer templates with this bound.
+pub const MAX_PARAMS: u8 = 25;
 
 /// Converts a normalized template (`/a/{}.json`) into matchit syntax (`/a/{a}.json`), or `None`
-/// with more than [`MAX_PARAMS`] parameters. The names are the router's own normalized ones.
+/// for a template the router cannot hold: more than [`MAX_PARAMS`] parameters, or a `{` or `}`
+/// that is not part of a `{}` parameter (the router would read it as a parameter or an escape;
+/// normalized templates never contain one). The names are the router's own normalized ones.
 fn router_template(path: &str) -> Option<String> {
     let mut out = String::with_capacity(path.len() + 8);
-    let mut name = b'a';
+    let mut params = 0u8;
     let mut copied = 0;
-    let mut prev = 0u8;
-    for (i, b) in path.bytes().enumerate() {
-        if prev == b'{' && b == b'}' {
-            if name > b'a' + (MAX_PARAMS - 1) {
-                return None;
+    let bytes = path.as_bytes();
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        match b {
+            b'{' if bytes.get(i + 1) == Some(&b'}') => {
+                if params >= MAX_PARAMS {
+                    return None;
+                }
+                // `{` and `}` are ASCII, so `copied..=i` is on character boundaries.
+                out.push_str(path.get(copied..=i).unwrap_or_default());
+                out.push(char::from(b'a' + params));
+                params += 1;
+                copied = i + 1;
+                i += 2;
+                continue;
             }
-            // `{` and `}` are ASCII, so `copied..=i` is on character boundaries.
-            out.push_str(path.get(copied..i).unwrap_or_default());
-            out.push(char::from(name));
-            name += 1;
-            copied = i;
-            prev = 0;
-        } else {
-            prev = b;
+            b'{' | b'}' => return None,
+            _ => {}
         }
+        i += 1;
     }
     out.push_str(path.get(copied..).unwrap_or_default());
     Some(out)
+}
+
+/// Whether the router can hold `path` (a normalized template) at all; the bundle decoder refuses
+/// operations whose path it cannot.
+pub fn is_routable(path: &str) -> bool {
+    router_template(path).is_some()
 }
 
 /// One template of a host group while the table is built: its operations and the first of them.
@@ -382,12 +408,19 @@ mod tests {
         assert_eq!(router_template("/").as_deref(), Some("/"));
         assert_eq!(router_template("/a/{}.json").as_deref(), Some("/a/{a}.json"));
         assert_eq!(router_template("/{}/{}x{}").as_deref(), Some("/{a}/{b}x{c}"));
-        assert_eq!(router_template("/{}}{").as_deref(), Some("/{a}}{"));
-        let many = "/{}".repeat(26);
+        assert_eq!(router_template("/{}/x{}{}").as_deref(), Some("/{a}/x{b}{c}"));
+        for stray in ["/{}}{", "/{", "/}", "/{x}", "/{{}}", "/a}b", "/{*rest}"] {
+            assert_eq!(router_template(stray), None, "{stray}");
+        }
+        let many = "/{}".repeat(usize::from(MAX_PARAMS));
         assert!(router_template(&many).is_some());
         assert!(router_template(&format!("{many}/{{}}")).is_none());
-        // More parameters than the router can name: refused, not a panic.
-        let b = bundle_with(&[("a", &[])], &[(0, "GET", &"/{}".repeat(27))]);
+        // The most the router can hold builds; one more is refused, not a panic.
+        let b = bundle_with(&[("a", &[])], &[(0, "GET", &many)]);
+        let t = OperationTable::build(&b).unwrap();
+        let request = "/x".repeat(usize::from(MAX_PARAMS));
+        assert_eq!(t.find("h", "GET", &request), Match::Operation(0));
+        let b = bundle_with(&[("a", &[])], &[(0, "GET", &"/{}".repeat(usize::from(MAX_PARAMS) + 1))]);
         assert!(matches!(
             OperationTable::build(&b),
             Err(MatchConflict::BadTemplate { operation: 0 })

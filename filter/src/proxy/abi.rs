@@ -210,10 +210,28 @@ fn release(ptr: *mut u8, size: usize) {
     }
 }
 
-/// Logs at `level` (0 trace … 4 error, 5 critical).
-pub fn log(level: u32, message: &str) {
+/// proxy-wasm log levels (the ABI's numbering).
+#[derive(Debug, Clone, Copy)]
+#[allow(dead_code)] // the ABI's full set; the filter logs at a few of them
+pub enum LogLevel {
+    /// 0
+    Trace = 0,
+    /// 1
+    Debug = 1,
+    /// 2
+    Info = 2,
+    /// 3
+    Warn = 3,
+    /// 4
+    Error = 4,
+    /// 5
+    Critical = 5,
+}
+
+/// Logs `message` at `level`.
+pub fn log(level: LogLevel, message: &str) {
     // SAFETY: pointer and length describe a live `&str`.
-    let _ = unsafe { proxy_log(level, message.as_ptr(), message.len()) };
+    let _ = unsafe { proxy_log(level as u32, message.as_ptr(), message.len()) };
 }
 
 /// The host's wall clock in microseconds.

@@ -22,7 +22,7 @@ use smallvec::SmallVec;
 use crate::engine::{Allow, Decision, Deny, Engine, Headers, Hide, KeyCache, Reason, Request};
 use crate::headers::{deny_headers, RateLimitState};
 use crate::limiter::{SetResult, Store, StoreError, Stored};
-use abi::Map;
+use abi::{LogLevel, Map};
 
 /// `proxy_on_request_headers` / `proxy_on_response_headers` results.
 const CONTINUE: u32 = 0;
@@ -42,7 +42,7 @@ impl Metrics {
         let mut m = Metrics {
             allowed: counter("acepack.requests_allowed"),
             passed: counter("acepack.requests_passed"),
-            denied: [0; 7],
+            denied: [0; Reason::ALL.len()],
         };
         for (slot, reason) in m.denied.iter_mut().zip(Reason::ALL) {
             *slot = counter(&format!("acepack.requests_denied.{}", reason.as_str()));
@@ -118,16 +118,13 @@ pub extern "C" fn proxy_on_configure(_root_id: u32, _size: usize) -> bool {
 #[no_mangle]
 pub extern "C" fn proxy_on_request_headers(context_id: u32, _headers: usize, _end_of_stream: bool) -> u32 {
     // A request the filter cannot look at (a re-entrant call, which Envoy does not make) is refused.
-    with_filter(|f| f.request_headers(context_id)).unwrap_or_else(fail_closed)
+    with_filter(|f| f.request_headers(context_id)).unwrap_or_else(|| fail_closed(Reason::HostUnavailable))
 }
 
-/// Refuses a request with 503 `limiter_unavailable` when there is no engine to ask.
-fn fail_closed() -> u32 {
-    let _ = abi::send_response(
-        503,
-        &[("content-type", "application/json")],
-        Reason::LimiterUnavailable.body().as_bytes(),
-    );
+/// Refuses a request with 503 when there is no engine to ask (`not_configured`) or the filter
+/// cannot be reached (`host_unavailable`): never admit what was not decided.
+fn fail_closed(reason: Reason) -> u32 {
+    let _ = abi::send_response(503, &[("content-type", "application/json")], reason.body().as_bytes());
     PAUSE
 }
 
@@ -296,7 +293,7 @@ fn deny(engine: &Engine, metrics: Option<&Metrics>, d: &Deny) {
     let headers = deny_headers(engine, d);
     let pairs: SmallVec<[(&str, &str); 5]> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
     if abi::send_response(d.status, &pairs, d.reason.body().as_bytes()).is_err() {
-        abi::log(4, "acepack: the host refused a local response");
+        abi::log(LogLevel::Error, "acepack: the host refused a local response");
     }
 }
 
@@ -339,7 +336,7 @@ impl Filter {
             Ok(c) => c,
             Err(s) => {
                 abi::log(
-                    4,
+                    LogLevel::Error,
                     &format!("acepack: cannot read the plugin configuration (host status {})", s.0),
                 );
                 return false;
@@ -349,7 +346,7 @@ impl Filter {
             Ok(engine) => {
                 let b = engine.bundle();
                 abi::log(
-                    2,
+                    LogLevel::Info,
                     &format!(
                         "acepack: loaded bundle of {} ({} operations, {} packages, {} applications, {} credentials) in {} ms",
                         b.catalog,
@@ -370,7 +367,7 @@ impl Filter {
             }
             Err(e) => {
                 abi::log(
-                    4,
+                    LogLevel::Error,
                     &format!(
                         "acepack: invalid bundle in plugin configuration ({} bytes): {e}",
                         config.len()
@@ -383,25 +380,22 @@ impl Filter {
 
     fn request_headers(&mut self, context_id: u32) -> u32 {
         let Some(engine) = &self.engine else {
-            // Never configured.
-            return fail_closed();
+            // Never configured successfully.
+            return fail_closed(Reason::NotConfigured);
         };
         let metrics = self.metrics.as_ref();
-        let raw = match abi::header_map(Map::RequestHeaders) {
-            Ok(raw) => raw,
-            Err(_) => {
-                let d = Deny {
-                    status: 503,
-                    reason: Reason::LimiterUnavailable,
-                    retry_after: None,
-                    www_authenticate: false,
-                    operation: None,
-                    application: None,
-                    charge: None,
-                };
-                deny(engine, metrics, &d);
-                return PAUSE;
-            }
+        let host_unavailable = Deny {
+            status: 503,
+            reason: Reason::HostUnavailable,
+            retry_after: None,
+            www_authenticate: false,
+            operation: None,
+            application: None,
+            charge: None,
+        };
+        let Ok(raw) = abi::header_map(Map::RequestHeaders) else {
+            deny(engine, metrics, &host_unavailable);
+            return PAUSE;
         };
         let mut pairs: SmallVec<[(&[u8], &[u8]); 24]> = SmallVec::new();
         abi::pairs(&raw, &mut pairs);
@@ -419,7 +413,11 @@ impl Filter {
             headers: &headers,
             client_ip: ip.as_deref(),
         };
-        let now = abi::now_us().unwrap_or(0);
+        // Buckets refill by this clock: deciding at a made-up time could admit or refuse anyone.
+        let Ok(now) = abi::now_us() else {
+            deny(engine, metrics, &host_unavailable);
+            return PAUSE;
+        };
         match engine.decide_cached(&request, &mut SharedData, Some(&mut self.keys), now) {
             Decision::Pass => {
                 if let Some(m) = metrics {

@@ -1,0 +1,162 @@
+//! The decision engine: docs/enforcement.md's decision order over a loaded bundle, a request and
+//! a bucket store. No proxy-wasm types: the filter, `acepack explain`, the benches and the tests
+//! all run this code.
+//!
+//! One module per step, in the order a request takes them — [`matching`] (1. match),
+//! [`identify`] (2. credential), [`authorize`] (3. grants), [`charge`] (4. limit, 5. allow) — and
+//! one per concern they share: [`request`] (what the engine reads), [`decision`] (what it
+//! answers), [`keys`] (credential digests and bucket keys), [`cache`] (the per-VM key memo).
+//! [`Engine::decide_cached`] states the order; each step returns the value the next one needs, or
+//! the decision that ends the request.
+
+// Each step returns `Result<_, Decision>` so the order reads as a chain of `?`. The decision is
+// large, but boxing it would allocate on every denial, and the steps are inlined into one function.
+#![allow(clippy::result_large_err)]
+
+mod authorize;
+mod cache;
+mod charge;
+mod decision;
+mod identify;
+mod keys;
+mod matching;
+mod request;
+
+pub use cache::{KeyCache, KEY_CACHE_CAPACITY};
+pub use decision::{Allow, Charge, Decision, Deny, Hide, Reason};
+pub use keys::credential_digest;
+pub use request::{Headers, Request};
+
+use crate::bundle::{Bundle, BundleError, StrategyKind, DIGEST_LEN};
+use crate::canonical::canonicalize;
+use crate::limiter::Store;
+use crate::matcher::{MatchConflict, OperationTable};
+
+use authorize::{Authorized, Memberships};
+use charge::Scope;
+use identify::CredentialIndex;
+
+/// Why a bundle cannot be loaded into an engine.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LoadError {
+    /// The bytes are not a valid bundle.
+    Bundle(BundleError),
+    /// The operations cannot be routed unambiguously.
+    Routes(MatchConflict),
+}
+
+impl std::fmt::Display for LoadError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LoadError::Bundle(e) => e.fmt(f),
+            LoadError::Routes(e) => write!(f, "bundle routes are ambiguous: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for LoadError {}
+
+/// A loaded bundle, ready to decide.
+pub struct Engine {
+    bundle: Bundle,
+    table: OperationTable,
+    memberships: Memberships,
+    scopes: Vec<Scope>,
+    credentials: CredentialIndex,
+    /// Any key_auth strategy present (then a missing credential gets `WWW-Authenticate`).
+    has_key_auth: bool,
+}
+
+impl Engine {
+    /// Decodes a bundle and builds the lookup structures.
+    pub fn load(bytes: &[u8]) -> Result<Engine, LoadError> {
+        let bundle = Bundle::decode(bytes).map_err(LoadError::Bundle)?;
+        Engine::new(bundle)
+    }
+
+    /// Builds an engine over an already decoded bundle. Never panics: what the router cannot
+    /// hold is a [`LoadError::Routes`].
+    pub fn new(bundle: Bundle) -> Result<Engine, LoadError> {
+        let table = OperationTable::build(&bundle).map_err(LoadError::Routes)?;
+        let (memberships, scopes) = Memberships::build(&bundle);
+        let has_key_auth = bundle
+            .strategies
+            .iter()
+            .any(|s| matches!(s.kind, StrategyKind::KeyAuth(_)));
+        let credentials = CredentialIndex::build(&bundle);
+        Ok(Engine {
+            bundle,
+            table,
+            memberships,
+            scopes,
+            credentials,
+            has_key_auth,
+        })
+    }
+
+    /// The application owning a credential digest.
+    pub fn credential(&self, digest: &[u8; DIGEST_LEN]) -> Option<u32> {
+        self.credentials.find(&self.bundle, digest)
+    }
+
+    /// The loaded bundle.
+    pub fn bundle(&self) -> &Bundle {
+        &self.bundle
+    }
+
+    /// Whether the bundle has a key_auth strategy.
+    fn has_key_auth(&self) -> bool {
+        self.has_key_auth
+    }
+
+    /// The `RateLimit-Policy` value of a bucket scope (see [`Charge::scope`]).
+    pub fn policy(&self, scope: u32) -> &str {
+        self.scopes.get(scope as usize).map_or("", |s| s.policy.as_str())
+    }
+
+    /// Decides one request. `now_us` is the host's wall clock in microseconds.
+    pub fn decide<H: Headers + ?Sized, S: Store + ?Sized>(
+        &self,
+        req: &Request<'_, H>,
+        store: &mut S,
+        now_us: u64,
+    ) -> Decision {
+        self.decide_cached(req, store, None, now_us)
+    }
+
+    /// [`Engine::decide`] with a per-VM [`KeyCache`] that spares repeat callers the key's SHA-256.
+    pub fn decide_cached<H: Headers + ?Sized, S: Store + ?Sized>(
+        &self,
+        req: &Request<'_, H>,
+        store: &mut S,
+        cache: Option<&mut KeyCache>,
+        now_us: u64,
+    ) -> Decision {
+        match self.steps(req, store, cache, now_us) {
+            Ok(decision) | Err(decision) => decision,
+        }
+    }
+
+    /// The decision order; `Err` is a decision taken before the last step.
+    fn steps<H: Headers + ?Sized, S: Store + ?Sized>(
+        &self,
+        req: &Request<'_, H>,
+        store: &mut S,
+        cache: Option<&mut KeyCache>,
+        now_us: u64,
+    ) -> Result<Decision, Decision> {
+        let canon = canonicalize(req.path);
+        let operation = matching::match_operation(self, req, &canon)?;
+        let identity = identify::identify(self, req, canon.query, operation, cache)?;
+        match authorize::authorize(self, identity.application, operation)? {
+            Authorized::Api => Ok(Decision::Allow(Allow {
+                operation,
+                application: identity.application,
+                package: None,
+                charge: None,
+                hide: identity.hide,
+            })),
+            Authorized::Packages(grants) => Ok(charge::charge(self, grants, identity, operation, store, now_us)),
+        }
+    }
+}
