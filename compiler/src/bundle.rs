@@ -3,7 +3,6 @@
 //! `acepack_filter::bundle`; the compiler also builds the filter's own route table here, so a
 //! catalog the filter could not route never becomes a bundle.
 
-use std::io::Write;
 use std::path::Path;
 
 use acepack_filter::bundle::{
@@ -199,48 +198,43 @@ fn route_error(model: &Model, e: &LoadError) -> Diagnostic {
             format!("{} {} ({api}: {})", o.method, o.path, o.id)
         })
     };
+    // The API of the operation, so the message points at the catalog entry to change.
+    let place = |i: u32| {
+        model
+            .operations
+            .get(i as usize)
+            .map_or_else(|| "apis".to_string(), |o| format!("apis[{}]", o.api))
+    };
     match e {
         LoadError::Routes(MatchConflict::Ambiguous { operation, detail }) => Diagnostic::error(
             file,
-            "apis",
+            place(*operation),
             format!(
                 "operation {} cannot be routed unambiguously next to the others: {detail}",
                 describe(*operation)
             ),
-        ),
+        )
+        .with_hint("exclude one of the conflicting operations or give the APIs hosts that do not overlap"),
         LoadError::Routes(MatchConflict::Duplicate { first, second }) => Diagnostic::error(
             file,
-            "apis",
+            place(*second),
             format!(
                 "operations {} and {} have the same method and path on the same hosts",
                 describe(*first),
                 describe(*second)
             ),
         ),
+        LoadError::Routes(MatchConflict::BadTemplate { operation }) => Diagnostic::error(
+            file,
+            place(*operation),
+            format!(
+                "operation {}: the filter's router cannot take this path template",
+                describe(*operation)
+            ),
+        )
+        .with_hint("exclude the operation"),
         other => Diagnostic::error(file, "apis", other.to_string()),
     }
 }
 
-/// Writes `bytes` to `path` atomically: a temporary file in the same folder, synced, then renamed
-/// over the target. On failure the target is untouched and the temporary file removed.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => std::path::PathBuf::from("."),
-    };
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "bundle".into());
-    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
-    let result = (|| {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
-}
+pub use crate::output::write_atomic;

@@ -62,21 +62,77 @@ impl Diagnostic {
 }
 
 impl fmt::Display for Diagnostic {
+    /// One line; control characters from the input are shown escaped (`\u{1b}`), so a hostile
+    /// name can neither break the line nor drive the terminal.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let kind = match self.severity {
             Severity::Warning => "warning: ",
             Severity::Error => "",
         };
-        write!(f, "{kind}{}", self.file)?;
+        write!(f, "{kind}{}", Escaped(&self.file))?;
         if !self.place.is_empty() {
-            write!(f, ": {}", self.place)?;
+            write!(f, ": {}", Escaped(&self.place))?;
         }
-        write!(f, ": {}", self.message)?;
+        write!(f, ": {}", Escaped(&self.message))?;
         if let Some(hint) = &self.hint {
-            write!(f, " ({hint})")?;
+            write!(f, " ({})", Escaped(hint))?;
         }
         Ok(())
     }
+}
+
+/// Text with its control characters escaped.
+pub struct Escaped<'a>(pub &'a str);
+
+impl fmt::Display for Escaped<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for c in self.0.chars() {
+            if c.is_control() {
+                write!(f, "{}", c.escape_default())?;
+            } else {
+                write!(f, "{c}")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The longest name, id, email or version acepack accepts, in bytes. Names reach request headers
+/// (`x-ace-application`), terminals and reports; none of their real uses comes near.
+pub const MAX_NAME_BYTES: usize = 256;
+
+/// The longest operation id accepted, in bytes (it is sent in `x-ace-operation-id`).
+pub const MAX_OPERATION_ID_BYTES: usize = 512;
+
+/// `value` for a message: control characters escaped and cut after 64 characters, so that a
+/// hostile or huge value cannot flood the output.
+pub fn shown(value: &str) -> String {
+    let escaped = Escaped(value).to_string();
+    let mut out: String = escaped.chars().take(64).collect();
+    if escaped.chars().count() > 64 {
+        out.push('…');
+    }
+    out
+}
+
+/// Why a name, id or other text from the input cannot be used, if it cannot: a control character
+/// (they reach terminals and request headers) or more than `max` bytes.
+pub fn text_problem(what: &str, value: &str, max: usize) -> Option<String> {
+    if let Some(c) = value.chars().find(|c| c.is_control()) {
+        return Some(format!(
+            "{what} \"{}\" contains the control character {}; remove it",
+            shown(value),
+            c.escape_default()
+        ));
+    }
+    if value.len() > max {
+        return Some(format!(
+            "{what} \"{}\" is {} bytes long; at most {max} are accepted: shorten it",
+            shown(value),
+            value.len()
+        ));
+    }
+    None
 }
 
 /// The closest candidate to `wanted`, if one is close enough to be a plausible typo.
@@ -106,6 +162,18 @@ mod tests {
         assert_eq!(closest("flight-biling", names), Some("flight-billing"));
         assert_eq!(closest("flight", names), Some("flights"));
         assert_eq!(closest("zzz", names), None);
+    }
+
+    #[test]
+    fn control_characters_are_escaped_and_long_values_cut() {
+        let d = Diagnostic::error("c.yaml", "apps[0]", "name \"\u{1b}[31mx\nwarning: y\"");
+        assert_eq!(d.to_string(), "c.yaml: apps[0]: name \"\\u{1b}[31mx\\nwarning: y\"");
+        assert_eq!(shown(&"a".repeat(70_000)).chars().count(), 65);
+        assert_eq!(shown("short"), "short");
+        let p = text_problem("application name", &"a".repeat(300), MAX_NAME_BYTES).unwrap();
+        assert!(p.contains("300 bytes long; at most 256"), "{p}");
+        let p = text_problem("operationId", "get\u{7}x", MAX_OPERATION_ID_BYTES).unwrap();
+        assert!(p.contains("control character \\u{7}"), "{p}");
     }
 
     #[test]

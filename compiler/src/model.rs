@@ -6,8 +6,11 @@ use std::collections::BTreeMap;
 
 use crate::diag::Diagnostic;
 
+// The enforcement settings are defined once, here: the catalog reads them (Deserialize), the
+// model and `check`'s report carry them (Serialize), and `bundle` maps them to the wire format.
+
 /// `enforcement.match_policy`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum MatchPolicy {
     /// A request that matches no operation is rejected with 404.
@@ -18,7 +21,7 @@ pub enum MatchPolicy {
 }
 
 /// `enforcement.rate_limit_headers`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RateLimitHeaders {
     /// IETF httpapi RateLimit / RateLimit-Policy fields (draft 11).
@@ -31,7 +34,7 @@ pub enum RateLimitHeaders {
 }
 
 /// `enforcement.cors_preflight`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CorsPreflight {
     /// CORS preflights to a known path pass without credential checks.
@@ -183,7 +186,7 @@ pub struct Package {
 }
 
 /// What an application holds an active grant to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
 #[serde(tag = "kind", content = "index", rename_all = "lowercase")]
 pub enum Grant {
     /// Index into [`Model::apis`]: every operation of the API, no ACE limit.
@@ -263,4 +266,8 @@ pub struct Model {
     pub warnings: Vec<Diagnostic>,
     /// Free-form counts for reports (developers, teams, portals, ...).
     pub counts: BTreeMap<String, usize>,
+    /// Every file read to build the model (catalog, specs, `$ref` targets, gateway file), so
+    /// that an output can refuse to overwrite one of them.
+    #[serde(skip)]
+    pub inputs: Vec<std::path::PathBuf>,
 }

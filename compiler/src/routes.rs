@@ -47,9 +47,9 @@ use std::collections::BTreeSet;
 use std::path::Path;
 
 use crate::diag::Diagnostic;
+use crate::error::LoadError;
 use crate::model::{Api, Mapping, Operation, RouteMatch};
-use crate::source::{self, SourceError};
-use crate::validate::LoadError;
+use crate::source;
 
 mod doc;
 pub mod envoy;
@@ -82,11 +82,8 @@ pub fn map_routes(
     apis: &[Api],
     operations: &[Operation],
 ) -> Result<Mapping, LoadError> {
-    let doc = source::load(path, display).map_err(|e| match e {
-        // A file that was read but does not parse is invalid input (exit 1), not an I/O problem.
-        SourceError::Syntax(d) => LoadError::Invalid(vec![d]),
-        io @ SourceError::Io { .. } => LoadError::Io(io),
-    })?;
+    // A file that was read but does not parse is invalid input (exit 1), not an I/O problem.
+    let doc = source::load(path, display)?;
     let router: Box<dyn Router> = match kind {
         GatewayKind::Envoy => Box::new(envoy::RouteTable::parse(&doc, display).map_err(LoadError::Invalid)?),
         GatewayKind::Kong => Box::new(kong::KongConfig::parse(&doc, display).map_err(LoadError::Invalid)?),

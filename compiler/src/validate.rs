@@ -1,14 +1,21 @@
 //! Resolves a parsed catalog and its specs into the validated [`Model`]: every reference checked,
 //! every rule of docs/catalog.md#operations applied, errors collected with their places.
+//!
+//! This module drives the pipeline: [`load_model`] reads the catalog ([`crate::source`],
+//! [`crate::catalog`]); `build` checks names, loads every API's spec (`apis` →
+//! [`crate::openapi`]), resolves packages, people, portals and applications, and finally maps the
+//! operations onto the gateway (`map_gateway` → [`crate::routes`]). Neither `openapi` nor
+//! `routes` depends on this module: both report with [`crate::error`].
 
 use std::collections::HashMap;
 use std::path::Path;
 
 use crate::catalog::{self, Catalog};
-use crate::diag::{did_you_mean, Diagnostic};
+use crate::diag::{did_you_mean, shown, text_problem, Diagnostic, MAX_NAME_BYTES};
+use crate::error::LoadError;
 use crate::model::{self, Model};
 use crate::routes::{self, GatewayKind};
-use crate::source::{self, SourceError};
+use crate::source;
 
 mod access;
 mod apis;
@@ -16,27 +23,15 @@ mod hosts;
 mod limits;
 mod packages;
 
-/// Why a catalog could not become a model.
-#[derive(Debug, thiserror::Error)]
-pub enum LoadError {
-    /// A file could not be read (exit status 2).
-    #[error("{0}")]
-    Io(SourceError),
-    /// The catalog, a spec or the gateway file is invalid (exit status 1). Never empty.
-    #[error("{} error(s)", .0.len())]
-    Invalid(Vec<Diagnostic>),
-}
-
 /// Reads the catalog at `path`, the specs and gateway file it names, and validates everything.
 /// Warnings are returned inside the model; errors (all of them, not just the first) in `Invalid`.
 pub fn load_model(path: &Path) -> Result<Model, LoadError> {
     let file = path.display().to_string();
-    let doc = source::load(path, &file).map_err(|e| match e {
-        SourceError::Syntax(d) => LoadError::Invalid(vec![d]),
-        io => LoadError::Io(io),
-    })?;
+    let doc = source::load(path, &file)?;
     let catalog = catalog::parse(&doc, &file).map_err(LoadError::Invalid)?;
-    build(&catalog, &file, path.parent().unwrap_or(Path::new("")))
+    let mut model = build(&catalog, &file, path.parent().unwrap_or(Path::new("")))?;
+    model.inputs.insert(0, path.to_path_buf());
+    Ok(model)
 }
 
 /// Validation state: where we are and what was found so far.
@@ -47,6 +42,8 @@ pub(crate) struct Ctx<'a> {
     pub dir: &'a Path,
     pub errors: Vec<Diagnostic>,
     pub warnings: Vec<Diagnostic>,
+    /// Files read so far besides the catalog (specs, `$ref` targets, the gateway file).
+    pub inputs: Vec<std::path::PathBuf>,
 }
 
 impl Ctx<'_> {
@@ -135,12 +132,8 @@ fn check_unique<'n>(
             ctx.error(place, format!("a {what} cannot be empty"), None);
             continue;
         }
-        if name.chars().any(char::is_control) {
-            ctx.error(
-                place,
-                format!("{what} \"{}\" contains a control character", name.escape_debug()),
-                None,
-            );
+        if let Some(problem) = text_problem(what, name, MAX_NAME_BYTES) {
+            ctx.error(place, problem, None);
             continue;
         }
         let key = if fold_case {
@@ -149,7 +142,11 @@ fn check_unique<'n>(
             name.to_string()
         };
         match seen.get(&key) {
-            Some(first) => ctx.error(place, format!("{what} \"{name}\" is already used at {first}"), None),
+            Some(first) => ctx.error(
+                place,
+                format!("{what} \"{}\" is already used at {first}", shown(name)),
+                None,
+            ),
             None => {
                 seen.insert(key, place);
             }
@@ -171,7 +168,7 @@ fn check_names(ctx: &mut Ctx<'_>, c: &Catalog) {
         );
     let mut shared = Vec::new();
     for (place, name) in ids {
-        if is_id(name) {
+        if is_id(name) && name.len() <= MAX_NAME_BYTES {
             shared.push((place, name));
         } else {
             let lower: String = name
@@ -179,12 +176,36 @@ fn check_names(ctx: &mut Ctx<'_>, c: &Catalog) {
                 .chars()
                 .map(|c| if c.is_whitespace() { '-' } else { c })
                 .collect();
-            let hint = is_id(&lower).then(|| format!("did you mean \"{lower}\"?"));
-            let d = Diagnostic::error(ctx.file, place, format!("\"{name}\" is not a valid name: use lower-case letters, digits, '-' and '_', starting with a letter or digit"));
+            let hint = (is_id(&lower) && lower.len() <= MAX_NAME_BYTES).then(|| format!("did you mean \"{lower}\"?"));
+            let d = match text_problem("name", name, MAX_NAME_BYTES) {
+                Some(problem) => Diagnostic::error(ctx.file, place, problem),
+                None => Diagnostic::error(ctx.file, place, format!("\"{}\" is not a valid name: use lower-case letters, digits, '-' and '_', starting with a letter or digit", shown(name))),
+            };
             ctx.errors.push(match hint {
                 Some(h) => d.with_hint(h),
                 None => d,
             });
+        }
+    }
+    // Free-form labels: shown in reports and stored in the bundle.
+    let labels = c
+        .apis
+        .iter()
+        .enumerate()
+        .map(|(i, a)| (format!("apis[{i}].version"), "version", a.version.as_str()))
+        .chain(c.packages.iter().enumerate().flat_map(|(i, p)| {
+            [
+                (format!("packages[{i}].version"), "version", p.version.as_str()),
+                (
+                    format!("packages[{i}].name"),
+                    "package name",
+                    p.name.as_deref().unwrap_or(""),
+                ),
+            ]
+        }));
+    for (place, what, value) in labels {
+        if let Some(problem) = text_problem(what, value, MAX_NAME_BYTES) {
+            ctx.error(place, problem, None);
         }
     }
     // One namespace: a registration or publication names either, and bundles key limits by it.
@@ -247,6 +268,7 @@ pub(crate) fn build(c: &Catalog, file: &str, dir: &Path) -> Result<Model, LoadEr
         dir,
         errors: Vec::new(),
         warnings: Vec::new(),
+        inputs: Vec::new(),
     };
     check_names(&mut ctx, c);
     let strategies = access::strategies(&mut ctx, &c.auth_strategies);
@@ -307,21 +329,11 @@ pub(crate) fn build(c: &Catalog, file: &str, dir: &Path) -> Result<Model, LoadEr
         }
     }
     let enforcement = model::Enforcement {
-        match_policy: match c.enforcement.match_policy {
-            catalog::MatchPolicy::Required => model::MatchPolicy::Required,
-            catalog::MatchPolicy::IfPresent => model::MatchPolicy::IfPresent,
-        },
+        match_policy: c.enforcement.match_policy,
         anonymous,
-        rate_limit_headers: match c.enforcement.rate_limit_headers {
-            catalog::RateLimitHeaders::Ietf => model::RateLimitHeaders::Ietf,
-            catalog::RateLimitHeaders::Draft03 => model::RateLimitHeaders::Draft03,
-            catalog::RateLimitHeaders::None => model::RateLimitHeaders::None,
-        },
+        rate_limit_headers: c.enforcement.rate_limit_headers,
         hide_credentials: c.enforcement.hide_credentials,
-        cors_preflight: match c.enforcement.cors_preflight {
-            catalog::CorsPreflight::Pass => model::CorsPreflight::Pass,
-            catalog::CorsPreflight::Enforce => model::CorsPreflight::Enforce,
-        },
+        cors_preflight: c.enforcement.cors_preflight,
     };
 
     let mapping = match &c.gateway {
@@ -351,6 +363,7 @@ pub(crate) fn build(c: &Catalog, file: &str, dir: &Path) -> Result<Model, LoadEr
         mapping,
         warnings: ctx.warnings,
         counts,
+        inputs: ctx.inputs,
     })
 }
 
@@ -370,6 +383,7 @@ fn map_gateway(
     };
     let path = ctx.dir.join(name);
     let display = path.display().to_string();
+    ctx.inputs.push(path.clone());
     match routes::map_routes(kind, &path, &display, &built.apis, &built.operations) {
         Ok(mapping) => {
             for m in mapping.operations.iter().filter(|m| m.route.is_none()) {

@@ -1,32 +1,39 @@
 //! KongAir end to end: four real OpenAPI specs as four APIs, mapped onto the Kong declarative
-//! config decK generated from them (`shared/fixtures/kongair`, see its SOURCES.tsv).
+//! config decK generated from them (the third-party fixtures' `kongair` folder, see its SOURCES.tsv).
+//!
+//! The catalogs in `tests/data/catalogs/kongair` name the fixtures as `${ACEPACK_FIXTURES}/kongair/...`;
+//! each test writes them into a temporary folder with that placeholder replaced by
+//! [`support::fixtures_dir`], so nothing in the repository names a path outside it.
 
-use std::path::{Path, PathBuf};
+mod support;
+
+use std::path::Path;
 use std::process::Command;
 
 use acepack_compiler::model::{Grant, Model};
 use acepack_compiler::{load_model, LoadError};
 
-/// The catalogs' folder, after checking the shared fixtures sit beside the repository.
-fn catalogs() -> PathBuf {
-    let here = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/catalogs/kongair");
-    let fixtures = here.join("../../../../../../shared/fixtures/kongair");
-    assert!(
-        fixtures.join("platform__kong__.generated__kong.yaml").is_file(),
-        "fixtures missing: expected shared/fixtures/kongair beside the repository (looked in {}); \
-         CI copies shared/ there, a developer checkout needs it too",
-        fixtures.display()
-    );
-    here
+/// A temporary folder holding the KongAir catalogs with the fixture paths filled in.
+fn catalogs() -> tempfile::TempDir {
+    let fixtures = support::fixtures_dir();
+    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/catalogs/kongair");
+    let dir = tempfile::tempdir().expect("temporary folder");
+    for name in ["catalog.yaml", "conflict.yaml"] {
+        let text = std::fs::read_to_string(source.join(name)).expect("catalog readable");
+        let text = text.replace("${ACEPACK_FIXTURES}", &fixtures.display().to_string());
+        std::fs::write(dir.path().join(name), text).expect("catalog written");
+    }
+    dir
 }
 
-fn load(name: &str) -> Result<Model, LoadError> {
-    load_model(&catalogs().join(name))
+fn load(dir: &Path, name: &str) -> Result<Model, LoadError> {
+    load_model(&dir.join(name))
 }
 
 #[test]
 fn four_health_checks_conflict_until_excluded() {
-    let errors = match load("conflict.yaml") {
+    let dir = catalogs();
+    let errors = match load(dir.path(), "conflict.yaml") {
         Err(LoadError::Invalid(errors)) => errors,
         Err(LoadError::Io(e)) => panic!("I/O error: {e}"),
         Ok(_) => panic!("four APIs with GET /health for any host must conflict"),
@@ -49,7 +56,7 @@ fn four_health_checks_conflict_until_excluded() {
 
     let out = Command::new(env!("CARGO_BIN_EXE_acepack"))
         .args(["check", "conflict.yaml"])
-        .current_dir(catalogs())
+        .current_dir(dir.path())
         .output()
         .expect("acepack runs");
     assert_eq!(out.status.code(), Some(1));
@@ -62,7 +69,8 @@ fn four_health_checks_conflict_until_excluded() {
 
 #[test]
 fn every_operation_maps_to_the_route_deck_generated_for_it() {
-    let model = match load("catalog.yaml") {
+    let dir = catalogs();
+    let model = match load(dir.path(), "catalog.yaml") {
         Ok(m) => m,
         Err(LoadError::Invalid(errors)) => {
             panic!(
@@ -163,9 +171,10 @@ fn every_operation_maps_to_the_route_deck_generated_for_it() {
 
 #[test]
 fn check_reports_the_routes() {
+    let dir = catalogs();
     let out = Command::new(env!("CARGO_BIN_EXE_acepack"))
         .args(["check", "catalog.yaml"])
-        .current_dir(catalogs())
+        .current_dir(dir.path())
         .output()
         .expect("acepack runs");
     let stdout = String::from_utf8_lossy(&out.stdout);

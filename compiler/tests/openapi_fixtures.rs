@@ -1,4 +1,4 @@
-//! OpenAPI ingestion over the public documents in `../shared/fixtures` (origins in SOURCES.tsv):
+//! OpenAPI ingestion over the public third-party documents found by `support::fixtures_dir` (origins in SOURCES.tsv):
 //! every one loads, with operation and merge counts worked out from the raw files, not from acepack.
 //!
 //! How the counts were obtained: for each file, the (method, path) entries under `paths` were listed
@@ -25,7 +25,7 @@ use acepack_compiler::openapi::{load_spec, SpecApi, SpecOperation};
 fn load(relative: &str) -> SpecApi {
     let path = fixtures().join(relative);
     load_spec(&path, relative, None).unwrap_or_else(|e| match e {
-        acepack_compiler::validate::LoadError::Invalid(errors) => {
+        acepack_compiler::LoadError::Invalid(errors) => {
             let shown: Vec<String> = errors.iter().take(10).map(ToString::to_string).collect();
             panic!("{relative}: {} error(s):\n{}", errors.len(), shown.join("\n"))
         }

@@ -8,37 +8,31 @@ use std::path::Path;
 use acepack_compiler::model::{Grant, Limit, Mapping, MatchPolicy, Model, Window};
 use acepack_compiler::{load_model, Diagnostic, LoadError, Severity};
 
-use super::Exit;
+use super::{Exit, Failure};
+
+/// The widest a padded column of the human report gets: longer cells overflow instead of widening
+/// every line (and Rust's formatter refuses widths above 65,535).
+const COLUMN_MAX: usize = 80;
 
 /// Validates the catalog and prints the report.
-pub fn run(catalog: &Path, json: bool, strict: bool) -> Exit {
+pub fn run(catalog: &Path, json: bool, strict: bool) -> Result<Exit, Failure> {
     let (model, errors) = match load_model(catalog) {
         Ok(model) => (Some(model), Vec::new()),
-        Err(LoadError::Io(e)) => {
-            eprintln!("acepack check: {e}");
-            return Exit::Usage;
-        }
+        Err(LoadError::Io(e)) => return Err(Failure::Usage(e.to_string())),
         Err(LoadError::Invalid(errors)) => (None, errors),
     };
     let warnings = model.as_ref().map(|m| m.warnings.clone()).unwrap_or_default();
     let (warnings, errors) = split(warnings, errors, strict);
     let report = Report::new(&catalog.display().to_string(), model.as_ref(), strict, warnings, errors);
     if json {
-        match serde_json::to_string_pretty(&report) {
-            Ok(text) => println!("{text}"),
-            Err(e) => {
-                eprintln!("acepack check: cannot render the report: {e}");
-                return Exit::Usage;
-            }
-        }
+        let text = serde_json::to_string_pretty(&report)
+            .map_err(|e| Failure::Usage(format!("cannot render the report: {e}")))?;
+        println!("{text}");
     } else if let Some(model) = &model {
         print!("{}", human(model, &report));
     }
-    for e in &report.errors {
-        eprintln!("{e}");
-    }
     if report.ok {
-        Exit::Ok
+        Ok(Exit::Ok)
     } else {
         let n = report.errors.len();
         let why = if model.is_some() {
@@ -46,8 +40,10 @@ pub fn run(catalog: &Path, json: bool, strict: bool) -> Exit {
         } else {
             ""
         };
-        eprintln!("acepack check: {}: {}{why}", report.catalog, plural(n, "error"));
-        Exit::Invalid
+        Err(Failure::Invalid {
+            summary: format!("{}: {}{why}", report.catalog, plural(n, "error")),
+            diagnostics: report.errors,
+        })
     }
 }
 
@@ -355,8 +351,18 @@ fn human(m: &Model, r: &Report<'_>) -> String {
                 (format!("{} {}", o.method, o.path), id)
             })
             .collect();
-        let width = names.iter().map(|(r, _)| r.chars().count()).max().unwrap_or(0);
-        let id_width = names.iter().map(|(_, i)| i.chars().count()).max().unwrap_or(0);
+        let width = names
+            .iter()
+            .map(|(r, _)| r.chars().count())
+            .max()
+            .unwrap_or(0)
+            .min(COLUMN_MAX);
+        let id_width = names
+            .iter()
+            .map(|(_, i)| i.chars().count())
+            .max()
+            .unwrap_or(0)
+            .min(COLUMN_MAX);
         for (op, (route, id)) in api.operations.iter().zip(&names) {
             let mut line = format!("  {route:width$}  {id:id_width$}");
             match op.route {

@@ -2,10 +2,11 @@
 
 use std::path::Path;
 
-use acepack_compiler::bundle::{build, write_atomic};
-use acepack_compiler::{load_model, LoadError};
+use acepack_compiler::bundle::build;
+use acepack_compiler::load_model;
+use acepack_compiler::output::{check_target, write_atomic};
 
-use super::{diff, print_diagnostics, Exit};
+use super::{diff, print_diagnostics, Exit, Failure};
 
 /// Compiles the catalog into a bundle; writes nothing unless everything succeeds.
 pub fn run(
@@ -15,86 +16,71 @@ pub fn run(
     strict: bool,
     previous: Option<&Path>,
     allow_breaking: bool,
-) -> Exit {
-    let model = match load_model(catalog) {
-        Ok(m) => m,
-        Err(LoadError::Io(e)) => {
-            eprintln!("acepack compile: {e}");
-            return Exit::Usage;
-        }
-        Err(LoadError::Invalid(errors)) => {
-            print_diagnostics(&errors, false);
-            eprintln!(
-                "acepack compile: {}: {} error(s); nothing written",
-                catalog.display(),
-                errors.len()
-            );
-            return Exit::Invalid;
-        }
-    };
+) -> Result<Exit, Failure> {
+    let model = load_model(catalog).map_err(|e| Failure::load(e, catalog, "; nothing written"))?;
     print_diagnostics(&model.warnings, strict);
     if strict && !model.warnings.is_empty() {
-        eprintln!(
-            "acepack compile: {} warning(s) are errors under --strict; nothing written",
+        return Err(Failure::invalid(format!(
+            "{} warning(s) are errors under --strict; nothing written",
             model.warnings.len()
-        );
-        return Exit::Invalid;
+        )));
     }
-    let bundle = match build(&model) {
-        Ok(b) => b,
-        Err(errors) => {
-            print_diagnostics(&errors, false);
-            eprintln!(
-                "acepack compile: {}: {} error(s); nothing written",
-                catalog.display(),
-                errors.len()
-            );
-            return Exit::Invalid;
+    let bundle = build(&model).map_err(|diagnostics| Failure::Invalid {
+        summary: format!("{}: {} error(s); nothing written", catalog.display(), diagnostics.len()),
+        diagnostics,
+    })?;
+    let bytes = bundle
+        .encode()
+        .map_err(|e| Failure::invalid(format!("{e}; nothing written")))?;
+    // Safety net: the compiler checks every limit of the filter with a located error, but the
+    // bytes are also loaded by the filter's own code, so no bundle it refuses is ever written.
+    if let Err(e) = acepack_filter::engine::Engine::load(&bytes) {
+        return Err(Failure::invalid(format!(
+            "{}: the filter would refuse this bundle ({e}); nothing written",
+            catalog.display()
+        )));
+    }
+    // Outputs are regular files and never one of the inputs (nor each other).
+    let mut inputs = model.inputs.clone();
+    inputs.extend(previous.map(Path::to_path_buf));
+    check_target(output, &inputs).map_err(|e| Failure::Usage(format!("{e}; nothing written")))?;
+    if let Some(report_path) = report {
+        if report_path == output {
+            return Err(Failure::Usage(format!(
+                "{}: is both the bundle (-o) and the report (--report); name two files; nothing written",
+                output.display()
+            )));
         }
-    };
-    let bytes = match bundle.encode() {
-        Ok(b) => b,
-        Err(e) => {
-            eprintln!("acepack compile: {e}");
-            return Exit::Invalid;
-        }
-    };
+        inputs.push(output.to_path_buf());
+        check_target(report_path, &inputs).map_err(|e| Failure::Usage(format!("{e}; nothing written")))?;
+    }
     if let Some(old) = previous {
-        let old_bundle = match diff::load_side(old) {
-            Ok(b) => b,
-            Err(exit) => return exit,
-        };
+        let old_bundle = diff::load_side(old)?;
         let changes = diff::compare(&old_bundle, &bundle);
         if !changes.breaking.is_empty() {
             for b in &changes.breaking {
                 eprintln!("{}breaking: {b}", if allow_breaking { "warning: " } else { "" });
             }
             if !allow_breaking {
-                eprintln!(
-                    "acepack compile: breaking changes against {}; nothing written (use --allow-breaking to accept)",
+                return Err(Failure::invalid(format!(
+                    "breaking changes against {}; nothing written (use --allow-breaking to accept)",
                     old.display()
-                );
-                return Exit::Invalid;
+                )));
             }
         }
     }
-    if let Some(report_path) = report {
-        let text = match super::check::json_report(&catalog.display().to_string(), &model, strict) {
-            Ok(t) => t,
-            Err(e) => {
-                eprintln!("acepack compile: cannot render the report: {e}");
-                return Exit::Usage;
-            }
-        };
-        if let Err(e) = write_atomic(report_path, text.as_bytes()) {
-            eprintln!("acepack compile: {}: {e}", report_path.display());
-            return Exit::Usage;
-        }
+    let report_text = match report {
+        Some(_) => Some(
+            super::check::json_report(&catalog.display().to_string(), &model, strict)
+                .map_err(|e| Failure::Usage(format!("cannot render the report: {e}")))?,
+        ),
+        None => None,
+    };
+    if let (Some(report_path), Some(text)) = (report, report_text) {
+        write_atomic(report_path, text.as_bytes())
+            .map_err(|e| Failure::Usage(format!("{}: {e}", report_path.display())))?;
     }
-    if let Err(e) = write_atomic(output, &bytes) {
-        eprintln!("acepack compile: {}: {e}", output.display());
-        return Exit::Usage;
-    }
+    write_atomic(output, &bytes).map_err(|e| Failure::Usage(format!("{}: {e}", output.display())))?;
     eprintln!(
         "acepack compile: wrote {} ({} bytes: {} operations, {} packages, {} applications, {} credentials)",
         output.display(),
@@ -104,5 +90,5 @@ pub fn run(
         bundle.applications.len(),
         bundle.credentials.len()
     );
-    Exit::Ok
+    Ok(Exit::Ok)
 }

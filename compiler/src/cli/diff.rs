@@ -5,10 +5,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use acepack_compiler::bundle::build;
-use acepack_compiler::{load_model, LoadError};
+use acepack_compiler::load_model;
 use acepack_filter::bundle::{Bundle, MAGIC};
 
-use super::{print_diagnostics, Exit};
+use super::{Exit, Failure};
 
 /// An operation's identity across versions: API, method and normalized path (ids may be renamed).
 type OpKey = (String, String, String);
@@ -124,37 +124,23 @@ pub fn compare(old: &Bundle, new: &Bundle) -> Changes {
 }
 
 /// Reads one side: a bundle (by its magic bytes) or a catalog (compiled in memory).
-pub fn load_side(path: &Path) -> Result<Bundle, Exit> {
-    let head = std::fs::read(path).map_err(|e| {
-        eprintln!("acepack: {}: {e}", path.display());
-        Exit::Usage
-    })?;
+pub fn load_side(path: &Path) -> Result<Bundle, Failure> {
+    let head = acepack_compiler::source::read_regular(path, acepack_compiler::source::MAX_INPUT_BYTES)
+        .map_err(|e| Failure::Usage(e.to_string()))?;
     if head.starts_with(&MAGIC) {
-        return super::read_bundle(path).map(|(_, b)| b);
+        return acepack_filter::bundle::Bundle::decode(&head)
+            .map_err(|e| Failure::invalid(format!("{}: {e}", path.display())));
     }
-    let model = match load_model(path) {
-        Ok(m) => m,
-        Err(LoadError::Io(e)) => {
-            eprintln!("acepack: {e}");
-            return Err(Exit::Usage);
-        }
-        Err(LoadError::Invalid(errors)) => {
-            print_diagnostics(&errors, false);
-            return Err(Exit::Invalid);
-        }
-    };
-    build(&model).map_err(|errors| {
-        print_diagnostics(&errors, false);
-        Exit::Invalid
+    let model = load_model(path).map_err(|e| Failure::load(e, path, ""))?;
+    build(&model).map_err(|diagnostics| Failure::Invalid {
+        summary: format!("{}: {} error(s)", path.display(), diagnostics.len()),
+        diagnostics,
     })
 }
 
 /// Compares OLD and NEW; exit 1 on a breaking change unless allowed.
-pub fn run(old: &Path, new: &Path, json: bool, allow_breaking: bool) -> Exit {
-    let (old_b, new_b) = match (load_side(old), load_side(new)) {
-        (Ok(o), Ok(n)) => (o, n),
-        (Err(e), _) | (_, Err(e)) => return e,
-    };
+pub fn run(old: &Path, new: &Path, json: bool, allow_breaking: bool) -> Result<Exit, Failure> {
+    let (old_b, new_b) = (load_side(old)?, load_side(new)?);
     let c = compare(&old_b, &new_b);
     if json {
         println!("{}", serde_json::to_string_pretty(&c).unwrap_or_default());
@@ -182,11 +168,10 @@ pub fn run(old: &Path, new: &Path, json: bool, allow_breaking: bool) -> Exit {
         }
     }
     if !c.breaking.is_empty() && !allow_breaking {
-        eprintln!(
-            "acepack diff: {} breaking change(s) (use --allow-breaking to accept)",
+        return Err(Failure::invalid(format!(
+            "{} breaking change(s) (use --allow-breaking to accept)",
             c.breaking.len()
-        );
-        return Exit::Invalid;
+        )));
     }
-    Exit::Ok
+    Ok(Exit::Ok)
 }

@@ -5,14 +5,11 @@ use std::path::Path;
 
 use acepack_compiler::envoy_filter::filter_yaml;
 
-use super::{read_bundle, Exit};
+use super::{read_bundle, Exit, Failure};
 
 /// Prints the filter entry (YAML) to stdout.
-pub fn run(bundle: &Path, wasm: &Path, vm_id: &str) -> Exit {
-    let (bytes, _) = match read_bundle(bundle) {
-        Ok(b) => b,
-        Err(exit) => return exit,
-    };
+pub fn run(bundle: &Path, wasm: &Path, vm_id: &str) -> Result<Exit, Failure> {
+    let (bytes, _) = read_bundle(bundle)?;
     print!("{}", filter_yaml(&bytes, &wasm.display().to_string(), vm_id, "acepack"));
-    Exit::Ok
+    Ok(Exit::Ok)
 }

@@ -8,7 +8,7 @@ use acepack_filter::headers::{allow_response_headers, deny_headers};
 use acepack_filter::limiter::MemoryStore;
 
 use super::inspect::limit;
-use super::{read_bundle, Exit};
+use super::{read_bundle, Exit, Failure};
 
 /// Splits `http://host/path?q` or `/path?q` into (authority, path-with-query).
 fn split_url(url: &str) -> (Option<&str>, &str) {
@@ -25,26 +25,20 @@ fn split_url(url: &str) -> (Option<&str>, &str) {
 }
 
 /// Runs the engine and prints the decision.
-pub fn run(bundle: &Path, method: &str, url: &str, headers: &[String], client_ip: Option<&str>) -> Exit {
-    let (bytes, _) = match read_bundle(bundle) {
-        Ok(b) => b,
-        Err(exit) => return exit,
-    };
-    let engine = match Engine::load(&bytes) {
-        Ok(e) => e,
-        Err(e) => {
-            eprintln!("acepack explain: {}: {e}", bundle.display());
-            return Exit::Invalid;
-        }
-    };
+pub fn run(
+    bundle: &Path,
+    method: &str,
+    url: &str,
+    headers: &[String],
+    client_ip: Option<&str>,
+) -> Result<Exit, Failure> {
+    let (bytes, _) = read_bundle(bundle)?;
+    let engine = Engine::load(&bytes).map_err(|e| Failure::invalid(format!("{}: {e}", bundle.display())))?;
     let mut pairs: Vec<(String, String)> = Vec::new();
     for h in headers {
         match h.split_once(':') {
             Some((k, v)) if !k.trim().is_empty() => pairs.push((k.trim().to_ascii_lowercase(), v.trim().to_owned())),
-            _ => {
-                eprintln!("acepack explain: header {h:?} is not 'Name: value'");
-                return Exit::Usage;
-            }
+            _ => return Err(Failure::Usage(format!("header {h:?} is not 'Name: value'"))),
         }
     }
     let (authority, path) = split_url(url);
@@ -71,7 +65,7 @@ pub fn run(bundle: &Path, method: &str, url: &str, headers: &[String], client_ip
         .unwrap_or(0);
     let decision = engine.decide(&req, &mut MemoryStore::new(), now);
     print!("{}", render(&engine, &decision));
-    Exit::Ok
+    Ok(Exit::Ok)
 }
 
 fn render(engine: &Engine, d: &Decision) -> String {

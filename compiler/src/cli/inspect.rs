@@ -5,21 +5,18 @@ use std::path::Path;
 use acepack_filter::bundle::{Bundle, Grant, Limit, MatchPolicy, RateLimitHeaders, StrategyKind};
 use serde_json::{json, Value};
 
-use super::{read_bundle, Exit};
+use super::{read_bundle, Exit, Failure};
 
 /// Prints the bundle's content.
-pub fn run(bundle: &Path, json: bool) -> Exit {
-    let (bytes, b) = match read_bundle(bundle) {
-        Ok(b) => b,
-        Err(exit) => return exit,
-    };
+pub fn run(bundle: &Path, json: bool) -> Result<Exit, Failure> {
+    let (bytes, b) = read_bundle(bundle)?;
     let v = to_json(&b, bytes.len());
     if json {
         println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
     } else {
         print!("{}", human(&b, bytes.len()));
     }
-    Exit::Ok
+    Ok(Exit::Ok)
 }
 
 /// `5/minute`.

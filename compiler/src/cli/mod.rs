@@ -1,5 +1,6 @@
-//! Command-line parsing and dispatch. Each subcommand lives in its own module and returns an
-//! [`Exit`]; errors are rendered here, once.
+//! Command-line parsing and dispatch. Each subcommand lives in its own module and returns
+//! `Result<Exit, Failure>`; a [`Failure`] is rendered here, once, by [`run`] (located diagnostics
+//! one per line, then one `acepack COMMAND: ...` summary line on stderr).
 
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -117,6 +118,57 @@ enum Command {
     },
 }
 
+/// Why a command failed. Rendered once by [`run`]; the variant decides the exit status.
+#[derive(Debug)]
+pub enum Failure {
+    /// Usage or I/O error (exit 2): what went wrong, naming the file.
+    Usage(String),
+    /// Invalid input or a refused change (exit 1): the located diagnostics (may be empty), then
+    /// a one-line summary.
+    Invalid {
+        /// Every error found, each naming its place.
+        diagnostics: Vec<acepack_compiler::Diagnostic>,
+        /// What it means for the command, e.g. `catalog.yaml: 2 error(s); nothing written`.
+        summary: String,
+    },
+}
+
+impl Failure {
+    /// An invalid-input failure without diagnostics of its own.
+    pub fn invalid(summary: impl Into<String>) -> Self {
+        Failure::Invalid {
+            diagnostics: Vec::new(),
+            summary: summary.into(),
+        }
+    }
+
+    /// The failure of loading `file` as a catalog; `consequence` is appended to the summary.
+    pub fn load(e: acepack_compiler::LoadError, file: &std::path::Path, consequence: &str) -> Self {
+        match e {
+            acepack_compiler::LoadError::Io(e) => Failure::Usage(e.to_string()),
+            acepack_compiler::LoadError::Invalid(diagnostics) => Failure::Invalid {
+                summary: format!("{}: {} error(s){consequence}", file.display(), diagnostics.len()),
+                diagnostics,
+            },
+        }
+    }
+
+    /// Prints the failure to stderr and returns its exit status.
+    fn render(self, command: &str) -> Exit {
+        match self {
+            Failure::Usage(message) => {
+                eprintln!("acepack {command}: {message}");
+                Exit::Usage
+            }
+            Failure::Invalid { diagnostics, summary } => {
+                print_diagnostics(&diagnostics, false);
+                eprintln!("acepack {command}: {summary}");
+                Exit::Invalid
+            }
+        }
+    }
+}
+
 /// Prints diagnostics to stderr, one per line (warnings shown as errors under `strict`).
 fn print_diagnostics(diagnostics: &[acepack_compiler::Diagnostic], strict: bool) {
     for d in diagnostics {
@@ -135,17 +187,12 @@ fn print_diagnostics(diagnostics: &[acepack_compiler::Diagnostic], strict: bool)
 }
 
 /// Reads and decodes a bundle file: I/O errors exit 2, invalid bundles exit 1.
-fn read_bundle(path: &std::path::Path) -> Result<(Vec<u8>, acepack_filter::bundle::Bundle), Exit> {
-    let bytes = std::fs::read(path).map_err(|e| {
-        eprintln!("acepack: {}: {e}", path.display());
-        Exit::Usage
-    })?;
+fn read_bundle(path: &std::path::Path) -> Result<(Vec<u8>, acepack_filter::bundle::Bundle), Failure> {
+    let bytes = acepack_compiler::source::read_regular(path, acepack_compiler::source::MAX_INPUT_BYTES)
+        .map_err(|e| Failure::Usage(e.to_string()))?;
     match acepack_filter::bundle::Bundle::decode(&bytes) {
         Ok(b) => Ok((bytes, b)),
-        Err(e) => {
-            eprintln!("acepack: {}: {e}", path.display());
-            Err(Exit::Invalid)
-        }
+        Err(e) => Err(Failure::invalid(format!("{}: {e}", path.display()))),
     }
 }
 
@@ -159,7 +206,15 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
             return code as i32;
         }
     };
-    let exit = match cli.command {
+    let command = match &cli.command {
+        Command::Compile { .. } => "compile",
+        Command::Check { .. } => "check",
+        Command::Inspect { .. } => "inspect",
+        Command::Explain { .. } => "explain",
+        Command::Diff { .. } => "diff",
+        Command::Envoy { .. } => "envoy",
+    };
+    let outcome = match cli.command {
         Command::Compile {
             catalog,
             output,
@@ -192,5 +247,8 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
         } => diff::run(&old, &new, json, allow_breaking),
         Command::Envoy { bundle, wasm, vm_id } => envoy::run(&bundle, &wasm, &vm_id),
     };
-    exit as i32
+    match outcome {
+        Ok(exit) => exit as i32,
+        Err(failure) => failure.render(command) as i32,
+    }
 }

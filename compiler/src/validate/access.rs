@@ -1,13 +1,15 @@
 //! Who may call what (docs/catalog.md#registrations-portals-and-teams): auth strategies, developers, teams, portals and their publications,
 //! applications with their credentials and the grants their registrations give.
 
-use std::collections::HashMap;
-
-use sha2::{Digest, Sha256};
+use std::collections::{HashMap, HashSet};
 
 use super::{Ctx, Index};
+
+mod credentials;
+
 use crate::catalog::{self, Status, StrategyType, Visibility};
 use crate::model::{Application, AuthStrategy, CredentialDigest, Grant};
+use credentials::credential;
 
 /// `auth_strategies`, checked: each type has its own keys.
 pub(crate) fn strategies(ctx: &mut Ctx<'_>, raw: &[catalog::AuthStrategy]) -> Vec<AuthStrategy> {
@@ -36,7 +38,11 @@ pub(crate) fn strategies(ctx: &mut Ctx<'_>, raw: &[catalog::AuthStrategy]) -> Ve
                     if !is_token(name) {
                         ctx.error(
                             format!("{place}.key_names[{k}]"),
-                            format!("\"{name}\" is not a valid header or parameter name"),
+                            format!(
+                                "\"{}\" is not a valid header or parameter name (letters, digits and !#$%&'*+-.^_`|~, at most {} bytes)",
+                                crate::diag::shown(name),
+                                crate::diag::MAX_NAME_BYTES
+                            ),
                             None,
                         );
                     } else if seen.contains(&name.to_ascii_lowercase()) {
@@ -71,7 +77,11 @@ pub(crate) fn strategies(ctx: &mut Ctx<'_>, raw: &[catalog::AuthStrategy]) -> Ve
                 } else if !is_token(&header) {
                     ctx.error(
                         format!("{place}.header"),
-                        format!("\"{header}\" is not a valid header name"),
+                        format!(
+                            "\"{}\" is not a valid header name (letters, digits and !#$%&'*+-.^_`|~, at most {} bytes)",
+                            crate::diag::shown(&header),
+                            crate::diag::MAX_NAME_BYTES
+                        ),
                         None,
                     );
                 }
@@ -88,6 +98,7 @@ pub(crate) fn strategies(ctx: &mut Ctx<'_>, raw: &[catalog::AuthStrategy]) -> Ve
 /// An HTTP token (RFC 9110 `tchar`s): what header names and sane query parameter names are.
 fn is_token(s: &str) -> bool {
     !s.is_empty()
+        && s.len() <= crate::diag::MAX_NAME_BYTES
         && s.bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
 }
@@ -163,6 +174,8 @@ pub(crate) struct Portal {
     pub name: String,
     pub strategies: Vec<usize>,
     pub publications: Vec<Publication>,
+    /// Target → index into `publications`, so registrations find theirs in constant time.
+    pub by_target: HashMap<Grant, usize>,
 }
 
 /// A publication, resolved.
@@ -244,12 +257,13 @@ pub(crate) fn portals(
             }
         }
         let mut publications: Vec<Publication> = Vec::new();
+        let mut by_target: HashMap<Grant, usize> = HashMap::new();
         for (ui, u) in p.publications.iter().enumerate() {
             let u_place = format!("{place}.publications[{ui}]");
             let Some(target) = targets.resolve(ctx, &u_place, u.package.as_deref(), u.api.as_deref()) else {
                 continue;
             };
-            if publications.iter().any(|x| x.target == target) {
+            if by_target.contains_key(&target) {
                 ctx.error(
                     u_place.clone(),
                     format!("{} is published twice on this portal", describe(target, raw)),
@@ -274,6 +288,7 @@ pub(crate) fn portals(
                     Some("set `visibility: private` to restrict it to these teams".into()),
                 );
             }
+            by_target.insert(target, publications.len());
             publications.push(Publication {
                 target,
                 visibility: u.visibility,
@@ -284,6 +299,7 @@ pub(crate) fn portals(
             name: p.name.clone(),
             strategies: strats,
             publications,
+            by_target,
         });
     }
     out
@@ -368,7 +384,7 @@ pub(crate) fn applications(ctx: &mut Ctx<'_>, scope: &Scope<'_>) -> Vec<Applicat
         }
         let mut grants = Vec::new();
         let mut inactive = Vec::new();
-        let mut registered: Vec<Grant> = Vec::new();
+        let mut registered: HashSet<Grant> = HashSet::new();
         for (ri, r) in app.registrations.iter().enumerate() {
             let r_place = format!("{place}.registrations[{ri}]");
             let Some(target) = scope
@@ -382,7 +398,7 @@ pub(crate) fn applications(ctx: &mut Ctx<'_>, scope: &Scope<'_>) -> Vec<Applicat
                 ctx.error(r_place, format!("{what} is registered twice"), None);
                 continue;
             }
-            registered.push(target);
+            registered.insert(target);
             if let (Some(portal), Some(owner)) = (portal, owner.as_ref()) {
                 check_publication(ctx, &r_place, &what, target, portal, owner, scope);
             }
@@ -453,7 +469,7 @@ fn check_publication(
     owner: &Owner,
     scope: &Scope<'_>,
 ) {
-    let Some(publication) = portal.publications.iter().find(|p| p.target == target) else {
+    let Some(publication) = portal.by_target.get(&target).and_then(|&i| portal.publications.get(i)) else {
         ctx.error(
             place,
             format!("{what} is not published on portal \"{}\"", portal.name),
@@ -490,100 +506,9 @@ fn check_publication(
     }
 }
 
-/// Hashes one credential, checking it fits the application's strategy.
-fn credential(
-    ctx: &mut Ctx<'_>,
-    place: &str,
-    c: &catalog::Credential,
-    strategy: Option<&AuthStrategy>,
-) -> Option<[u8; 32]> {
-    let is_key_auth = strategy.map(|s| matches!(s, AuthStrategy::KeyAuth { .. }));
-    let name = strategy.map(|s| s.name()).unwrap_or("");
-    match (&c.key, &c.key_sha256, &c.id) {
-        (Some(key), None, None) => {
-            if is_key_auth == Some(false) {
-                ctx.error(
-                    format!("{place}.key"),
-                    format!("a `key` needs a key_auth strategy, and \"{name}\" is a header strategy"),
-                    Some("use `id:` for an identity asserted in a header".into()),
-                );
-                return None;
-            }
-            if key.is_empty() {
-                ctx.error(format!("{place}.key"), "an API key cannot be empty", None);
-                return None;
-            }
-            Some(Sha256::digest(key.as_bytes()).into())
-        }
-        (None, Some(hex), None) => {
-            if is_key_auth == Some(false) {
-                ctx.error(
-                    format!("{place}.key_sha256"),
-                    format!("a `key_sha256` needs a key_auth strategy, and \"{name}\" is a header strategy"),
-                    Some("use `id:` for an identity asserted in a header".into()),
-                );
-                return None;
-            }
-            match decode_sha256(hex) {
-                Some(d) => Some(d),
-                None => {
-                    ctx.error(
-                        format!("{place}.key_sha256"),
-                        format!("key_sha256 must be 64 hex digits (a SHA-256), found \"{hex}\""),
-                        Some("compute it with `printf %s KEY | sha256sum`".into()),
-                    );
-                    None
-                }
-            }
-        }
-        (None, None, Some(id)) => {
-            if is_key_auth == Some(true) {
-                ctx.error(
-                    format!("{place}.id"),
-                    format!("an `id` needs a header strategy, and \"{name}\" is a key_auth strategy"),
-                    Some("use `key:` or `key_sha256:` for an API key".into()),
-                );
-                return None;
-            }
-            if id.is_empty() {
-                ctx.error(format!("{place}.id"), "an identity cannot be empty", None);
-                return None;
-            }
-            Some(Sha256::digest(id.as_bytes()).into())
-        }
-        _ => {
-            ctx.error(place, "give exactly one of `key`, `key_sha256` or `id`", None);
-            None
-        }
-    }
-}
-
-fn decode_sha256(hex: &str) -> Option<[u8; 32]> {
-    let bytes = hex.as_bytes();
-    if bytes.len() != 64 {
-        return None;
-    }
-    let mut out = [0u8; 32];
-    for (i, pair) in bytes.chunks_exact(2).enumerate() {
-        let hi = (pair[0] as char).to_digit(16)?;
-        let lo = (pair[1] as char).to_digit(16)?;
-        out[i] = (hi * 16 + lo) as u8;
-    }
-    Some(out)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn sha256_hex_in_either_case() {
-        let lower = "a".repeat(64);
-        assert_eq!(decode_sha256(&lower), Some([0xaa; 32]));
-        assert_eq!(decode_sha256(&"A".repeat(64)), Some([0xaa; 32]));
-        assert_eq!(decode_sha256(&"a".repeat(63)), None);
-        assert_eq!(decode_sha256(&format!("{}g", "a".repeat(63))), None);
-    }
 
     #[test]
     fn tokens() {

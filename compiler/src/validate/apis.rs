@@ -7,11 +7,11 @@ use std::collections::HashMap;
 use super::hosts;
 use super::Ctx;
 use crate::catalog;
-use crate::diag::did_you_mean;
+use crate::diag::{did_you_mean, shown, text_problem, MAX_OPERATION_ID_BYTES};
+use crate::error::LoadError;
 use crate::model::{Api, Operation};
 use crate::openapi;
 use crate::template;
-use crate::validate::LoadError;
 
 /// Methods an operation may have (docs/catalog.md#operations; QUERY is OpenAPI 3.2's).
 pub(crate) const METHODS: &[&str] = &Method::NAMES;
@@ -143,26 +143,60 @@ pub(crate) fn label(op: &Operation) -> String {
     }
 }
 
-/// Resolves `text` (an operationId, an alias, or `METHOD /path`) among `keys`.
-pub(crate) fn resolve(keys: &[OpKey<'_>], text: &str) -> Resolved {
-    let text = text.trim();
-    if let Some(i) = keys.iter().position(|k| k.id == text) {
-        return Resolved::Found(i);
-    }
-    if let Some(i) = keys.iter().position(|k| k.aliases.iter().any(|a| a == text)) {
-        return Resolved::Found(i);
-    }
-    if looks_like_route(text) {
-        match parse_route(text) {
-            Ok(r) => {
-                if let Some(i) = keys.iter().position(|k| k.method == r.method && k.path == r.path) {
-                    return Resolved::Found(i);
-                }
+/// The operations of one API indexed by id, alias and (method, normalized path), so that resolving
+/// a reference is a hash lookup: packages may list tens of thousands of `op:` entries.
+pub(crate) struct OpIndex<'a> {
+    pub keys: Vec<OpKey<'a>>,
+    ids: HashMap<&'a str, usize>,
+    aliases: HashMap<&'a str, usize>,
+    routes: HashMap<(&'a str, &'a str), usize>,
+}
+
+impl<'a> OpIndex<'a> {
+    /// Indexes `keys`; where two keys share an id, alias or route, the first wins.
+    pub fn new(keys: Vec<OpKey<'a>>) -> Self {
+        let mut ids = HashMap::with_capacity(keys.len());
+        let mut aliases = HashMap::new();
+        let mut routes = HashMap::with_capacity(keys.len());
+        for (i, k) in keys.iter().enumerate() {
+            ids.entry(k.id).or_insert(i);
+            for a in k.aliases {
+                aliases.entry(a.as_str()).or_insert(i);
             }
-            Err((message, hint)) => return Resolved::Invalid(message, hint),
+            routes.entry((k.method, k.path)).or_insert(i);
+        }
+        OpIndex {
+            keys,
+            ids,
+            aliases,
+            routes,
         }
     }
-    Resolved::Missing(suggest(keys, text))
+
+    /// Resolves `text` (an operationId, an alias, or `METHOD /path`): ids first, then aliases,
+    /// then routes.
+    pub fn resolve(&self, text: &str) -> Resolved {
+        let text = text.trim();
+        if let Some(&i) = self.ids.get(text).or_else(|| self.aliases.get(text)) {
+            return Resolved::Found(i);
+        }
+        if looks_like_route(text) {
+            match parse_route(text) {
+                Ok(r) => {
+                    if let Some(&i) = self.routes.get(&(r.method.as_str(), r.path.as_str())) {
+                        return Resolved::Found(i);
+                    }
+                }
+                Err((message, hint)) => return Resolved::Invalid(message, hint),
+            }
+        }
+        Resolved::Missing(suggest(&self.keys, text))
+    }
+
+    /// The key for `(method, normalized path)`, if any.
+    pub fn route(&self, method: &str, path: &str) -> Option<&OpKey<'a>> {
+        self.routes.get(&(method, path)).and_then(|&i| self.keys.get(i))
+    }
 }
 
 /// "did you mean" among every way the operations can be named.
@@ -205,6 +239,7 @@ pub(crate) fn build(ctx: &mut Ctx<'_>, apis: &[catalog::Api]) -> Result<Built, L
             let display = full.display().to_string();
             match openapi::load_spec(&full, &display, base_override.as_deref()) {
                 Ok(s) => {
+                    ctx.inputs.extend(s.files);
                     base_path = s.base_path;
                     ctx.warnings.extend(s.warnings);
                     drafts.extend(s.operations.into_iter().map(|op| Draft {
@@ -234,11 +269,15 @@ pub(crate) fn build(ctx: &mut Ctx<'_>, apis: &[catalog::Api]) -> Result<Built, L
 
         let start = built.operations.len();
         for d in drafts.into_iter().filter(|d| !d.excluded) {
+            let path = template::join(&base_path, &d.path);
+            if !operation_fits(ctx, &d, &path) {
+                continue;
+            }
             built.operations.push(Operation {
                 api: ai,
                 id: d.id,
                 method: d.method,
-                path: template::join(&base_path, &d.path),
+                path,
                 spec_path: d.spec_path,
                 aliases: d.aliases,
             });
@@ -258,8 +297,41 @@ pub(crate) fn build(ctx: &mut Ctx<'_>, apis: &[catalog::Api]) -> Result<Built, L
     Ok(built)
 }
 
+/// Checks what the filter and request headers can carry: the full template within the router's
+/// limits, the id and its aliases without control characters and not too long.
+fn operation_fits(ctx: &mut Ctx<'_>, d: &Draft, path: &str) -> bool {
+    let mut fits = true;
+    if let Err(e) = template::check_limits(path) {
+        ctx.error(
+            d.place.clone(),
+            format!("operation \"{}\": {e}", shown(&d.id)),
+            Some("exclude the operation (`exclude: [\"METHOD /path\"]`) if it cannot be shortened".into()),
+        );
+        fits = false;
+    }
+    for id in std::iter::once(&d.id).chain(&d.aliases) {
+        if let Some(problem) = text_problem("operation id", id, MAX_OPERATION_ID_BYTES) {
+            ctx.error(
+                d.place.clone(),
+                format!("{} {}: {problem}", d.method, shown(&d.spec_path)),
+                Some("fix the operationId in the spec or give the operation an `id`".into()),
+            );
+            fits = false;
+        }
+    }
+    fits
+}
+
 /// Adds `apis[].operations`; one that repeats an existing (method, path) merges into it (docs/catalog.md#operations).
 fn add_manual(ctx: &mut Ctx<'_>, place: &str, manual: &[catalog::ManualOperation], drafts: &mut Vec<Draft>) {
+    if manual.is_empty() {
+        return;
+    }
+    // (method, normalized path) → draft, so that merging stays linear in the number of entries.
+    let mut by_route: HashMap<(String, String), usize> = HashMap::with_capacity(drafts.len() + manual.len());
+    for (i, d) in drafts.iter().enumerate() {
+        by_route.entry((d.method.clone(), d.path.clone())).or_insert(i);
+    }
     for (j, m) in manual.iter().enumerate() {
         let op_place = format!("{place}.operations[{j}]");
         let route = match parse_route(&m.op) {
@@ -276,10 +348,8 @@ fn add_manual(ctx: &mut Ctx<'_>, place: &str, manual: &[catalog::ManualOperation
             ctx.error(op_place, "an operation id cannot be empty", None);
             continue;
         }
-        if let Some(existing) = drafts
-            .iter_mut()
-            .find(|d| d.method == route.method && d.path == route.path)
-        {
+        let key = (route.method.clone(), route.path.clone());
+        if let Some(existing) = by_route.get(&key).and_then(|&i| drafts.get_mut(i)) {
             ctx.warn(
                 op_place,
                 format!(
@@ -293,6 +363,7 @@ fn add_manual(ctx: &mut Ctx<'_>, place: &str, manual: &[catalog::ManualOperation
             }
             continue;
         }
+        by_route.insert(key, drafts.len());
         drafts.push(Draft {
             method: route.method,
             path: route.path,
@@ -307,18 +378,27 @@ fn add_manual(ctx: &mut Ctx<'_>, place: &str, manual: &[catalog::ManualOperation
 
 /// `apis[].exclude`: every entry must name an operation, which is then left out.
 fn apply_excludes(ctx: &mut Ctx<'_>, place: &str, exclude: &[String], drafts: &mut [Draft], incomplete: bool) {
+    if exclude.is_empty() {
+        return;
+    }
+    let index = OpIndex::new(drafts.iter().map(draft_key).collect());
+    let mut excluded = Vec::new();
     for (k, text) in exclude.iter().enumerate() {
-        let keys: Vec<OpKey<'_>> = drafts.iter().map(draft_key).collect();
-        let found = resolve(&keys, text);
         let ex_place = format!("{place}.exclude[{k}]");
-        match found {
-            Resolved::Found(i) => drafts[i].excluded = true,
+        match index.resolve(text) {
+            Resolved::Found(i) => excluded.push(i),
             // The operation may be one that could not be read; that error is already reported.
             Resolved::Missing(_) if incomplete => {}
             Resolved::Missing(hint) => {
                 ctx.error(ex_place, format!("there is no operation \"{text}\" to exclude"), hint)
             }
             Resolved::Invalid(message, hint) => ctx.error(ex_place, message, hint),
+        }
+    }
+    drop(index);
+    for i in excluded {
+        if let Some(d) = drafts.get_mut(i) {
+            d.excluded = true;
         }
     }
 }

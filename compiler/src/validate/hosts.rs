@@ -3,6 +3,13 @@
 
 /// Normalizes one host pattern, or says why it is not one.
 pub(crate) fn normalize_host(raw: &str) -> Result<String, String> {
+    // 253 bytes for a DNS name, plus room for a port and brackets.
+    if raw.len() > 270 || raw.chars().any(char::is_control) {
+        return Err(format!(
+            "host \"{}\" is not a host name (too long or has a control character)",
+            crate::diag::shown(raw)
+        ));
+    }
     let host = raw.trim().to_ascii_lowercase();
     if host.contains("://") || host.contains('/') {
         return Err(format!(

@@ -2,16 +2,35 @@
 
 use std::collections::HashMap;
 
-use super::apis::{resolve, Built, OpKey, Resolved};
+use super::apis::{Built, OpIndex, OpKey, Resolved};
 use super::limits::parse_limits;
 use super::{Ctx, Index};
 use crate::catalog;
 use crate::model::{Limit, Package, PackageOperation};
 use crate::template;
 
+/// The most package operation entries in a catalog, whole-API entries expanded: each becomes a
+/// bundle entry, and a few thousand packages each naming a large API would otherwise take
+/// gigabytes. Far above real catalogs (the scale benchmark has 1,000 packages).
+pub const MAX_PACKAGE_OPERATIONS: usize = 4_000_000;
+
 /// Builds every package (portals are filled in later, once portals are read).
 pub(crate) fn build(ctx: &mut Ctx<'_>, packages: &[catalog::Package], built: &Built, apis: &Index<'_>) -> Vec<Package> {
+    build_limited(ctx, packages, built, apis, MAX_PACKAGE_OPERATIONS)
+}
+
+/// [`build`] with `max_total` package operation entries at most.
+pub(crate) fn build_limited(
+    ctx: &mut Ctx<'_>,
+    packages: &[catalog::Package],
+    built: &Built,
+    apis: &Index<'_>,
+    max_total: usize,
+) -> Vec<Package> {
     let mut out = Vec::with_capacity(packages.len());
+    // Built on first use, once per API, shared by every package.
+    let mut indexes: Vec<Option<OpIndex<'_>>> = (0..built.apis.len()).map(|_| None).collect();
+    let mut total = 0usize;
     for (pi, p) in packages.iter().enumerate() {
         let place = format!("packages[{pi}]");
         let limits = match &p.rate_limit {
@@ -49,6 +68,22 @@ pub(crate) fn build(ctx: &mut Ctx<'_>, packages: &[catalog::Package], built: &Bu
                 (None, _) => None,
             };
             let range = built.apis[ai].operations.clone();
+            let adds = if entry.op.is_some() { 1 } else { range.len() };
+            if total.saturating_add(adds) > max_total {
+                // Reported once; the packages are still built so that indices stay valid.
+                if total <= max_total {
+                    total = usize::MAX;
+                    ctx.error(
+                    e_place.clone(),
+                    format!(
+                        "the packages contain more than {max_total} operations in total (whole-API entries count every operation of the API)"
+                    ),
+                    Some("grant the API itself to applications (`registrations: [{api: ...}]`) instead of packaging it many times".into()),
+                );
+                }
+                continue;
+            }
+            total += adds;
             let chosen: Vec<usize> = match &entry.op {
                 None => {
                     if range.is_empty() {
@@ -60,7 +95,7 @@ pub(crate) fn build(ctx: &mut Ctx<'_>, packages: &[catalog::Package], built: &Bu
                     }
                     range.collect()
                 }
-                Some(text) => match find(built, ai, text) {
+                Some(text) => match find(built, &mut indexes, ai, text) {
                     Ok(i) => vec![i],
                     // The API lost operations to errors already reported: do not guess.
                     Err(_) if built.incomplete[ai] => continue,
@@ -119,23 +154,35 @@ pub(crate) fn limits_at(ctx: &mut Ctx<'_>, place: &str, rl: &catalog::RateLimit)
     }
 }
 
-/// Finds `text` among the operations in `range`; on a miss, the message after `api "x" ` and a hint.
-fn find(built: &Built, api: usize, text: &str) -> Result<usize, (String, Option<String>)> {
+/// Finds `text` among the operations of `api`; on a miss, the message after `api "x" ` and a hint.
+fn find<'b>(
+    built: &'b Built,
+    indexes: &mut [Option<OpIndex<'b>>],
+    api: usize,
+    text: &str,
+) -> Result<usize, (String, Option<String>)> {
     let range = built.apis[api].operations.clone();
-    let keys: Vec<OpKey<'_>> = range
-        .clone()
-        .map(|i| {
-            let op = &built.operations[i];
-            OpKey {
-                method: &op.method,
-                path: &built.rel_paths[i],
-                spec_path: &op.spec_path,
-                id: &op.id,
-                aliases: &op.aliases,
-            }
-        })
-        .collect();
-    match resolve(&keys, text) {
+    let Some(slot) = indexes.get_mut(api) else {
+        return Err((format!("has no operation \"{text}\""), None));
+    };
+    let index = slot.get_or_insert_with(|| {
+        OpIndex::new(
+            range
+                .clone()
+                .map(|i| {
+                    let op = &built.operations[i];
+                    OpKey {
+                        method: &op.method,
+                        path: &built.rel_paths[i],
+                        spec_path: &op.spec_path,
+                        id: &op.id,
+                        aliases: &op.aliases,
+                    }
+                })
+                .collect(),
+        )
+    });
+    match index.resolve(text) {
         Resolved::Found(k) => Ok(range.start + k),
         Resolved::Invalid(message, hint) => Err((format!("has no operation \"{text}\": {message}"), hint)),
         Resolved::Missing(hint) => {
@@ -147,9 +194,7 @@ fn find(built: &Built, api: usize, text: &str) -> Result<usize, (String, Option<
                     .strip_prefix(base)
                     .filter(|rest| !base.is_empty() && rest.starts_with('/'))?;
                 let rest = template::normalize(rest).ok()?;
-                keys.iter()
-                    .find(|k| k.method == r.method && k.path == rest)
-                    .map(|k| (r.method.clone(), k.spec_path))
+                index.route(&r.method, &rest).map(|k| (r.method.clone(), k.spec_path))
             });
             let hint = match with_base {
                 Some((method, spec_path)) => Some(format!(

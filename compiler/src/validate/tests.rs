@@ -399,7 +399,7 @@ applications:
     credentials: [{{key: k}}]
 "#
     ));
-    has(&e, "catalog.yaml: applications[0].credentials[1].key_sha256: key_sha256 must be 64 hex digits (a SHA-256), found \"abc\" (compute it with `printf %s KEY | sha256sum`)");
+    has(&e, "catalog.yaml: applications[0].credentials[1].key_sha256: key_sha256 must be 64 hex digits (a SHA-256); the value given (3 characters, not shown) is not (compute it with `printf %s KEY | sha256sum`, or write a plain key as `key:`)");
     has(&e, "catalog.yaml: applications[0].credentials[2].id: an `id` needs a header strategy, and \"keys\" is a key_auth strategy (use `key:` or `key_sha256:` for an API key)");
     has(
         &e,
@@ -524,7 +524,7 @@ fn strategies_need_their_own_keys() {
     has(&e, "catalog.yaml: auth_strategies[3].key_names: `key_names` belongs to a `key_auth` strategy (a header strategy uses `header`)");
     has(
         &e,
-        "catalog.yaml: auth_strategies[4].key_names[0]: \"bad name\" is not a valid header or parameter name",
+        "catalog.yaml: auth_strategies[4].key_names[0]: \"bad name\" is not a valid header or parameter name (letters, digits and !#$%&'*+-.^_`|~, at most 256 bytes)",
     );
 }
 
@@ -542,4 +542,36 @@ fn references_into_an_api_with_broken_operations_are_not_guessed_at() {
         e,
         vec!["catalog.yaml: apis[2].operations[0]: unknown method \"GRT\" (did you mean \"GET\"?)"]
     );
+}
+
+#[test]
+fn package_operations_have_a_total_limit() {
+    let text = "version: 1\napis:\n  - name: a\n    operations: [GET /x, GET /y]\npackages:\n  - id: p\n    operations: [{api: a}]\n  - id: q\n    operations: [{api: a, op: GET /x}, {api: a, op: GET /y}]\n";
+    let doc = crate::source::parse(text.as_bytes(), "c.yaml").expect("valid YAML");
+    let c = catalog::parse(&doc, "c.yaml").expect("valid catalog");
+    let mut ctx = Ctx {
+        file: "c.yaml",
+        dir: Path::new("."),
+        errors: Vec::new(),
+        warnings: Vec::new(),
+        inputs: Vec::new(),
+    };
+    let built = apis::build(&mut ctx, &c.apis).expect("apis build");
+    let index = Index::new(c.apis.iter().map(|a| a.name.as_str()));
+    let out = packages::build_limited(&mut ctx, &c.packages, &built, &index, 3);
+    // Every package is still there (indices stay valid), the overflow is reported once.
+    assert_eq!(out.len(), 2);
+    let errors: Vec<String> = ctx.errors.iter().map(|d| d.to_string()).collect();
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(
+        errors[0].starts_with("c.yaml: packages[1].operations[1]: the packages contain more than 3 operations"),
+        "{errors:?}"
+    );
+    // The default limit is far above this catalog.
+    let mut ctx = Ctx {
+        errors: Vec::new(),
+        ..ctx
+    };
+    packages::build(&mut ctx, &c.packages, &built, &index);
+    assert!(ctx.errors.is_empty());
 }
