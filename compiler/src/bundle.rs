@@ -176,6 +176,7 @@ pub fn build(model: &Model) -> Result<Bundle, Vec<Diagnostic>> {
         applications,
         credentials: credentials.into_iter().map(|(c, _)| c).collect(),
         names,
+        global: None,
     };
     if !errors.is_empty() {
         return Err(errors);

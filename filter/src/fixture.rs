@@ -216,6 +216,7 @@ pub fn bundle() -> Bundle {
         ],
         credentials,
         names,
+        global: None,
     }
 }
 

@@ -324,6 +324,7 @@ mod tests {
             applications: vec![],
             credentials: vec![],
             names: String::new(),
+            global: None,
         };
         for (api, m, p) in ops {
             b.push_operation(*api, Method::parse(m).unwrap(), p, &format!("{m} {p}"));

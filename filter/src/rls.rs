@@ -26,6 +26,10 @@ pub const CREDENTIAL_KEY: &str = "acepack_credential";
 /// Descriptor entry key carrying the bucket: the package id, or `package:operation` for an
 /// operation override.
 pub const BUCKET_KEY: &str = "acepack_bucket";
+/// Descriptor entry key carrying the window in seconds (`1`, `60`, `3600`, `86400`): the filter
+/// sends one descriptor per window of the bucket, in the catalog's (ascending) order, because
+/// envoyproxy/ratelimit gives one descriptor exactly one limit.
+pub const WINDOW_KEY: &str = "acepack_window";
 
 /// Most response headers kept from an answer (the rest are ignored).
 const MAX_HEADERS: usize = 8;
@@ -44,19 +48,23 @@ fn field_bytes(out: &mut Vec<u8>, field: u32, bytes: &[u8]) {
     out.extend_from_slice(bytes);
 }
 
-/// Encodes a `RateLimitRequest` with one descriptor of `entries` (key, value), and `hits`.
-pub fn encode_request(domain: &str, entries: &[(&str, &str)], hits: u32) -> Vec<u8> {
-    let mut descriptor = Vec::with_capacity(64);
-    let mut entry = Vec::with_capacity(48);
-    for (key, value) in entries {
-        entry.clear();
-        field_bytes(&mut entry, 1, key.as_bytes());
-        field_bytes(&mut entry, 2, value.as_bytes());
-        field_bytes(&mut descriptor, 1, &entry);
-    }
-    let mut out = Vec::with_capacity(domain.len() + descriptor.len() + 8);
+/// Encodes a `RateLimitRequest` with `descriptors`, each a list of entries (key, value), and
+/// `hits`.
+pub fn encode_request(domain: &str, descriptors: &[&[(&str, &str)]], hits: u32) -> Vec<u8> {
+    let mut out = Vec::with_capacity(domain.len() + 96 * descriptors.len() + 8);
     field_bytes(&mut out, 1, domain.as_bytes());
-    field_bytes(&mut out, 2, &descriptor);
+    let mut descriptor = Vec::with_capacity(96);
+    let mut entry = Vec::with_capacity(48);
+    for entries in descriptors {
+        descriptor.clear();
+        for (key, value) in *entries {
+            entry.clear();
+            field_bytes(&mut entry, 1, key.as_bytes());
+            field_bytes(&mut entry, 2, value.as_bytes());
+            field_bytes(&mut descriptor, 1, &entry);
+        }
+        field_bytes(&mut out, 2, &descriptor);
+    }
     if hits > 0 {
         varint(&mut out, 3 << 3);
         varint(&mut out, u64::from(hits));
@@ -114,7 +122,8 @@ pub struct Status {
 pub struct Answer {
     /// `overall_code`.
     pub code: Code,
-    /// The first descriptor status, if any.
+    /// The binding descriptor status (fewest remaining) among those with a current limit, else
+    /// the first one, if any.
     pub status: Option<Status>,
     /// `response_headers_to_add` (lower-cased names; the first few).
     pub headers: SmallVec<[(String, String); 3]>,
@@ -245,7 +254,13 @@ pub fn decode_response(buf: &[u8]) -> Result<Answer, DecodeError> {
             (1, Value::Varint(1)) => code = Some(Code::Ok),
             (1, Value::Varint(2)) => code = Some(Code::OverLimit),
             (1, Value::Varint(_)) => code = None,
-            (2, Value::Bytes(s)) if status.is_none() => status = Some(decode_status(s)?),
+            (2, Value::Bytes(s)) => {
+                let next = decode_status(s)?;
+                let binds = |s: &Status| (s.limit.is_none(), s.remaining);
+                if status.as_ref().is_none_or(|cur| binds(&next) < binds(cur)) {
+                    status = Some(next);
+                }
+            }
             (3, Value::Bytes(h)) if headers.len() < MAX_HEADERS => {
                 let (mut key, mut value) = (String::new(), String::new());
                 fields(h, |n, v| {

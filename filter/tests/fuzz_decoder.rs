@@ -185,6 +185,7 @@ fn any_bundle() -> impl Strategy<Value = Bundle> {
             applications: vec![],
             credentials: vec![],
             names: String::new(),
+            global: None,
         };
         for (i, (api, method, path)) in ops.into_iter().enumerate() {
             let method = Method::parse(Method::NAMES[method % Method::NAMES.len()]).unwrap();

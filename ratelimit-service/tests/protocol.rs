@@ -16,15 +16,17 @@ fn the_filters_request_is_the_generated_request() {
     let bytes = rls::encode_request(
         "acepack",
         &[
-            (rls::CREDENTIAL_KEY, "Zm9vYmFyYmF6cXV4"),
-            (rls::BUCKET_KEY, "gold:getInvoice"),
+            &[(rls::CREDENTIAL_KEY, "Zm9vYmFyYmF6cXV4"), (rls::BUCKET_KEY, "gold:getInvoice")],
+            &[(rls::WINDOW_KEY, "60")],
         ],
         1,
     );
     let req = RateLimitRequest::decode(bytes.as_slice()).unwrap();
     assert_eq!(req.domain, "acepack");
     assert_eq!(req.hits_addend, 1);
-    assert_eq!(req.descriptors.len(), 1);
+    assert_eq!(req.descriptors.len(), 2);
+    assert_eq!(req.descriptors[1].entries[0].key, "acepack_window");
+    assert_eq!(req.descriptors[1].entries[0].value, "60");
     let entries: Vec<(&str, &str)> = req.descriptors[0]
         .entries
         .iter()
@@ -42,7 +44,7 @@ fn the_filters_request_is_the_generated_request() {
 
     // Long values need multi-byte lengths.
     let long = "p".repeat(300);
-    let req = RateLimitRequest::decode(rls::encode_request("d", &[("k", &long)], 0).as_slice()).unwrap();
+    let req = RateLimitRequest::decode(rls::encode_request("d", &[&[("k", &long)]], 0).as_slice()).unwrap();
     assert_eq!(req.descriptors[0].entries[0].value, long);
     assert_eq!(req.hits_addend, 0);
 }

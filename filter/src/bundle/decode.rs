@@ -5,7 +5,9 @@ use crate::bytes::{key_and_u32, ReadError, Reader};
 use crate::matcher::is_routable;
 
 use super::error::BundleError;
-use super::format::{limit_is_valid, sections, tag, CREDENTIAL_RECORD, DIGEST_LEN, NO_APPLICATION};
+use super::format::{
+    limit_is_valid, sections, tag, CREDENTIAL_RECORD, DIGEST_LEN, MAX_GLOBAL_TIMEOUT_MS, NO_APPLICATION,
+};
 use super::types::*;
 
 struct Section<'a> {
@@ -291,6 +293,43 @@ impl Bundle {
             anonymous,
         };
 
+        let global = match get(tag::GLOBAL, "GLOBAL") {
+            Err(BundleError::MissingSection(_)) => None,
+            Err(e) => return Err(e),
+            Ok(mut s) => {
+                let mode = match s.u8("mode")? {
+                    1 => RateLimitMode::Global,
+                    2 => RateLimitMode::LocalGlobal,
+                    _ => return Err(s.bad("mode")),
+                };
+                let cluster = s.string("cluster")?;
+                let domain = s.string("domain")?;
+                if cluster.is_empty() {
+                    return Err(s.bad("cluster"));
+                }
+                if domain.is_empty() {
+                    return Err(s.bad("domain"));
+                }
+                let timeout_ms = s.u32("timeout_ms")?;
+                if !(1..=MAX_GLOBAL_TIMEOUT_MS).contains(&timeout_ms) {
+                    return Err(s.bad("timeout_ms"));
+                }
+                let failure_allow = match s.u8("failure_mode")? {
+                    0 => false,
+                    1 => true,
+                    _ => return Err(s.bad("failure_mode")),
+                };
+                s.end()?;
+                Some(GlobalLimits {
+                    mode,
+                    cluster,
+                    domain,
+                    timeout_ms,
+                    failure_allow,
+                })
+            }
+        };
+
         Ok(Bundle {
             version,
             compiler,
@@ -303,6 +342,7 @@ impl Bundle {
             applications,
             credentials,
             names,
+            global,
         })
     }
 }

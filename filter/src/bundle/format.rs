@@ -11,9 +11,11 @@ pub const MAGIC: [u8; 8] = *b"ACEPACK\0";
 /// The format's major version written by this build.
 pub const MAJOR: u16 = 3;
 /// The format's minor version written by this build.
-pub const MINOR: u16 = 0;
+pub const MINOR: u16 = 1;
 /// Header size in bytes.
 pub const HEADER_LEN: usize = 24;
+/// Longest rate limit service timeout a bundle may carry, in milliseconds.
+pub const MAX_GLOBAL_TIMEOUT_MS: u32 = 60_000;
 /// Sentinel for "no anonymous application".
 pub const NO_APPLICATION: u32 = u32::MAX;
 /// Bytes of one CREDENTIALS record: digest, then the application as a `u32`.
@@ -35,6 +37,8 @@ pub mod tag {
     pub const PACKAGES: u32 = 6;
     pub const APPLICATIONS: u32 = 7;
     pub const CREDENTIALS: u32 = 8;
+    /// Optional (minor 1): the global rate-limit settings.
+    pub const GLOBAL: u32 = 9;
 }
 
 /// The header's check of a body: the low 32 bits of its XXH3-64 (seed 0).

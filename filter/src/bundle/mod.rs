@@ -1,6 +1,6 @@
 //! The bundle: the compact binary form of a compiled catalog, its reader and its writer.
 //!
-//! # Layout (format 3.0)
+//! # Layout (format 3.1)
 //!
 //! Fixed-width integers are little-endian. `var` is an unsigned LEB128 integer of at most 32 bits
 //! (1–5 bytes, no overlong forms); every count, length and index inside sections is a `var`. `str`
@@ -38,6 +38,10 @@
 //!                 strictly ascending by digest; digest = the first 16 bytes of SHA-256(key) or
 //!                 SHA-256(header identity). Fixed width (format 3; 2 had a var application) so
 //!                 200,000 of them load in one tight loop.
+//! 9 GLOBAL        optional (minor 1; absent: local mode): u8 mode (1 global, 2 local+global),
+//!                 str cluster, str domain (both non-empty), u32 timeout_ms (1..=60000),
+//!                 u8 failure_mode (0 deny, 1 allow). Readers of minor 0 skip it and count
+//!                 locally: upgrade the filter before deploying a bundle in a global mode.
 //! ```
 //!
 //! Decoding checks every length, count, index, enum value and limit; it never panics and never
@@ -56,9 +60,10 @@ pub mod types;
 
 pub use error::{BundleError, EncodeError};
 pub use format::{
-    body_checksum, limit_is_valid, tag, DIGEST_LEN, HEADER_LEN, MAGIC, MAJOR, MAX_LIMIT_UNITS, MINOR, NO_APPLICATION,
+    body_checksum, limit_is_valid, tag, DIGEST_LEN, HEADER_LEN, MAGIC, MAJOR, MAX_GLOBAL_TIMEOUT_MS, MAX_LIMIT_UNITS, MINOR,
+    NO_APPLICATION,
 };
 pub use types::{
-    Api, Application, Bundle, Credential, Enforcement, Grant, Limit, MatchPolicy, Method, NameRef, Operation, Package,
-    PackageOperation, RateLimitHeaders, Strategy, StrategyKind,
+    Api, Application, Bundle, Credential, Enforcement, GlobalLimits, Grant, Limit, MatchPolicy, Method, NameRef,
+    Operation, Package, PackageOperation, RateLimitHeaders, RateLimitMode, Strategy, StrategyKind,
 };

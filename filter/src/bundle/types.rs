@@ -255,6 +255,33 @@ pub struct Credential {
     pub application: u32,
 }
 
+/// Where rate limits are counted (docs/global-rate-limits.md).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum RateLimitMode {
+    /// In this Envoy's shared data, exactly (the default).
+    #[default]
+    Local,
+    /// By the rate limit service only.
+    Global,
+    /// The exact local bucket first, then the rate limit service.
+    LocalGlobal,
+}
+
+/// The rate limit service of the global modes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GlobalLimits {
+    /// `Global` or `LocalGlobal`.
+    pub mode: RateLimitMode,
+    /// The Envoy cluster serving `envoy.service.ratelimit.v3.RateLimitService`.
+    pub cluster: String,
+    /// The descriptors' domain.
+    pub domain: String,
+    /// How long a request waits for the answer, in milliseconds (≥ 1).
+    pub timeout_ms: u32,
+    /// No answer in time: admit (`true`) or deny with 503 `limiter_unavailable` (`false`).
+    pub failure_allow: bool,
+}
+
 /// A decoded bundle.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Bundle {
@@ -281,6 +308,8 @@ pub struct Bundle {
     /// Operation paths and ids, and application names, back to back ([`Operation::path`],
     /// [`Operation::id`] and [`Application::name`] point into it).
     pub names: String,
+    /// The rate limit service, in a global mode (`None`: local mode).
+    pub global: Option<GlobalLimits>,
 }
 
 impl Bundle {

@@ -6,9 +6,9 @@ use std::sync::OnceLock;
 
 use smallvec::SmallVec;
 
-use crate::bundle::{Bundle, Limit};
+use crate::bundle::{Bundle, Limit, RateLimitMode};
 use crate::decimal::push_u64;
-use crate::limiter::{self, LimitError, Store};
+use crate::limiter::{self, LimitError, Outcome, Store};
 
 use super::authorize::PackageGrants;
 use super::decision::{deny, Allow, Charge, Decision, Deny, Reason};
@@ -52,6 +52,21 @@ impl Scope {
         }
     }
 
+    /// The scope's limits.
+    pub(crate) fn limits(&self) -> &[Limit] {
+        &self.limits
+    }
+
+    /// The bucket's name for a rate limit service: the package id, or `package:operation` for
+    /// an operation override (what `acepack limits` writes; docs/global-rate-limits.md).
+    pub(crate) fn bucket_name(&self, bundle: &Bundle) -> String {
+        let package_id = bundle.packages.get(self.package as usize).map_or("", |p| p.id.as_str());
+        match self.operation {
+            Some(o) => format!("{package_id}:{}", bundle.operation_id(o)),
+            None => package_id.to_owned(),
+        }
+    }
+
     /// The scope's part of bucket keys.
     fn key_part(&self, bundle: &Bundle) -> [u8; SCOPE_PART_LEN] {
         *self.key_part.get_or_init(|| {
@@ -77,6 +92,13 @@ pub(crate) fn charge<S: Store + ?Sized>(
         hide,
     } = identity;
     let mut best_denial: Option<Charge> = None;
+    // Global mode: the rate limit service decides, nothing is counted here (the proxy asks it about
+    // the first granted bucket; docs/global-rate-limits.md).
+    let global_only = engine
+        .bundle()
+        .global
+        .as_ref()
+        .is_some_and(|g| g.mode == RateLimitMode::Global);
     for m in grants {
         let Some(scope) = engine.scopes.get(m.scope as usize) else {
             continue;
@@ -90,11 +112,19 @@ pub(crate) fn charge<S: Store + ?Sized>(
                 hide,
             });
         }
-        let key = bucket_key(&digest, &scope.key_part(engine.bundle()));
-        let outcome = match limiter::take(store, &key, &scope.limits, now_us) {
-            Ok(outcome) => outcome,
-            Err(LimitError::Store | LimitError::Contention) => {
-                return deny(503, Reason::LimiterUnavailable, Some(operation), Some(application));
+        let outcome = if global_only {
+            Outcome {
+                admitted: true,
+                retry_after: 0,
+                windows: SmallVec::new(),
+            }
+        } else {
+            let key = bucket_key(&digest, &scope.key_part(engine.bundle()));
+            match limiter::take(store, &key, &scope.limits, now_us) {
+                Ok(outcome) => outcome,
+                Err(LimitError::Store | LimitError::Contention) => {
+                    return deny(503, Reason::LimiterUnavailable, Some(operation), Some(application));
+                }
             }
         };
         let charge = Charge {
@@ -102,6 +132,7 @@ pub(crate) fn charge<S: Store + ?Sized>(
             scope: m.scope,
             operation_override: m.is_override,
             outcome,
+            credential: digest,
         };
         if charge.outcome.admitted {
             return Decision::Allow(Allow {

@@ -46,11 +46,11 @@ pub(super) struct Global {
 
 /// The bundle's global settings, when it is in a global mode.
 pub(super) fn settings(engine: &Engine) -> Option<&GlobalLimits> {
-    let e = &engine.bundle().enforcement;
-    match e.rate_limits {
-        RateLimitMode::Local => None,
-        RateLimitMode::Global | RateLimitMode::LocalGlobal => e.global.as_ref(),
-    }
+    engine
+        .bundle()
+        .global
+        .as_ref()
+        .filter(|g| g.mode != RateLimitMode::Local)
 }
 
 impl Global {
@@ -76,11 +76,23 @@ impl Global {
             local: RateLimitState::of(charge),
         };
         let (credential, bucket) = engine.global_descriptor(charge);
-        let message = rls::encode_request(
-            &settings.domain,
-            &[(rls::CREDENTIAL_KEY, &credential), (rls::BUCKET_KEY, &bucket)],
-            1,
-        );
+        let windows: SmallVec<[String; 2]> = engine
+            .scope_limits(charge.scope)
+            .iter()
+            .map(|l| l.window_seconds.to_string())
+            .collect();
+        let entries: SmallVec<[[(&str, &str); 3]; 2]> = windows
+            .iter()
+            .map(|w| {
+                [
+                    (rls::CREDENTIAL_KEY, credential.as_str()),
+                    (rls::BUCKET_KEY, bucket.as_str()),
+                    (rls::WINDOW_KEY, w.as_str()),
+                ]
+            })
+            .collect();
+        let descriptors: SmallVec<[&[(&str, &str)]; 2]> = entries.iter().map(|e| &e[..]).collect();
+        let message = rls::encode_request(&settings.domain, &descriptors, 1);
         let service = rls::encode_grpc_service(&settings.cluster);
         match abi::grpc_call(&service, rls::SERVICE, rls::METHOD, &message, settings.timeout_ms) {
             Ok(token) => {
@@ -89,7 +101,7 @@ impl Global {
             }
             Err(s) => {
                 abi::log(
-                    3,
+                    abi::LogLevel::Warn,
                     &format!(
                         "acepack: cannot call the rate limit service on cluster {:?} (host status {})",
                         settings.cluster, s.0
@@ -142,7 +154,7 @@ impl Global {
         self.answered.insert(call.context, headers);
         if paused {
             if let Err(s) = abi::continue_request() {
-                abi::log(4, &format!("acepack: cannot resume a request (host status {})", s.0));
+                abi::log(abi::LogLevel::Error, &format!("acepack: cannot resume a request (host status {})", s.0));
             }
             PAUSE
         } else {
@@ -158,7 +170,7 @@ impl Global {
         };
         let _ = abi::set_effective_context(call.context);
         let Some(engine) = engine else {
-            let _ = super::fail_closed();
+            let _ = super::fail_closed(Reason::NotConfigured);
             return;
         };
         let Some(settings) = settings(engine) else {
@@ -192,7 +204,7 @@ impl Global {
         emit(engine, call.package, call.scope, figures, |k, v| owned.push((k, v.to_owned())));
         let pairs: SmallVec<[(&str, &str); 6]> = owned.iter().map(|(k, v)| (*k, v.as_str())).collect();
         if abi::send_response(429, &pairs, Reason::RateLimited.body().as_bytes()).is_err() {
-            abi::log(4, "acepack: the host refused a local response");
+            abi::log(abi::LogLevel::Error, "acepack: the host refused a local response");
         }
     }
 
@@ -241,7 +253,7 @@ pub extern "C" fn proxy_on_grpc_receive(_context_id: u32, token: u32, response_s
         Ok(bytes) => match rls::decode_response(&bytes) {
             Ok(a) => Some(a),
             Err(e) => {
-                abi::log(1, &format!("acepack: rate limit service: {e}"));
+                abi::log(abi::LogLevel::Debug, &format!("acepack: rate limit service: {e}"));
                 None
             }
         },
@@ -254,7 +266,7 @@ pub extern "C" fn proxy_on_grpc_receive(_context_id: u32, token: u32, response_s
 pub extern "C" fn proxy_on_grpc_close(_context_id: u32, token: u32, status_code: u32) {
     // Debug level: while the service is down every request would log this.
     abi::log(
-        1,
+        abi::LogLevel::Debug,
         &format!("acepack: rate limit service call failed (gRPC status {status_code})"),
     );
     with_filter(|f| f.global.finish(f.engine.as_ref(), f.metrics.as_ref(), token, None));
