@@ -6,8 +6,9 @@
 use std::path::Path;
 
 use acepack_filter::bundle::{
-    Api, Application, Bundle, Credential, Enforcement, Grant, Limit, MatchPolicy, Method, NameRef, Operation, Package,
-    PackageOperation, RateLimitHeaders, Strategy, StrategyKind, DIGEST_LEN, MAJOR, MINOR,
+    Api, Application, Bundle, Credential, Enforcement, GlobalLimits, Grant, Limit, MatchPolicy, Method, NameRef,
+    Operation, Package, PackageOperation, RateLimitHeaders, RateLimitMode, Strategy, StrategyKind, DIGEST_LEN, MAJOR,
+    MINOR,
 };
 use acepack_filter::engine::{Engine, LoadError};
 use acepack_filter::matcher::MatchConflict;
@@ -176,7 +177,17 @@ pub fn build(model: &Model) -> Result<Bundle, Vec<Diagnostic>> {
         applications,
         credentials: credentials.into_iter().map(|(c, _)| c).collect(),
         names,
-        global: None,
+        global: model.enforcement.global.as_ref().map(|g| GlobalLimits {
+            mode: match model.enforcement.rate_limits {
+                model::RateLimitMode::Local => RateLimitMode::Local,
+                model::RateLimitMode::Global => RateLimitMode::Global,
+                model::RateLimitMode::LocalGlobal => RateLimitMode::LocalGlobal,
+            },
+            cluster: g.cluster.clone(),
+            domain: g.domain.clone(),
+            timeout_ms: g.timeout_ms,
+            failure_allow: g.failure_mode == model::FailureMode::Allow,
+        }),
     };
     if !errors.is_empty() {
         return Err(errors);

@@ -13,6 +13,7 @@ pub mod catalog;
 pub mod diag;
 pub mod envoy_filter;
 pub mod error;
+pub mod limits;
 pub mod model;
 pub mod openapi;
 pub mod output;

@@ -427,7 +427,9 @@ mod tests {
         };
         let collect = |f: &Figures, style| {
             let mut out = Vec::new();
-            f.emit(style, "gold", "\"gold\";q=5;w=60", Some(5), |k, v| out.push(format!("{k}: {v}")));
+            f.emit(style, "gold", "\"gold\";q=5;w=60", Some(5), |k, v| {
+                out.push(format!("{k}: {v}"))
+            });
             out
         };
         assert_eq!(
@@ -439,7 +441,10 @@ mod tests {
             ["ratelimit-limit: 5", "ratelimit-remaining: 2", "ratelimit-reset: 40"]
         );
         let unknown = Figures::default();
-        assert_eq!(collect(&unknown, RateLimitHeaders::Ietf), ["ratelimit-policy: \"gold\";q=5;w=60"]);
+        assert_eq!(
+            collect(&unknown, RateLimitHeaders::Ietf),
+            ["ratelimit-policy: \"gold\";q=5;w=60"]
+        );
         assert_eq!(collect(&unknown, RateLimitHeaders::Draft03), ["ratelimit-limit: 5"]);
         assert!(collect(&known, RateLimitHeaders::None).is_empty());
     }

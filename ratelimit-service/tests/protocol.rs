@@ -16,7 +16,10 @@ fn the_filters_request_is_the_generated_request() {
     let bytes = rls::encode_request(
         "acepack",
         &[
-            &[(rls::CREDENTIAL_KEY, "Zm9vYmFyYmF6cXV4"), (rls::BUCKET_KEY, "gold:getInvoice")],
+            &[
+                (rls::CREDENTIAL_KEY, "Zm9vYmFyYmF6cXV4"),
+                (rls::BUCKET_KEY, "gold:getInvoice"),
+            ],
             &[(rls::WINDOW_KEY, "60")],
         ],
         1,

@@ -13,6 +13,7 @@ mod diff;
 mod envoy;
 mod explain;
 mod inspect;
+mod limits;
 
 /// Exit statuses of docs/cli.md.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -116,6 +117,14 @@ enum Command {
         #[arg(long, default_value = "acepack")]
         vm_id: String,
     },
+    /// Print the rate limit service's configuration for the catalog's buckets (global modes).
+    Limits {
+        /// The catalog (YAML or JSON).
+        catalog: PathBuf,
+        /// The service: `limitador` or `envoy-ratelimit` (envoyproxy/ratelimit).
+        #[arg(long = "for", value_parser = ["limitador", "envoy-ratelimit"])]
+        service: String,
+    },
 }
 
 /// Why a command failed. Rendered once by [`run`]; the variant decides the exit status.
@@ -213,6 +222,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
         Command::Explain { .. } => "explain",
         Command::Diff { .. } => "diff",
         Command::Envoy { .. } => "envoy",
+        Command::Limits { .. } => "limits",
     };
     let outcome = match cli.command {
         Command::Compile {
@@ -246,6 +256,14 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
             allow_breaking,
         } => diff::run(&old, &new, json, allow_breaking),
         Command::Envoy { bundle, wasm, vm_id } => envoy::run(&bundle, &wasm, &vm_id),
+        Command::Limits { catalog, service } => limits::run(
+            &catalog,
+            if service == "limitador" {
+                acepack_compiler::limits::Target::Limitador
+            } else {
+                acepack_compiler::limits::Target::EnvoyRatelimit
+            },
+        ),
     };
     match outcome {
         Ok(exit) => exit as i32,

@@ -60,8 +60,8 @@ pub mod types;
 
 pub use error::{BundleError, EncodeError};
 pub use format::{
-    body_checksum, limit_is_valid, tag, DIGEST_LEN, HEADER_LEN, MAGIC, MAJOR, MAX_GLOBAL_TIMEOUT_MS, MAX_LIMIT_UNITS, MINOR,
-    NO_APPLICATION,
+    body_checksum, limit_is_valid, tag, DIGEST_LEN, HEADER_LEN, MAGIC, MAJOR, MAX_GLOBAL_TIMEOUT_MS, MAX_LIMIT_UNITS,
+    MINOR, NO_APPLICATION,
 };
 pub use types::{
     Api, Application, Bundle, Credential, Enforcement, GlobalLimits, Grant, Limit, MatchPolicy, Method, NameRef,

@@ -408,7 +408,13 @@ pub fn increment(id: u32, offset: i64) {
 
 /// Starts a unary gRPC call to the cluster of `service` (a serialized `GrpcService`); the answer
 /// comes to `proxy_on_grpc_receive` / `proxy_on_grpc_close` with the returned token.
-pub fn grpc_call(service: &[u8], service_name: &str, method: &str, message: &[u8], timeout_ms: u32) -> Result<u32, Status> {
+pub fn grpc_call(
+    service: &[u8],
+    service_name: &str,
+    method: &str,
+    message: &[u8],
+    timeout_ms: u32,
+) -> Result<u32, Status> {
     let metadata = serialize(&[]);
     let mut token = 0u32;
     // SAFETY: pointers and lengths describe live buffers; out-pointer to a live local.

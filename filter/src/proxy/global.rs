@@ -154,7 +154,10 @@ impl Global {
         self.answered.insert(call.context, headers);
         if paused {
             if let Err(s) = abi::continue_request() {
-                abi::log(abi::LogLevel::Error, &format!("acepack: cannot resume a request (host status {})", s.0));
+                abi::log(
+                    abi::LogLevel::Error,
+                    &format!("acepack: cannot resume a request (host status {})", s.0),
+                );
             }
             PAUSE
         } else {
@@ -201,7 +204,9 @@ impl Global {
         let mut owned: SmallVec<[(&'static str, String); 6]> = SmallVec::new();
         owned.push(("content-type", "application/json".to_owned()));
         owned.push(("retry-after", retry.to_string()));
-        emit(engine, call.package, call.scope, figures, |k, v| owned.push((k, v.to_owned())));
+        emit(engine, call.package, call.scope, figures, |k, v| {
+            owned.push((k, v.to_owned()))
+        });
         let pairs: SmallVec<[(&str, &str); 6]> = owned.iter().map(|(k, v)| (*k, v.as_str())).collect();
         if abi::send_response(429, &pairs, Reason::RateLimited.body().as_bytes()).is_err() {
             abi::log(abi::LogLevel::Error, "acepack: the host refused a local response");
@@ -218,7 +223,11 @@ impl Global {
         };
         match headers {
             Headers::Local(state) => state.emit(engine, scratch, set),
-            Headers::Service { package, scope, figures } => emit(engine, package, scope, &figures, &mut set),
+            Headers::Service {
+                package,
+                scope,
+                figures,
+            } => emit(engine, package, scope, &figures, &mut set),
         }
         true
     }
