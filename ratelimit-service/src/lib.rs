@@ -95,12 +95,29 @@ pub fn load_limits(path: &Path) -> Result<Vec<Limit>, Error> {
     parse_limits(&text, &shown)
 }
 
+/// How long one Redis connection attempt or command may take.
+pub const REDIS_TIMEOUT: std::time::Duration = std::time::Duration::from_millis(500);
+
 /// A limiter on Redis, configured with `limits`.
 pub async fn redis_limiter(url: &str, limits: Vec<Limit>) -> Result<AsyncRateLimiter, Error> {
-    let storage = AsyncRedisStorage::new(url).await.map_err(|e| Error::Redis {
+    let redis_error = |e: redis::RedisError| Error::Redis {
         url: url.to_owned(),
         message: e.to_string(),
-    })?;
+    };
+    // Bounded waits: without them a call made while Redis is away can wait forever, and the
+    // connection manager may never come back (seen when Redis restarts under load).
+    let config = redis::aio::ConnectionManagerConfig::new()
+        .set_connection_timeout(REDIS_TIMEOUT)
+        .set_response_timeout(REDIS_TIMEOUT)
+        .set_number_of_retries(2)
+        .set_max_delay(200);
+    let client = redis::Client::open(url).map_err(redis_error)?;
+    let manager = redis::aio::ConnectionManager::new_with_config(client, config)
+        .await
+        .map_err(redis_error)?;
+    let storage = AsyncRedisStorage::new_with_conn_manager(manager)
+        .await
+        .map_err(redis_error)?;
     let limiter = AsyncRateLimiter::new_with_storage(Box::new(storage));
     for limit in limits {
         limiter.add_limit(limit);

@@ -136,19 +136,25 @@ async fn a_redis_restart_fails_calls_then_recovers() {
     assert_eq!(admitted(&svc, "credA", "gold", 2).await, 2);
 
     redis.stop();
-    let r = svc.decide(&request("credA", "gold")).await;
-    assert_eq!(r.map_err(|s| s.code()).err(), Some(tonic::Code::Unavailable));
+    // Several calls while Redis is away (once, this left the connection manager stuck for good).
+    for _ in 0..5 {
+        let r = svc.decide(&request("credA", "gold")).await;
+        assert_eq!(r.map_err(|s| s.code()).err(), Some(tonic::Code::Unavailable));
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
 
     redis.restart();
     // The connection manager reconnects on use; the counts started over with the empty Redis.
-    let deadline = Instant::now() + Duration::from_secs(10);
+    let restarted = Instant::now();
+    let deadline = restarted + Duration::from_secs(10);
     let mut ok = 0;
     while ok == 0 {
         assert!(
             Instant::now() < deadline,
             "the service did not recover after Redis restarted"
         );
-        if let Ok(r) = svc.decide(&request("credA", "gold")).await {
+        let r = svc.decide(&request("credA", "gold")).await;
+        if let Ok(r) = r {
             ok = usize::from(r.overall_code == Code::Ok as i32);
             assert_eq!(ok, 1, "the restarted Redis is empty: the first call is admitted");
         } else {
