@@ -21,7 +21,10 @@ fn catalog(dir: &WorkDir, mode: &str) -> std::path::PathBuf {
     let text = std::fs::read_to_string(data.join("global.yaml"))
         .unwrap()
         .replace("rate_limits: global", &format!("rate_limits: {mode}"))
-        .replace("envoy: routes.yaml", &format!("envoy: {}", data.join("routes.yaml").display()))
+        .replace(
+            "envoy: routes.yaml",
+            &format!("envoy: {}", data.join("routes.yaml").display()),
+        )
         .replace("spec: specs/", &format!("spec: {}/", data.join("specs").display()));
     dir.write(&format!("catalog-{}.yaml", mode.replace('+', "-")), text)
 }
@@ -90,7 +93,12 @@ fn measure(e: &Envoy) -> (Duration, Duration, f64) {
 fn global_mode_latency_and_throughput_beside_local_mode() {
     let dir = WorkDir::new("global-figures");
     let global = catalog(&dir, "global");
-    let out = run_cli(["limits".as_ref(), global.as_os_str(), "--for".as_ref(), "limitador".as_ref()]);
+    let out = run_cli([
+        "limits".as_ref(),
+        global.as_os_str(),
+        "--for".as_ref(),
+        "limitador".as_ref(),
+    ]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     let limits = dir.write("limits.yaml", &out.stdout);
     let redis = Redis::start(&dir);
@@ -98,10 +106,21 @@ fn global_mode_latency_and_throughput_beside_local_mode() {
     let upstream = EchoUpstream::start();
 
     let mut rows = Vec::new();
-    for (mode, cat) in [("local", catalog(&dir, "local")), ("global", global.clone()), ("local+global", catalog(&dir, "local+global"))] {
-        let e = envoy(&format!("global-figures-{}", mode.replace('+', "-")), &cat, &upstream, svc.addr());
+    for (mode, cat) in [
+        ("local", catalog(&dir, "local")),
+        ("global", global.clone()),
+        ("local+global", catalog(&dir, "local+global")),
+    ] {
+        let e = envoy(
+            &format!("global-figures-{}", mode.replace('+', "-")),
+            &cat,
+            &upstream,
+            svc.addr(),
+        );
         let (p50, p99, rps) = measure(&e);
-        rows.push(format!("{mode:>13}: p50 {p50:>9.2?}  p99 {p99:>9.2?}  {rps:>7.0} req/s ({THREADS} clients)"));
+        rows.push(format!(
+            "{mode:>13}: p50 {p50:>9.2?}  p99 {p99:>9.2?}  {rps:>7.0} req/s ({THREADS} clients)"
+        ));
     }
     println!("one Envoy (2 workers), echo upstream, loopback:\n{}", rows.join("\n"));
 }

@@ -29,7 +29,10 @@ fn catalog(dir: &WorkDir, enforcement: &str) -> std::path::PathBuf {
     let start = text.find("enforcement:\n").unwrap();
     let end = text.find("auth_strategies:").unwrap();
     let text = format!("{}enforcement:\n{enforcement}{}", &text[..start], &text[end..])
-        .replace("envoy: routes.yaml", &format!("envoy: {}", data.join("routes.yaml").display()))
+        .replace(
+            "envoy: routes.yaml",
+            &format!("envoy: {}", data.join("routes.yaml").display()),
+        )
         .replace("spec: specs/", &format!("spec: {}/", data.join("specs").display()));
     dir.write("catalog.yaml", text)
 }
@@ -80,7 +83,12 @@ impl Fleet {
 /// Redis, and the service loaded with `acepack limits --for limitador` of `catalog`.
 fn service(name: &str, catalog: &std::path::Path) -> (Redis, RateLimitService, WorkDir) {
     let dir = WorkDir::new(&format!("{name}-rls"));
-    let out = run_cli(["limits".as_ref(), catalog.as_os_str(), "--for".as_ref(), "limitador".as_ref()]);
+    let out = run_cli([
+        "limits".as_ref(),
+        catalog.as_os_str(),
+        "--for".as_ref(),
+        "limitador".as_ref(),
+    ]);
     assert_eq!(out.code, 0, "acepack limits failed: {}", out.stderr);
     let limits = dir.write("limits.yaml", &out.stdout);
     let redis = Redis::start(&dir);
@@ -136,7 +144,12 @@ fn both_envoys_share_one_count_set_by_the_emitted_limits() {
         statuses.push(get(&fleet.envoys[i % 2], "k-fleet-1", i));
     }
     let admitted = statuses.iter().filter(|r| r.status == 200).count();
-    assert_eq!(admitted, N, "{:?}", statuses.iter().map(|r| r.status).collect::<Vec<_>>());
+    assert_eq!(
+        admitted,
+        N,
+        "{:?}",
+        statuses.iter().map(|r| r.status).collect::<Vec<_>>()
+    );
     assert!(statuses[..N].iter().all(|r| r.status == 200));
     // Headers come from the service's answer: remaining counts down across both Envoys.
     let (_, r, t) = expect::ietf_ratelimit(&statuses[N - 1]);
@@ -156,7 +169,10 @@ fn both_envoys_share_one_count_set_by_the_emitted_limits() {
     // checks, then increments: each other call in flight may slip through once).
     let threads = 8;
     let (ok, limited, other) = burst(&fleet, "k-fleet-3", 10 * N, threads);
-    println!("burst of {} over 2 Envoys, {threads} clients: {ok} admitted, {limited} limited (limit {N})", 10 * N);
+    println!(
+        "burst of {} over 2 Envoys, {threads} clients: {ok} admitted, {limited} limited (limit {N})",
+        10 * N
+    );
     assert!(other.is_empty(), "{other:?}");
     assert!((N..=N + threads - 1).contains(&ok), "admitted {ok}");
 }
@@ -173,7 +189,11 @@ fn service_down_or_slow_gives_the_failure_mode_and_nothing_hangs() {
             for i in 0..5 {
                 let started = Instant::now();
                 let r = get(&fleet.envoys[0], "k-fleet-1", i);
-                assert!(started.elapsed() < Duration::from_secs(3), "{failure}/{what}: request took {:?}", started.elapsed());
+                assert!(
+                    started.elapsed() < Duration::from_secs(3),
+                    "{failure}/{what}: request took {:?}",
+                    started.elapsed()
+                );
                 assert_eq!(r.status, want, "{failure}/{what}: {}", r.summary());
                 if want == 503 {
                     expect::denied(&r, 503, "limiter_unavailable");
