@@ -40,6 +40,9 @@ enum Headers {
 pub(super) struct Global {
     /// Calls in flight, by token.
     calls: HashMap<u32, Call>,
+    /// The token of each stream's call in flight, by context id (to forget a deleted stream's call
+    /// without a scan).
+    tokens: HashMap<u32, u32>,
     /// Decided streams waiting for their response headers, by context id.
     answered: HashMap<u32, Headers>,
 }
@@ -97,6 +100,7 @@ impl Global {
         match abi::grpc_call(&service, rls::SERVICE, rls::METHOD, &message, settings.timeout_ms) {
             Ok(token) => {
                 self.calls.insert(token, call);
+                self.tokens.insert(context_id, token);
                 PAUSE
             }
             Err(s) => {
@@ -171,6 +175,7 @@ impl Global {
             // The stream is gone (its call was forgotten) or the token is not ours.
             return;
         };
+        self.tokens.remove(&call.context);
         let _ = abi::set_effective_context(call.context);
         let Some(engine) = engine else {
             let _ = super::fail_closed(Reason::NotConfigured);
@@ -235,8 +240,8 @@ impl Global {
     /// Drops a deleted stream's state (a late answer to its call is then ignored).
     pub(super) fn forget(&mut self, context_id: u32) {
         self.answered.remove(&context_id);
-        if !self.calls.is_empty() {
-            self.calls.retain(|_, c| c.context != context_id);
+        if let Some(token) = self.tokens.remove(&context_id) {
+            self.calls.remove(&token);
         }
     }
 }
