@@ -6,8 +6,9 @@
 use std::path::Path;
 
 use acepack_filter::bundle::{
-    Access, Api, Application, Bundle, Credential, Enforcement, Grant, Held, Hold, Limit, MatchPolicy, Method, NameRef,
-    Oidc, Operation, Package, PackageOperation, RateLimitHeaders, Strategy, StrategyKind, DIGEST_LEN, MAJOR, MINOR,
+    Access, Api, Application, Bundle, Credential, Enforcement, GlobalLimits, Grant, Held, Hold, Limit, MatchPolicy,
+    Method, NameRef, Oidc, Operation, Package, PackageOperation, RateLimitHeaders, RateLimitMode, Strategy,
+    StrategyKind, DIGEST_LEN, MAJOR, MINOR,
 };
 use acepack_filter::engine::{Engine, LoadError};
 use acepack_filter::matcher::MatchConflict;
@@ -194,6 +195,17 @@ pub fn build(model: &Model) -> Result<Bundle, Vec<Diagnostic>> {
         credentials: credentials.into_iter().map(|(c, _)| c).collect(),
         names,
         access: access(model),
+        global: model.enforcement.global.as_ref().map(|g| GlobalLimits {
+            mode: match model.enforcement.rate_limits {
+                model::RateLimitMode::Local => RateLimitMode::Local,
+                model::RateLimitMode::Global => RateLimitMode::Global,
+                model::RateLimitMode::LocalGlobal => RateLimitMode::LocalGlobal,
+            },
+            cluster: g.cluster.clone(),
+            domain: g.domain.clone(),
+            timeout_ms: g.timeout_ms,
+            failure_allow: g.failure_mode == model::FailureMode::Allow,
+        }),
     };
     if !errors.is_empty() {
         return Err(errors);

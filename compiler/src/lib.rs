@@ -15,6 +15,7 @@ pub mod ecds;
 pub mod envoy_filter;
 pub mod envoy_jwt;
 pub mod error;
+pub mod limits;
 pub mod model;
 pub mod openapi;
 pub mod output;

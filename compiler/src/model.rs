@@ -44,6 +44,62 @@ pub enum CorsPreflight {
     Enforce,
 }
 
+/// `enforcement.rate_limits`: where buckets are counted (docs/global-rate-limits.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+pub enum RateLimitMode {
+    /// In each Envoy's shared data, exactly.
+    #[default]
+    #[serde(rename = "local")]
+    Local,
+    /// By the rate limit service only.
+    #[serde(rename = "global")]
+    Global,
+    /// The exact local bucket first, then the rate limit service.
+    #[serde(rename = "local+global")]
+    LocalGlobal,
+}
+
+/// `enforcement.global.failure_mode`: what a request gets when the service does not answer in time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FailureMode {
+    /// 503 `limiter_unavailable`.
+    #[default]
+    Deny,
+    /// Admitted.
+    Allow,
+}
+
+/// Default `enforcement.global.domain`.
+pub const DEFAULT_GLOBAL_DOMAIN: &str = "acepack";
+/// Default `enforcement.global.timeout_ms`.
+pub const DEFAULT_GLOBAL_TIMEOUT_MS: u32 = 25;
+
+fn default_domain() -> String {
+    DEFAULT_GLOBAL_DOMAIN.to_owned()
+}
+
+fn default_timeout_ms() -> u32 {
+    DEFAULT_GLOBAL_TIMEOUT_MS
+}
+
+/// `enforcement.global`: the rate limit service of the global modes.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GlobalService {
+    /// The Envoy cluster serving `envoy.service.ratelimit.v3.RateLimitService` (HTTP/2).
+    pub cluster: String,
+    /// The descriptors' domain (default `acepack`).
+    #[serde(default = "default_domain")]
+    pub domain: String,
+    /// How long a request waits for the answer, in milliseconds (default 25).
+    #[serde(default = "default_timeout_ms")]
+    pub timeout_ms: u32,
+    /// No answer in time: `deny` (503, the default) or `allow`.
+    #[serde(default)]
+    pub failure_mode: FailureMode,
+}
+
 /// The `enforcement` section, resolved.
 #[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize)]
 pub struct Enforcement {
@@ -57,6 +113,10 @@ pub struct Enforcement {
     pub hide_credentials: bool,
     /// How CORS preflights are handled.
     pub cors_preflight: CorsPreflight,
+    /// Where rate limits are counted.
+    pub rate_limits: RateLimitMode,
+    /// The rate limit service (set exactly when `rate_limits` is not `local`).
+    pub global: Option<GlobalService>,
 }
 
 /// One entry of `auth_strategies`.

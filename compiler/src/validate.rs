@@ -19,6 +19,7 @@ use crate::source;
 
 mod access;
 mod apis;
+mod global;
 mod hosts;
 mod limits;
 mod oidc;
@@ -331,12 +332,15 @@ pub(crate) fn build(c: &Catalog, file: &str, dir: &Path) -> Result<Model, LoadEr
             );
         }
     }
+    let global = global::global_service(&mut ctx, &c.enforcement);
     let enforcement = model::Enforcement {
         match_policy: c.enforcement.match_policy,
         anonymous,
         rate_limit_headers: c.enforcement.rate_limit_headers,
         hide_credentials: c.enforcement.hide_credentials,
         cors_preflight: c.enforcement.cors_preflight,
+        rate_limits: c.enforcement.rate_limits,
+        global,
     };
 
     let mapping = match &c.gateway {

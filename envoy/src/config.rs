@@ -67,6 +67,8 @@ pub struct Bootstrap {
     pub route_config: Option<String>,
     /// Static clusters: (name, loopback address).
     pub clusters: Vec<(String, SocketAddr)>,
+    /// Static HTTP/2 clusters for gRPC services (a rate limit service): (name, loopback address).
+    pub grpc_clusters: Vec<(String, SocketAddr)>,
     /// The listener port (0: any free port; the harness reads the bound port from the admin API).
     pub listener_port: u16,
     /// The admin port (0: any free port; the harness reads it from `--admin-address-path`).
@@ -102,6 +104,12 @@ impl Bootstrap {
     /// Adds a static cluster.
     pub fn with_cluster(mut self, name: &str, addr: SocketAddr) -> Bootstrap {
         self.clusters.push((name.to_string(), addr));
+        self
+    }
+
+    /// Adds a static HTTP/2 cluster, for a gRPC service such as a rate limit service.
+    pub fn with_grpc_cluster(mut self, name: &str, addr: SocketAddr) -> Bootstrap {
+        self.grpc_clusters.push((name.to_string(), addr));
         self
     }
 
@@ -200,7 +208,15 @@ impl Bootstrap {
                 port = addr.port()
             ));
         }
-        if self.clusters.is_empty() {
+        for (name, addr) in &self.grpc_clusters {
+            y.push_str(&format!(
+                "  - name: {n}\n    type: STATIC\n    connect_timeout: 1s\n    typed_extension_protocol_options:\n      envoy.extensions.upstreams.http.v3.HttpProtocolOptions:\n        \"@type\": type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions\n        explicit_http_config: {{ http2_protocol_options: {{}} }}\n    load_assignment:\n      cluster_name: {n}\n      endpoints:\n      - lb_endpoints:\n        - endpoint:\n            address:\n              socket_address: {{ address: {ip}, port_value: {port} }}\n",
+                n = yaml_str(name),
+                ip = addr.ip(),
+                port = addr.port()
+            ));
+        }
+        if self.clusters.is_empty() && self.grpc_clusters.is_empty() {
             y.push_str("  []\n");
         }
         y

@@ -23,6 +23,7 @@ pub mod expect;
 pub mod http;
 pub mod jwt;
 pub mod live;
+pub mod rls;
 pub mod scenario;
 pub mod upstream;
 pub mod workdir;

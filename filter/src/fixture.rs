@@ -233,6 +233,7 @@ pub fn bundle() -> Bundle {
             ],
             route_bound: vec![],
         },
+        global: None,
     }
 }
 

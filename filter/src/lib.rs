@@ -21,6 +21,7 @@ pub mod headers;
 pub mod limiter;
 pub mod matcher;
 pub mod plugin_config;
+pub mod rls;
 
 pub use engine::{Decision, Engine, Request};
 

@@ -343,6 +343,7 @@ mod tests {
             credentials: vec![],
             names: String::new(),
             access: Default::default(),
+            global: None,
         };
         for (api, m, p) in ops {
             b.push_operation(*api, Method::parse(m).unwrap(), p, &format!("{m} {p}"));

@@ -186,6 +186,7 @@ fn any_bundle() -> impl Strategy<Value = Bundle> {
             credentials: vec![],
             names: String::new(),
             access: Default::default(),
+            global: None,
         };
         for (i, (api, method, path)) in ops.into_iter().enumerate() {
             let method = Method::parse(Method::NAMES[method % Method::NAMES.len()]).unwrap();

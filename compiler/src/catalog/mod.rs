@@ -105,7 +105,7 @@ pub struct Gateway {
     pub kong: Option<String>,
 }
 
-pub use crate::model::{CorsPreflight, MatchPolicy, RateLimitHeaders};
+pub use crate::model::{CorsPreflight, GlobalService, MatchPolicy, RateLimitHeaders, RateLimitMode};
 
 /// `enforcement`.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
@@ -126,6 +126,12 @@ pub struct Enforcement {
     /// `cors_preflight` (default `pass`).
     #[serde(default)]
     pub cors_preflight: CorsPreflight,
+    /// `rate_limits`: `local` (default), `global` or `local+global`.
+    #[serde(default)]
+    pub rate_limits: RateLimitMode,
+    /// `global`: the rate limit service, required in the global modes.
+    #[serde(default)]
+    pub global: Option<GlobalService>,
 }
 
 /// `auth_strategies[].type`.

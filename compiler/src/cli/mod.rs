@@ -13,6 +13,7 @@ mod diff;
 mod envoy;
 mod explain;
 mod inspect;
+mod limits;
 mod portal;
 mod spec;
 
@@ -169,6 +170,14 @@ enum Command {
         #[arg(long)]
         engine: Option<PathBuf>,
     },
+    /// Print the rate limit service's configuration for the catalog's buckets (global modes).
+    Limits {
+        /// The catalog (YAML or JSON).
+        catalog: PathBuf,
+        /// The service: `limitador` or `envoy-ratelimit` (envoyproxy/ratelimit).
+        #[arg(long = "for", value_parser = ["limitador", "envoy-ratelimit"])]
+        service: String,
+    },
 }
 
 /// Why a command failed. Rendered once by [`run`]; the variant decides the exit status.
@@ -268,6 +277,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
         Command::Envoy { .. } => "envoy",
         Command::Spec { .. } => "spec",
         Command::Portal { .. } => "portal",
+        Command::Limits { .. } => "limits",
     };
     let outcome = match cli.command {
         Command::Compile {
@@ -344,6 +354,14 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
             portal,
             engine,
         } => portal::run(&catalog, &output, portal.as_deref(), engine.as_deref()),
+        Command::Limits { catalog, service } => limits::run(
+            &catalog,
+            if service == "limitador" {
+                acepack_compiler::limits::Target::Limitador
+            } else {
+                acepack_compiler::limits::Target::EnvoyRatelimit
+            },
+        ),
     };
     match outcome {
         Ok(exit) => exit as i32,

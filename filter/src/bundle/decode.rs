@@ -5,7 +5,8 @@ use crate::bytes::{key_and_u32, ReadError, Reader};
 
 use super::error::BundleError;
 use super::format::{
-    limit_is_valid, sections, tag, template_is_valid, CREDENTIAL_RECORD, DIGEST_LEN, MINOR, NO_APPLICATION,
+    limit_is_valid, sections, tag, template_is_valid, CREDENTIAL_RECORD, DIGEST_LEN, MAX_GLOBAL_TIMEOUT_MS, MINOR,
+    NO_APPLICATION,
 };
 use super::types::*;
 
@@ -105,11 +106,7 @@ impl Bundle {
         let (version, sections) = sections(data)?;
         // Unknown tags are what a newer minor adds; a bundle of a minor this reader knows has
         // none, so one there is damage, not an addition (and skipping it would lose data).
-        if version.1 <= MINOR
-            && sections
-                .iter()
-                .any(|(t, _)| !(tag::META..=tag::ROUTE_BOUND).contains(t))
-        {
+        if version.1 <= MINOR && sections.iter().any(|(t, _)| !(tag::META..=tag::GLOBAL).contains(t)) {
             return Err(BundleError::Malformed {
                 section: "body",
                 what: "a section tag this minor version does not define",
@@ -321,6 +318,42 @@ impl Bundle {
         };
 
         let access = access(&get, apis.len(), &applications, packages.len(), operations.len())?;
+        let global = match get(tag::GLOBAL, "GLOBAL") {
+            Err(BundleError::MissingSection(_)) => None,
+            Err(e) => return Err(e),
+            Ok(mut s) => {
+                let mode = match s.u8("mode")? {
+                    1 => RateLimitMode::Global,
+                    2 => RateLimitMode::LocalGlobal,
+                    _ => return Err(s.bad("mode")),
+                };
+                let cluster = s.string("cluster")?;
+                let domain = s.string("domain")?;
+                if cluster.is_empty() {
+                    return Err(s.bad("cluster"));
+                }
+                if domain.is_empty() {
+                    return Err(s.bad("domain"));
+                }
+                let timeout_ms = s.u32("timeout_ms")?;
+                if !(1..=MAX_GLOBAL_TIMEOUT_MS).contains(&timeout_ms) {
+                    return Err(s.bad("timeout_ms"));
+                }
+                let failure_allow = match s.u8("failure_mode")? {
+                    0 => false,
+                    1 => true,
+                    _ => return Err(s.bad("failure_mode")),
+                };
+                s.end()?;
+                Some(GlobalLimits {
+                    mode,
+                    cluster,
+                    domain,
+                    timeout_ms,
+                    failure_allow,
+                })
+            }
+        };
 
         Ok(Bundle {
             version,
@@ -335,6 +368,7 @@ impl Bundle {
             credentials,
             names,
             access,
+            global,
         })
     }
 }

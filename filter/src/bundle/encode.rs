@@ -176,6 +176,19 @@ impl Bundle {
             }
             sections.push((tag::ROUTE_BOUND, w));
         }
+        if let Some(g) = &self.global {
+            let mut w = Writer::default();
+            w.u8(match g.mode {
+                RateLimitMode::Local => 0,
+                RateLimitMode::Global => 1,
+                RateLimitMode::LocalGlobal => 2,
+            });
+            w.str(&g.cluster)?;
+            w.str(&g.domain)?;
+            w.u32(g.timeout_ms);
+            w.u8(u8::from(g.failure_allow));
+            sections.push((tag::GLOBAL, w));
+        }
 
         sections.sort_by_key(|(t, _)| *t);
         let mut body = Writer::default();

@@ -14,6 +14,8 @@ pub const MAJOR: u16 = 3;
 pub const MINOR: u16 = 1;
 /// Header size in bytes.
 pub const HEADER_LEN: usize = 24;
+/// Longest rate limit service timeout a bundle may carry, in milliseconds.
+pub const MAX_GLOBAL_TIMEOUT_MS: u32 = 60_000;
 /// Sentinel for "no anonymous application".
 pub const NO_APPLICATION: u32 = u32::MAX;
 /// Bytes of one CREDENTIALS record: digest, then the application as a `u32`.
@@ -62,6 +64,8 @@ pub mod tag {
     pub const PUBLISHED: u32 = 9;
     pub const HELD: u32 = 10;
     pub const ROUTE_BOUND: u32 = 11;
+    /// Optional (minor 1): the global rate-limit settings.
+    pub const GLOBAL: u32 = 12;
 }
 
 /// The header's check of a body: the low 32 bits of its XXH3-64 (seed 0).

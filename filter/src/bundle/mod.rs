@@ -48,6 +48,10 @@
 //! 11 ROUTE_BOUND  list{ var operation, str cluster }, strictly ascending by operation (3.1):
 //!                 operations another API shares (method, path, hosts) with, told apart by the
 //!                 cluster of the route the request took
+//! 12 GLOBAL       optional (3.1; absent: local mode): u8 mode (1 global, 2 local+global),
+//!                 str cluster, str domain (both non-empty), u32 timeout_ms (1..=60000),
+//!                 u8 failure_mode (0 deny, 1 allow). Readers of minor 0 skip it and count
+//!                 locally: upgrade the filter before deploying a bundle in a global mode.
 //! ```
 //!
 //! Decoding checks every length, count, index, enum value and limit; it never panics and never
@@ -66,10 +70,11 @@ pub mod types;
 
 pub use error::{BundleError, EncodeError};
 pub use format::{
-    body_checksum, limit_is_valid, tag, template_is_valid, DIGEST_LEN, HEADER_LEN, MAGIC, MAJOR, MAX_LIMIT_UNITS,
-    MAX_TEMPLATE_PARAMS, MINOR, NO_APPLICATION,
+    body_checksum, limit_is_valid, tag, template_is_valid, DIGEST_LEN, HEADER_LEN, MAGIC, MAJOR, MAX_GLOBAL_TIMEOUT_MS,
+    MAX_LIMIT_UNITS, MAX_TEMPLATE_PARAMS, MINOR, NO_APPLICATION,
 };
 pub use types::{
-    Access, Api, Application, Bundle, Credential, Enforcement, Grant, Held, Hold, Limit, MatchPolicy, Method, NameRef,
-    Oidc, Operation, Package, PackageOperation, RateLimitHeaders, Strategy, StrategyKind,
+    Access, Api, Application, Bundle, Credential, Enforcement, GlobalLimits, Grant, Held, Hold, Limit, MatchPolicy,
+    Method, NameRef, Oidc, Operation, Package, PackageOperation, RateLimitHeaders, RateLimitMode, Strategy,
+    StrategyKind,
 };

@@ -273,6 +273,33 @@ pub struct Credential {
     pub application: u32,
 }
 
+/// Where rate limits are counted (docs/global-rate-limits.md).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum RateLimitMode {
+    /// In this Envoy's shared data, exactly (the default).
+    #[default]
+    Local,
+    /// By the rate limit service only.
+    Global,
+    /// The exact local bucket first, then the rate limit service.
+    LocalGlobal,
+}
+
+/// The rate limit service of the global modes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GlobalLimits {
+    /// `Global` or `LocalGlobal`.
+    pub mode: RateLimitMode,
+    /// The Envoy cluster serving `envoy.service.ratelimit.v3.RateLimitService`.
+    pub cluster: String,
+    /// The descriptors' domain.
+    pub domain: String,
+    /// How long a request waits for the answer, in milliseconds (≥ 1).
+    pub timeout_ms: u32,
+    /// No answer in time: admit (`true`) or deny with 503 `limiter_unavailable` (`false`).
+    pub failure_allow: bool,
+}
+
 /// A decoded bundle.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Bundle {
@@ -301,6 +328,8 @@ pub struct Bundle {
     pub names: String,
     /// Publications and registrations that grant nothing (format 3.1 sections; empty in 3.0).
     pub access: Access,
+    /// The rate limit service, in a global mode (`None`: local mode).
+    pub global: Option<GlobalLimits>,
 }
 
 /// What the bundle keeps about access beyond active grants: which APIs are published directly

@@ -1,8 +1,10 @@
 //! Step 4, limit: charge the first granted package bucket with capacity (docs/enforcement.md,
 //! grants and charging), or deny with 429 and the shortest wait; a store failure denies with 503.
 
-use crate::bundle::Bundle;
-use crate::limiter::{self, LimitError, Store};
+use smallvec::SmallVec;
+
+use crate::bundle::{Bundle, RateLimitMode};
+use crate::limiter::{self, LimitError, Outcome, Store};
 
 use super::authorize::PackageGrants;
 use super::decision::{deny, Allow, Charge, Decision, Deny, Reason};
@@ -26,6 +28,9 @@ pub(crate) fn charge<S: Store + ?Sized>(
         hide,
     } = identity;
     let mut best_denial: Option<Charge> = None;
+    // Global mode: the rate limit service decides, nothing is counted here (the proxy asks it about
+    // the first granted bucket; docs/global-rate-limits.md).
+    let global_only = bundle.global.as_ref().is_some_and(|g| g.mode == RateLimitMode::Global);
     for m in grants {
         let Some(scope) = scopes.get(m.scope as usize) else {
             continue;
@@ -39,11 +44,19 @@ pub(crate) fn charge<S: Store + ?Sized>(
                 hide,
             });
         }
-        let key = bucket_key(&digest, &scope.key_part(bundle));
-        let outcome = match limiter::take(store, &key, scope.limits(), now_us) {
-            Ok(outcome) => outcome,
-            Err(LimitError::Store | LimitError::Contention) => {
-                return deny(503, Reason::LimiterUnavailable, Some(operation), Some(application));
+        let outcome = if global_only {
+            Outcome {
+                admitted: true,
+                retry_after: 0,
+                windows: SmallVec::new(),
+            }
+        } else {
+            let key = bucket_key(&digest, &scope.key_part(bundle));
+            match limiter::take(store, &key, scope.limits(), now_us) {
+                Ok(outcome) => outcome,
+                Err(LimitError::Store | LimitError::Contention) => {
+                    return deny(503, Reason::LimiterUnavailable, Some(operation), Some(application));
+                }
             }
         };
         let charge = Charge {
@@ -51,6 +64,7 @@ pub(crate) fn charge<S: Store + ?Sized>(
             scope: m.scope,
             operation_override: m.is_override,
             outcome,
+            credential: digest,
         };
         if charge.outcome.admitted {
             return Decision::Allow(Allow {

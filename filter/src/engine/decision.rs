@@ -2,6 +2,7 @@
 //! ([`Reason`]), and what was charged ([`Charge`]). Plain data: the proxy-wasm glue, `acepack
 //! explain` and the tests turn it into responses.
 
+use crate::bundle::DIGEST_LEN;
 use crate::limiter::Outcome;
 
 /// Why a request was denied (the `reason` of the JSON body, and the metric suffix).
@@ -119,8 +120,11 @@ pub struct Charge {
     pub scope: u32,
     /// The operation override, if the bucket is per operation.
     pub operation_override: bool,
-    /// The bucket's state after the decision.
+    /// The bucket's state after the decision (in global mode, where the rate limit service
+    /// decides, admitted with no windows).
     pub outcome: Outcome,
+    /// The credential's digest: what the bucket is per, with the scope.
+    pub credential: [u8; DIGEST_LEN],
 }
 
 /// Where the credential was found, for `hide_credentials`.

@@ -136,6 +136,30 @@ impl Engine {
         self.scopes.get(scope as usize).map_or("", Scope::name)
     }
 
+    /// A bucket scope's limits (empty for an unknown scope).
+    pub fn scope_limits(&self, scope: u32) -> &[crate::bundle::Limit] {
+        self.scopes.get(scope as usize).map_or(&[], |s| s.limits())
+    }
+
+    /// The descriptor values that identify a charged bucket to a rate limit service: the
+    /// credential's hash (hex of the first 12 bytes of its digest, never the key) and the bucket
+    /// name (the package id, or `package:operation` for an operation override).
+    pub fn global_descriptor(&self, charge: &Charge) -> (String, String) {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let mut credential = String::with_capacity(24);
+        for b in charge.credential.iter().take(12) {
+            for nibble in [b >> 4, b & 15] {
+                credential.push(char::from(HEX.get(usize::from(nibble)).copied().unwrap_or(b'0')));
+            }
+        }
+        let bucket = self
+            .scopes
+            .get(charge.scope as usize)
+            .map(|s| s.bucket_name(&self.bundle))
+            .unwrap_or_default();
+        (credential, bucket)
+    }
+
     /// Decides one request. `now_us` is the host's wall clock in microseconds.
     pub fn decide<H: Headers + ?Sized, S: Store + ?Sized>(
         &self,

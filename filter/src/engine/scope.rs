@@ -81,6 +81,16 @@ impl Scope {
     pub(crate) fn name(&self) -> &str {
         &self.name
     }
+
+    /// The bucket's name for a rate limit service: the package id, or `package:operation` for
+    /// an operation override (what `acepack limits` writes; docs/global-rate-limits.md).
+    pub(crate) fn bucket_name(&self, bundle: &Bundle) -> String {
+        let package_id = bundle.packages.get(self.package as usize).map_or("", |p| p.id.as_str());
+        match self.operation {
+            Some(o) => format!("{package_id}:{}", bundle.operation_id(o)),
+            None => package_id.to_owned(),
+        }
+    }
 }
 
 /// Appends `s` as the content of a structured-field string (RFC 9651, section 3.3.3): `"` and `\`

@@ -51,6 +51,23 @@ extern "C" {
     ) -> u32;
     fn proxy_define_metric(kind: u32, name: *const u8, name_size: usize, return_id: *mut u32) -> u32;
     fn proxy_increment_metric(id: u32, offset: i64) -> u32;
+    #[allow(clippy::too_many_arguments)]
+    fn proxy_grpc_call(
+        service: *const u8,
+        service_size: usize,
+        service_name: *const u8,
+        service_name_size: usize,
+        method: *const u8,
+        method_size: usize,
+        initial_metadata: *const u8,
+        initial_metadata_size: usize,
+        message: *const u8,
+        message_size: usize,
+        timeout_ms: u32,
+        return_token: *mut u32,
+    ) -> u32;
+    fn proxy_continue_stream(stream_type: u32) -> u32;
+    fn proxy_set_effective_context(context_id: u32) -> u32;
 }
 
 extern "C" {
@@ -387,4 +404,60 @@ pub fn define_counter(name: &str) -> Result<u32, Status> {
 pub fn increment(id: u32, offset: i64) {
     // SAFETY: plain values.
     let _ = unsafe { proxy_increment_metric(id, offset) };
+}
+
+/// Starts a unary gRPC call to the cluster of `service` (a serialized `GrpcService`); the answer
+/// comes to `proxy_on_grpc_receive` / `proxy_on_grpc_close` with the returned token.
+pub fn grpc_call(
+    service: &[u8],
+    service_name: &str,
+    method: &str,
+    message: &[u8],
+    timeout_ms: u32,
+) -> Result<u32, Status> {
+    let metadata = serialize(&[]);
+    let mut token = 0u32;
+    // SAFETY: pointers and lengths describe live buffers; out-pointer to a live local.
+    check(unsafe {
+        proxy_grpc_call(
+            service.as_ptr(),
+            service.len(),
+            service_name.as_ptr(),
+            service_name.len(),
+            method.as_ptr(),
+            method.len(),
+            metadata.as_ptr(),
+            metadata.len(),
+            message.as_ptr(),
+            message.len(),
+            timeout_ms,
+            &mut token,
+        )
+    })?;
+    Ok(token)
+}
+
+/// The message of a gRPC answer (`size` bytes), owned.
+pub fn grpc_message(size: usize) -> Result<HostBytes, Status> {
+    let (mut data, mut size_out) = (null_mut(), 0usize);
+    // SAFETY: out-pointers to live locals; buffer type 5 is GrpcReceiveBuffer.
+    let status = unsafe { proxy_get_buffer_bytes(5, 0, size, &mut data, &mut size_out) };
+    let bytes = HostBytes::new(data, size_out);
+    match status {
+        OK | NOT_FOUND => Ok(bytes),
+        s => Err(Status(s)),
+    }
+}
+
+/// Resumes the paused request of the current stream.
+pub fn continue_request() -> Result<(), Status> {
+    // SAFETY: a plain value; stream type 0 is the HTTP request.
+    check(unsafe { proxy_continue_stream(0) })
+}
+
+/// Makes `context_id` the stream later host calls act on (callbacks for gRPC answers may arrive
+/// on another context).
+pub fn set_effective_context(context_id: u32) -> Result<(), Status> {
+    // SAFETY: a plain value.
+    check(unsafe { proxy_set_effective_context(context_id) })
 }

@@ -12,6 +12,7 @@
 
 mod abi;
 mod claims;
+mod global;
 
 use std::borrow::Cow;
 use std::cell::RefCell;
@@ -80,6 +81,8 @@ struct Filter {
     pending: HashMap<u32, RateLimitState>,
     /// Where response header values are formatted (kept: no allocation per response).
     scratch: String,
+    /// Requests waiting for, or decided by, the rate limit service (global modes).
+    global: global::Global,
 }
 
 thread_local! {
@@ -148,7 +151,10 @@ pub extern "C" fn proxy_on_done(_context_id: u32) -> bool {
 
 #[no_mangle]
 pub extern "C" fn proxy_on_delete(context_id: u32) {
-    with_filter(|f| f.pending.remove(&context_id));
+    with_filter(|f| {
+        f.pending.remove(&context_id);
+        f.global.forget(context_id);
+    });
 }
 
 /// Proxy-wasm shared data as the limiter's store. Counts the bucket keys it creates: a key read
@@ -475,6 +481,10 @@ impl Filter {
                 strip_spoofed(seen.spoofed.then_some(&pairs[..]));
                 CONTINUE
             }
+            Decision::Allow(a) if a.charge.is_some() && global::settings(engine).is_some() => {
+                self.global
+                    .start(engine, metrics, context_id, &a, seen.spoofed.then_some(&pairs[..]))
+            }
             Decision::Allow(a) => {
                 if let Some(m) = metrics {
                     abi::increment(m.allowed, 1);
@@ -494,7 +504,11 @@ impl Filter {
 
     /// Adds the rate-limit headers of a charged stream to the upstream's response.
     fn response_headers(&mut self, context_id: u32) {
-        let (Some(state), Some(engine)) = (self.pending.remove(&context_id), &self.engine) else {
+        let Some(engine) = &self.engine else {
+            return;
+        };
+        let Some(state) = self.pending.remove(&context_id) else {
+            self.global.response_headers(engine, context_id, &mut self.scratch);
             return;
         };
         state.emit(engine, &mut self.scratch, |name, value| {
