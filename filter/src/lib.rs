@@ -15,6 +15,7 @@ pub mod canonical;
 pub mod claims;
 pub mod decimal;
 pub mod engine;
+pub mod explain;
 #[cfg(any(test, feature = "testkit"))]
 pub mod fixture;
 pub mod headers;

@@ -3,6 +3,7 @@
 use std::path::Path;
 
 use acepack_filter::bundle::{Bundle, Grant, Limit, MatchPolicy, RateLimitHeaders, StrategyKind};
+use acepack_filter::explain::limit_text as limit;
 use serde_json::{json, Value};
 
 use super::{read_bundle, Exit, Failure};
@@ -17,17 +18,6 @@ pub fn run(bundle: &Path, json: bool) -> Result<Exit, Failure> {
         print!("{}", human(&b, bytes.len()));
     }
     Ok(Exit::Ok)
-}
-
-/// `5/minute`.
-pub fn limit(l: &Limit) -> String {
-    let unit = match l.window_seconds {
-        1 => "second",
-        60 => "minute",
-        3600 => "hour",
-        _ => "day",
-    };
-    format!("{}/{unit}", l.count)
 }
 
 fn limits(l: &[Limit]) -> Value {
