@@ -12,9 +12,7 @@
 
 pub mod admin;
 
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use serde_json::json;
@@ -149,34 +147,13 @@ pub fn resource(name: &str, typed_config: &serde_json::Value) -> Resource {
     Resource { version, text }
 }
 
-/// Writes `bytes` to `path` atomically: a temporary file in the same directory (hidden, unique),
-/// synced, then renamed over `path` — the move Envoy's directory watch reacts to.
+/// Writes `bytes` to `path` atomically ([`crate::output::write_atomic`]: a temporary file in the
+/// same directory, synced, then renamed over `path` — the move Envoy's directory watch reacts to).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), EcdsError> {
-    static SEQ: AtomicU64 = AtomicU64::new(0);
-    let io = |source| EcdsError::Io {
+    crate::output::write_atomic(path, bytes).map_err(|source| EcdsError::Io {
         path: path.to_path_buf(),
         source,
-    };
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let seq = SEQ.fetch_add(1, Ordering::Relaxed);
-    let tmp = dir.join(format!(".{name}.tmp-{}-{seq}", std::process::id()));
-    let result = (|| {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result.map_err(io)
+    })
 }
 
 /// How [`publish`] confirms.
