@@ -6,7 +6,7 @@
 //! gateway would answer to a first request, not a running count.
 
 use acepack_filter::engine::{Engine, Request};
-use acepack_filter::explain::{explain as describe, parse_header, split_url};
+use acepack_filter::explain::{explain as describe, parse_header, request_target};
 use acepack_filter::limiter::MemoryStore;
 use serde_json::{json, Value};
 
@@ -32,18 +32,14 @@ pub fn parse_headers(text: &str) -> Result<Vec<(String, String)>, InputError> {
 /// Runs one request with fresh buckets at `now_us` and describes the decision: a JSON object with
 /// `decision` (`allow` | `deny` | `pass`), `status`, `reason`, `operation`, `application`,
 /// `package`, `limits`, `headers`, `body`, and `text` (exactly what `acepack explain` prints).
-pub fn explain(engine: &Engine, method: &str, url: &str, headers: &[(String, String)], now_us: u64) -> Value {
-    let (authority, path) = split_url(url);
-    let host_header = headers.iter().find(|(k, _)| k == "host").map(|(_, v)| v.clone());
-    let authority = authority
-        .map(str::to_owned)
-        .or(host_header)
-        .unwrap_or_else(|| "localhost".to_owned());
-    let path = if path.starts_with('/') {
-        path.to_owned()
-    } else {
-        format!("/{path}")
-    };
+pub fn explain(
+    engine: &Engine,
+    method: &str,
+    url: &str,
+    headers: &[(String, String)],
+    now_us: u64,
+) -> Result<Value, InputError> {
+    let (authority, path) = request_target(url, headers).map_err(InputError)?;
     let req = Request {
         method,
         path: &path,
@@ -52,7 +48,7 @@ pub fn explain(engine: &Engine, method: &str, url: &str, headers: &[(String, Str
         client_ip: None,
     };
     let decision = engine.decide(&req, &mut MemoryStore::new(), now_us);
-    to_json(&describe(engine, &decision))
+    Ok(to_json(&describe(engine, &decision)))
 }
 
 /// The explanation as the page reads it.
@@ -93,13 +89,10 @@ fn to_json(e: &acepack_filter::explain::Explanation) -> Value {
 
 #[cfg(test)]
 mod tests {
-    use super::{parse_headers, split_url};
+    use super::parse_headers;
 
     #[test]
-    fn urls_and_headers() {
-        assert_eq!(split_url("http://h:1/a?b"), (Some("h:1"), "/a?b"));
-        assert_eq!(split_url("https://h"), (Some("h"), "/"));
-        assert_eq!(split_url("/a"), (None, "/a"));
+    fn headers() {
         assert_eq!(
             parse_headers("X-Api-Key: k\n\n Host : a.b ").unwrap(),
             vec![("x-api-key".into(), "k".into()), ("host".into(), "a.b".into())]

@@ -32,12 +32,15 @@ impl Explainer {
     /// (`Date.now()`). Returns the decision as JSON text.
     pub fn explain(&self, method: &str, url: &str, headers: &str, now_ms: f64) -> Result<String, JsError> {
         let pairs = explain::parse_headers(headers).map_err(|e| JsError::new(&e.0))?;
-        let method = method.trim().to_ascii_uppercase();
+        // As sent: methods are case-sensitive, and `get` for a GET operation is refused like in Envoy.
+        let method = method.trim();
         let now_us = if now_ms.is_finite() && now_ms > 0.0 {
             (now_ms * 1000.0) as u64
         } else {
             0
         };
-        Ok(explain::explain(&self.engine, &method, url.trim(), &pairs, now_us).to_string())
+        explain::explain(&self.engine, method, url.trim(), &pairs, now_us)
+            .map(|v| v.to_string())
+            .map_err(|e| JsError::new(&e.0))
     }
 }

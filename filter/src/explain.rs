@@ -21,6 +21,28 @@ pub fn split_url(url: &str) -> (Option<&str>, &str) {
     (None, url)
 }
 
+/// The `:authority` and `:path` a URL asks for: `http://host/path?q` or `/path?q` (then the `host`
+/// header's value, else `localhost`). A path that does not start with `/` is refused rather than
+/// guessed, since a guess would explain another request.
+pub fn request_target(url: &str, headers: &[(String, String)]) -> Result<(String, String), String> {
+    let (authority, path) = split_url(url);
+    let full_url = authority.is_some();
+    let authority = authority
+        .map(str::to_owned)
+        .or_else(|| headers.iter().find(|(k, _)| k == "host").map(|(_, v)| v.clone()))
+        .unwrap_or_else(|| "localhost".to_owned());
+    if path.starts_with('/') {
+        Ok((authority, path.to_owned()))
+    } else if full_url && (path.is_empty() || path.starts_with('?')) {
+        // `http://host?q`: the request target is `/?q`.
+        Ok((authority, format!("/{path}")))
+    } else {
+        Err(format!(
+            "URL {url:?}: give a path starting with '/' (e.g. \"/{path}\") or a full URL (\"http://host/{path}\")"
+        ))
+    }
+}
+
 /// Parses one request header written `Name: value` into (lower-case name, trimmed value).
 pub fn parse_header(line: &str) -> Option<(String, String)> {
     match line.split_once(':') {
@@ -234,6 +256,11 @@ mod tests {
         assert_eq!(split_url("https://h"), (Some("h"), "/"));
         assert_eq!(split_url("http://h?x=1"), (Some("h"), "?x=1"));
         assert_eq!(split_url("/a"), (None, "/a"));
+        let host = [("host".to_owned(), "h.test".to_owned())];
+        assert_eq!(request_target("/a?b", &host), Ok(("h.test".into(), "/a?b".into())));
+        assert_eq!(request_target("http://x?q", &host), Ok(("x".into(), "/?q".into())));
+        assert_eq!(request_target("/", &[]), Ok(("localhost".into(), "/".into())));
+        assert!(request_target("a/b", &host).is_err());
     }
 
     #[test]

@@ -7,7 +7,7 @@ use std::path::Path;
 use acepack_filter::bundle::StrategyKind;
 use acepack_filter::claims::Claims;
 use acepack_filter::engine::{Engine, Request};
-use acepack_filter::explain::{explain, parse_header, split_url};
+use acepack_filter::explain::{explain, parse_header, request_target};
 use acepack_filter::limiter::MemoryStore;
 
 use super::{read_bundle, Exit, Failure};
@@ -92,24 +92,7 @@ pub fn run(
         let pair = parse_header(h).ok_or_else(|| Failure::Usage(format!("header {h:?} is not 'Name: value'")))?;
         pairs.push(pair);
     }
-    let (authority, path) = split_url(url);
-    let full_url = authority.is_some();
-    let host_header = pairs.iter().find(|(k, _)| k == "host").map(|(_, v)| v.clone());
-    let authority = authority
-        .map(str::to_owned)
-        .or(host_header)
-        .unwrap_or_else(|| "localhost".to_owned());
-    let path = if path.starts_with('/') {
-        path.to_owned()
-    } else if full_url && (path.is_empty() || path.starts_with('?')) {
-        // `http://host?q`: the request target is `/?q`.
-        format!("/{path}")
-    } else {
-        // A request path always starts with '/'; guessing one would explain another request.
-        return Err(Failure::Usage(format!(
-            "URL {url:?}: give a path starting with '/' (e.g. \"/{path}\") or a full URL (\"http://host/{path}\")"
-        )));
-    };
+    let (authority, path) = request_target(url, &pairs).map_err(Failure::Usage)?;
     let req = Request {
         method,
         path: &path,
