@@ -44,7 +44,7 @@ fn filter_messages(log: &str) -> Vec<String> {
 }
 
 /// Asserts that Envoy refuses `configuration`, and that the filter said why in its one error line
-/// (`acepack: invalid bundle in plugin configuration (N bytes): <why>`), `why` containing `because`.
+/// (`acepack: configuration rejected, invalid bundle (N bytes): <why>`), `why` containing `because`.
 fn assert_refused(name: &str, configuration: Vec<u8>, because: &str) {
     let dir = WorkDir::new(name);
     let unused: SocketAddr = "127.0.0.1:9".parse().unwrap();
@@ -59,8 +59,8 @@ fn assert_refused(name: &str, configuration: Vec<u8>, because: &str) {
     let msgs = filter_messages(&log);
     assert!(
         msgs.iter()
-            .any(|m| m.starts_with("acepack: invalid bundle in plugin configuration (") && m.contains(because)),
-        "{name}: the filter must log `acepack: invalid bundle in plugin configuration (..): ..{because}..`; \
+            .any(|m| m.starts_with("acepack: configuration rejected, invalid bundle (") && m.contains(because)),
+        "{name}: the filter must log `acepack: configuration rejected, invalid bundle (..): ..{because}..`; \
          its lines: {msgs:?}\nlog tail:\n{}",
         tail(&log, 30)
     );
