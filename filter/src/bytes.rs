@@ -1,7 +1,7 @@
 //! Bounds-checked reading and writing of little-endian binary data: the one place where the
 //! filter turns bytes into integers and back. The bundle decoder reads only through [`Reader`]
 //! (so no input can index out of bounds or allocate more than it holds) and [`key_and_u32`]; the
-//! encoder writes only through [`Writer`]; the path scanner loads words with [`word_le`].
+//! encoder writes only through [`Writer`].
 
 /// Why a read failed: a short static description of what was being read, and where.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -164,21 +164,6 @@ pub fn key_and_u32<const N: usize>(record: &[u8]) -> Option<([u8; N], u32)> {
     Some((*key, u32::from_le_bytes(*value)))
 }
 
-/// The first eight bytes of `chunk` as a little-endian `u64` (byte `i` in bits `8i..8i+8`); a
-/// chunk shorter than eight bytes is padded with `pad`.
-#[inline(always)]
-pub fn word_le(chunk: &[u8], pad: u8) -> u64 {
-    if let Some(bytes) = chunk.first_chunk::<8>() {
-        u64::from_le_bytes(*bytes)
-    } else {
-        let mut bytes = [pad; 8];
-        for (b, c) in bytes.iter_mut().zip(chunk) {
-            *b = *c;
-        }
-        u64::from_le_bytes(bytes)
-    }
-}
-
 /// Appends little-endian binary data; the writer-side twin of [`Reader`].
 #[derive(Debug, Default, Clone)]
 pub struct Writer {
@@ -251,11 +236,9 @@ mod tests {
     }
 
     #[test]
-    fn records_and_words() {
+    fn records() {
         assert_eq!(key_and_u32::<2>(&[7, 8, 1, 0, 0, 0]), Some(([7, 8], 1)));
         assert_eq!(key_and_u32::<2>(&[7, 8, 1, 0, 0]), None);
-        assert_eq!(word_le(b"abcdefghij", b'x'), u64::from_le_bytes(*b"abcdefgh"));
-        assert_eq!(word_le(b"ab", b'x'), u64::from_le_bytes(*b"abxxxxxx"));
     }
 
     #[test]

@@ -528,7 +528,7 @@ mod fast_path {
     use super::*;
     use proptest::prelude::*;
 
-    /// What the eight-bytes-at-a-time scan must agree with: split, then the general case.
+    /// What the fast scan must agree with: split, then the general case.
     fn general(raw: &str) -> (String, bool, &str) {
         let split = raw.bytes().position(|b| b == b'?' || b == b'#');
         let (path, rest) = match split {
