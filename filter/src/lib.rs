@@ -30,3 +30,6 @@ pub use engine::{Decision, Engine, Request};
 // which must not export the proxy-wasm ABI nor import its host functions.
 #[cfg(all(target_arch = "wasm32", target_os = "wasi"))]
 mod proxy;
+
+#[cfg(any(test, all(target_arch = "wasm32", target_os = "wasi")))]
+mod pending;

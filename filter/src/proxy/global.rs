@@ -220,6 +220,9 @@ impl Global {
 
     /// Adds the rate-limit headers of a stream the service decided; `false` if it has none here.
     pub(super) fn response_headers(&mut self, engine: &Engine, context_id: u32, scratch: &mut String) -> bool {
+        if self.answered.is_empty() {
+            return false;
+        }
         let Some(headers) = self.answered.remove(&context_id) else {
             return false;
         };
@@ -239,6 +242,10 @@ impl Global {
 
     /// Drops a deleted stream's state (a late answer to its call is then ignored).
     pub(super) fn forget(&mut self, context_id: u32) {
+        // Local mode keeps nothing here: no hashing at the end of every stream.
+        if self.answered.is_empty() && self.tokens.is_empty() {
+            return;
+        }
         self.answered.remove(&context_id);
         if let Some(token) = self.tokens.remove(&context_id) {
             self.calls.remove(&token);

@@ -17,12 +17,12 @@ mod global;
 use std::borrow::Cow;
 use std::cell::RefCell;
 
-use hashbrown::HashMap;
 use smallvec::SmallVec;
 
 use crate::engine::{Allow, Decision, Deny, Engine, Headers, Hide, KeyCache, Reason, Request};
 use crate::headers::{deny_headers, RateLimitState};
 use crate::limiter::{SetResult, Store, StoreError, Stored};
+use crate::pending::Pending;
 use abi::{LogLevel, Map};
 
 /// `proxy_on_request_headers` / `proxy_on_response_headers` results.
@@ -78,7 +78,7 @@ struct Filter {
     keys: KeyCache,
     /// Charged streams waiting for their response headers, by context id (removed at the response
     /// or when the stream is deleted, so bounded by the streams in flight).
-    pending: HashMap<u32, RateLimitState>,
+    pending: Pending,
     /// Where response header values are formatted (kept: no allocation per response).
     scratch: String,
     /// Requests waiting for, or decided by, the rate limit service (global modes).
@@ -113,9 +113,6 @@ pub extern "C" fn proxy_on_memory_allocate(size: usize) -> *mut u8 {
 }
 
 #[no_mangle]
-pub extern "C" fn proxy_on_context_create(_context_id: u32, _parent_id: u32) {}
-
-#[no_mangle]
 pub extern "C" fn proxy_on_vm_start(_root_id: u32, _size: usize) -> bool {
     true
 }
@@ -145,14 +142,9 @@ pub extern "C" fn proxy_on_response_headers(context_id: u32, _headers: usize, _e
 }
 
 #[no_mangle]
-pub extern "C" fn proxy_on_done(_context_id: u32) -> bool {
-    true
-}
-
-#[no_mangle]
 pub extern "C" fn proxy_on_delete(context_id: u32) {
     with_filter(|f| {
-        f.pending.remove(&context_id);
+        f.pending.remove(context_id);
         f.global.forget(context_id);
     });
 }
@@ -206,29 +198,24 @@ impl Headers for RawHeaders<'_> {
     }
 }
 
-/// Whether `name` is the lower-case ASCII name `lower`, ignoring the case of letters, by whole
-/// words rather than byte by byte: a letter's case is its 0x20 bit, and `b | 0x20` equals a
-/// lower-case letter only for that letter's two cases.
+/// Whether `name` is the lower-case ASCII name `lower`, ignoring the case of letters: a letter's
+/// case is its 0x20 bit, and `b | 0x20` equals a lower-case letter only for that letter's two
+/// cases.
 #[inline(always)]
 fn is_named<const N: usize>(name: &[u8], lower: &[u8; N]) -> bool {
     name.len() == N && starts_named(name, lower)
 }
 
-/// Whether `name` starts with `lower` in the sense of [`is_named`] (`N` ≤ 16).
+/// Whether `name` starts with `lower` in the sense of [`is_named`]. `lower` is a constant, so
+/// this unrolls into one compare per byte (no wide-integer arithmetic, which wasm emulates).
 #[inline(always)]
 fn starts_named<const N: usize>(name: &[u8], lower: &[u8; N]) -> bool {
     let Some(head) = name.first_chunk::<N>() else {
         return false;
     };
-    let (mut word, mut want, mut case) = (0u128, 0u128, 0u128);
-    for (i, (&b, &l)) in head.iter().zip(lower).enumerate() {
-        word |= u128::from(b) << (8 * i);
-        want |= u128::from(l) << (8 * i);
-        if l.is_ascii_lowercase() {
-            case |= 0x20 << (8 * i);
-        }
-    }
-    word | case == want
+    head.iter()
+        .zip(lower)
+        .all(|(&b, &l)| b | if l.is_ascii_lowercase() { 0x20 } else { 0 } == l)
 }
 
 /// Whether a header name is in the `x-ace-` namespace, which only the filter may set.
@@ -507,7 +494,7 @@ impl Filter {
         let Some(engine) = &self.engine else {
             return;
         };
-        let Some(state) = self.pending.remove(&context_id) else {
+        let Some(state) = self.pending.remove(context_id) else {
             self.global.response_headers(engine, context_id, &mut self.scratch);
             return;
         };
