@@ -1,15 +1,16 @@
 #!/usr/bin/env python3
 """Envoy's work per request under callgrind: instructions and simulated cache misses, no noise.
 
-    .venv/bin/python benches/envoy/callgrind.py [--requests N] [--warmup W] [CONFIG ...]
+    .venv/bin/python benches/envoy/callgrind.py [--runs R] [--requests N] [--warmup W] [CONFIG ...]
 
 CPU time on the shared development VM varies by ±10–15 µs between two rounds of the side-by-side
 benchmark, more than the differences it is meant to show. This runs the very configurations that
 `scripts/bench` rendered (target/bench/envoy-CONFIG.yaml: none native trivial demo scale, and the
-calibration ones) one at a time under valgrind's callgrind with its cache simulation, sends W
-warm-up requests (uninstrumented, then W/4 more instrumented to fill the simulated caches), zeroes
-the counters, sends N measured requests (h2load --h1, 4 connections),
-dumps the counters and stops Envoy. Per request it reports, for all of Envoy's threads:
+calibration ones; default none trivial demo scale cal-contract) one at a time under valgrind's
+callgrind with its cache simulation, sends W warm-up requests (uninstrumented, then W/4 more
+instrumented to fill the simulated caches), zeroes the counters, sends N measured requests (h2load
+--h1, 4 connections), dumps the counters and stops Envoy. Per request it reports, for all of
+Envoy's threads:
 
   Ir      instructions executed
   L1m     first-level misses (instruction + data reads + data writes; simulated 32 KiB L1i and
@@ -19,17 +20,27 @@ dumps the counters and stops Envoy. Per request it reports, for all of Envoy's t
   est     Ir + 10 × L1m + 40 × L2m: a cycle estimate (an L1 miss that hits L2 ≈ 10 cycles, one
           that goes to L3 ≈ 40–50 on this EPYC)
 
-and each configuration's added cost over (a) none, and that added cost against (c) trivial's.
-The counts repeat to a fraction of a percent between runs whatever else the machine does (Envoy's
-own timers add a little); they are not time: a simulated miss is not a real one, and TLB misses,
-prefetching and other tenants are not modelled. Use it to see a change of a few hundred
-instructions or misses per request, which the CPU-time benchmark cannot resolve. With `scale`,
-`demo` and `cal-contract` among the configurations it also prints P2's two ratios (docs/budgets.md):
-scale's added est against cal-contract's and against demo's; P2 takes the median of three runs.
+Each configuration is measured R times (default 3), one after the other; its row is the run with
+the median est (the lower middle one for an even R), and the est of every run is printed next to
+it: L2 misses move by a few percent between runs with allocation addresses.
 
-Needs: `scripts/bench` run first (ROUNDS=1 P4_STARTS=0 is enough: it renders the configurations,
-the bundles and target/bench/scale-request.json), valgrind, h2load. Writes
-target/bench/callgrind-CONFIG.out and target/bench/callgrind.json.
+A configuration's added cost is its est minus that of Envoy with no filter serving the same
+request, and the table also gives that added cost against (c) trivial's. Envoy alone does more
+work for the scale request (a longer path, a `host` header) than for the demo one, about 7,000
+instructions, which is not the filter's: so `scale` is measured against `none-scale` (envoy-none.yaml
+driven with the scale request, measured whenever `scale` is), every other configuration against
+`none` (the demo request). The counts repeat to a fraction of a percent between runs whatever else
+the machine does (Envoy's own timers add a little); they are not time: a simulated miss is not a
+real one, and TLB misses, prefetching and other tenants are not modelled. Use it to see a change of
+a few hundred instructions or misses per request, which the CPU-time benchmark cannot resolve.
+With `scale`, `demo` and `cal-contract` among the configurations it ends with P2's two lines
+(docs/budgets.md): scale's added est against cal-contract's (≤ 0.85×) and against demo's (≤ 1.05×).
+
+Needs: `scripts/bench` run first (`ROUNDS=1 P4_STARTS=0 CALIBRATE=1 CALLGRIND=0` is enough: it
+renders the configurations, the bundles and target/bench/scale-request.json), valgrind, h2load.
+Writes target/bench/callgrind-CONFIG.rK.out (run K's dumps; its log next to it) and
+target/bench/callgrind.json (every run's figures, the median run, the added est, the P2 lines and
+the table).
 """
 import argparse
 import json
@@ -66,9 +77,26 @@ def ports(config_path):
     return int(listen), int(admin)
 
 
-def request_of(name):
-    """(path, host or None, headers) of a configuration's benchmark request, as scripts/bench sends it."""
-    if name.startswith("scale"):
+def setup_of(name):
+    """(Envoy configuration, request) of a configuration: the envoy-*.yaml it starts and the request
+    it is sent ("demo" or "scale", as scripts/bench sends them). `none-scale` is no filter with the
+    scale request, the baseline of `scale`."""
+    if name == "none-scale":
+        return "none", "scale"
+    return name, "scale" if name == "scale" else "demo"
+
+
+def baseline_of(name):
+    """The configuration with no filter serving the same request, or None for the baselines themselves."""
+    config, request = setup_of(name)
+    if config == "none":
+        return None
+    return "none" if request == "demo" else "none-" + request
+
+
+def request_of(request):
+    """(path, host or None, headers) of the named request."""
+    if request == "scale":
         r = json.load(open(os.path.join(OUT, "scale-request.json")))
         return r["path"], r["host"], [f"{r['key_name']}: {r['key']}"]
     return DEMO_PATH, None, [f"apikey: {DEMO_KEY}"]
@@ -97,19 +125,17 @@ def summary(dump):
     return dict(zip(events, totals))
 
 
-def measure(name, envoy, requests, warmup):
-    config = os.path.join(OUT, f"envoy-{name}.yaml")
+def measure(name, run, envoy, requests, warmup):
+    envoy_config, request = setup_of(name)
+    config = os.path.join(OUT, f"envoy-{envoy_config}.yaml")
     if not os.path.exists(config):
-        sys.exit(f"error: {config} is missing: run `ROUNDS=1 P4_STARTS=0 scripts/bench` first")
+        sys.exit(f"error: {config} is missing: run `ROUNDS=1 P4_STARTS=0 CALIBRATE=1 CALLGRIND=0 scripts/bench` first")
     listen, admin = ports(config)
-    path, host, headers = request_of(name)
+    path, host, headers = request_of(request)
     if host:
         headers = headers + [f"host: {host}"]
-    dump = os.path.join(OUT, f"callgrind-{name}.out")
-    for f in os.listdir(OUT):
-        if f.startswith(f"callgrind-{name}.out"):
-            os.remove(os.path.join(OUT, f))
-    log = open(os.path.join(OUT, f"callgrind-{name}.log"), "w")
+    dump = os.path.join(OUT, f"callgrind-{name}.r{run}.out")
+    log = open(os.path.join(OUT, f"callgrind-{name}.r{run}.log"), "w")
     proc = subprocess.Popen(
         ["valgrind", "--tool=callgrind", "--cache-sim=yes", "--I1=32768,8,64", "--D1=32768,8,64",
          "--LL=524288,8,64", "--instr-atstart=no", f"--callgrind-out-file={dump}",
@@ -145,7 +171,7 @@ def measure(name, envoy, requests, warmup):
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
     # The dump after zeroing is the first numbered part: DUMP.1.
-    parts = sorted(f for f in os.listdir(OUT) if re.fullmatch(re.escape(f"callgrind-{name}.out") + r"\.\d+", f))
+    parts = sorted(f for f in os.listdir(OUT) if re.fullmatch(re.escape(os.path.basename(dump)) + r"\.\d+", f))
     if not parts:
         sys.exit(f"error: callgrind wrote no dump for {name}")
     s = summary(os.path.join(OUT, parts[0]))
@@ -155,39 +181,90 @@ def measure(name, envoy, requests, warmup):
     return {"Ir": per["Ir"], "L1m": l1, "L2m": l2, "est": per["Ir"] + 10 * l1 + 40 * l2}
 
 
+def clear_dumps(name):
+    """Removes a configuration's dumps and logs of earlier invocations, so that those left are this one's."""
+    for f in os.listdir(OUT):
+        if f.startswith(f"callgrind-{name}."):
+            os.remove(os.path.join(OUT, f))
+
+
+def p2_lines(added):
+    """P2's two budgets (docs/budgets.md) on the added est, for those whose configurations were measured."""
+    budgets = []
+    for ref, what, limit in (("cal-contract", "contract", 0.85), ("demo", "demo", 1.05)):
+        if added.get("scale") is None or not (added.get(ref) or 0) > 0:
+            continue
+        ratio = added["scale"] / added[ref]
+        ok = ratio <= limit
+        line = f"P2 scale / {what}: {ratio:.3f}× (budget ≤ {limit:.2f}×) {'pass' if ok else 'FAIL'}"
+        budgets.append({"budget": f"scale / {what}", "reference": ref, "ratio": ratio, "limit": limit, "pass": ok,
+                        "line": line})
+    return budgets
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--runs", type=int, default=3, help="runs per configuration; the median est is reported")
     ap.add_argument("--requests", type=int, default=2000)
     ap.add_argument("--warmup", type=int, default=2000)
-    ap.add_argument("configs", nargs="*", default=["none", "trivial", "demo", "scale"])
+    ap.add_argument("configs", nargs="*", default=["none", "trivial", "demo", "scale", "cal-contract"])
     a = ap.parse_args()
+    if a.runs < 1:
+        sys.exit("error: --runs must be at least 1")
     for tool in ("valgrind", "callgrind_control", "h2load"):
         if not shutil.which(tool):
             sys.exit(f"error: {tool} not found (apt-get install valgrind nghttp2-client)")
+    configs = list(dict.fromkeys(a.configs))
+    # scale's baseline is measured with it, just before it.
+    if "scale" in configs and "none-scale" not in configs:
+        configs.insert(configs.index("scale"), "none-scale")
     envoy = envoy_binary()
-    results = {}
-    for name in a.configs:
-        t0 = time.time()
-        results[name] = measure(name, envoy, a.requests, a.warmup)
-        r = results[name]
-        print(f"[callgrind] {name}: {r['Ir']:.0f} Ir, {r['L1m']:.0f} L1m, {r['L2m']:.0f} L2m per request "
-              f"({time.time() - t0:.0f} s)", file=sys.stderr)
-    base, ref = results.get("none"), results.get("trivial")
-    print(f"{'config':<14}{'Ir/req':>10}{'L1m/req':>10}{'L2m/req':>10}{'est/req':>10}"
-          f"{'added est':>11}{'vs trivial':>11}")
-    for name, r in results.items():
-        added = r["est"] - base["est"] if base else None
-        ratio = ""
-        if base and ref and name not in ("none",) and ref["est"] > base["est"]:
-            ratio = f"{added / (ref['est'] - base['est']):.2f}×"
-        print(f"{name:<14}{r['Ir']:>10.0f}{r['L1m']:>10.0f}{r['L2m']:>10.0f}{r['est']:>10.0f}"
-              f"{'' if added is None else f'{added:+.0f}':>11}{ratio:>11}")
-    added = {n: r["est"] - base["est"] for n, r in results.items()} if base else {}
-    if all(n in added for n in ("scale", "demo", "cal-contract")) and min(added["demo"], added["cal-contract"]) > 0:
-        print(f"P2: scale / cal-contract {added['scale'] / added['cal-contract']:.3f}× (budget ≤ 0.85×), "
-              f"scale / demo {added['scale'] / added['demo']:.3f}× (budget ≤ 1.05×)")
-    json.dump({"requests": a.requests, "warmup": a.warmup, "per_request": results},
-              open(os.path.join(OUT, "callgrind.json"), "w"), indent=2)
+    figures = {}
+    for name in configs:
+        clear_dumps(name)
+        runs = []
+        for run in range(1, a.runs + 1):
+            t0 = time.time()
+            r = measure(name, run, envoy, a.requests, a.warmup)
+            runs.append(r)
+            print(f"[callgrind] {name} run {run}/{a.runs}: {r['Ir']:.0f} Ir, {r['L1m']:.0f} L1m, {r['L2m']:.0f} L2m, "
+                  f"est {r['est']:.0f} per request ({time.time() - t0:.0f} s)", file=sys.stderr)
+        # The lower middle run, so that the row is one real run's figures whatever R.
+        median_run = sorted(range(len(runs)), key=lambda i: runs[i]["est"])[(len(runs) - 1) // 2]
+        envoy_config, request = setup_of(name)
+        figures[name] = {"envoy_config": f"envoy-{envoy_config}.yaml", "request": request,
+                         "baseline": baseline_of(name), "runs": runs, "median_run": median_run + 1,
+                         "per_request": runs[median_run]}
+
+    def added_of(name):
+        base = figures[name]["baseline"]
+        if base is None or base not in figures:
+            return None
+        return figures[name]["per_request"]["est"] - figures[base]["per_request"]["est"]
+
+    added = {n: added_of(n) for n in figures}
+    ref = added.get("trivial")
+    for name, f in figures.items():
+        f["added_est"] = added[name]
+        f["vs_trivial"] = added[name] / ref if added[name] is not None and ref and ref > 0 else None
+
+    table = [f"{'config':<14}{'request':<9}{'Ir/req':>9}{'L1m/req':>9}{'L2m/req':>9}{'est/req':>9}  "
+             f"{'est of each run (k)':<21}{'over':<12}{'added est':>10}{'vs trivial':>11}"]
+    for name, f in figures.items():
+        r = f["per_request"]
+        each = " ".join(f"{x['est'] / 1e3:.1f}" for x in f["runs"])
+        over = f["baseline"] or "—"
+        plus = "" if f["added_est"] is None else "%+.0f" % f["added_est"]
+        ratio = "" if f["vs_trivial"] is None else "%.2f×" % f["vs_trivial"]
+        table.append(f"{name:<14}{f['request']:<9}{r['Ir']:>9.0f}{r['L1m']:>9.0f}{r['L2m']:>9.0f}{r['est']:>9.0f}  "
+                     f"{each:<21}{over:<12}{plus:>10}{ratio:>11}")
+    p2 = p2_lines(added)
+    print("\n".join(table))
+    for b in p2:
+        print(b["line"])
+    json.dump({"requests": a.requests, "warmup": a.warmup, "runs": a.runs, "configs": figures, "p2": p2,
+               "table": table},
+              open(os.path.join(OUT, "callgrind.json"), "w"), indent=2, ensure_ascii=False)
 
 
 if __name__ == "__main__":
