@@ -75,6 +75,9 @@ struct HostGroup {
 pub struct OperationTable {
     groups: Vec<HostGroup>,
     exact: HashMap<Box<str>, SmallVec<[u32; 2]>>,
+    /// The lengths of the exact hosts, as bits (`1 << len`, lengths of 127 and more as bit 127): a
+    /// host of another length skips the hash lookup.
+    exact_lengths: u128,
     /// (suffix including the leading dot, group), longest suffix first.
     wildcard: Vec<(Box<str>, u32)>,
     any: Option<u32>,
@@ -228,6 +231,7 @@ impl OperationTable {
                 }
             }
         }
+        let exact_lengths = exact.keys().fold(0u128, |bits, h| bits | length_bit(h.len()));
         wildcard.sort_by(|a: &(Box<str>, u32), b| b.0.len().cmp(&a.0.len()).then(a.0.cmp(&b.0)));
         for v in exact.values_mut() {
             v.sort_unstable();
@@ -235,6 +239,7 @@ impl OperationTable {
         Ok(OperationTable {
             groups,
             exact,
+            exact_lengths,
             wildcard,
             any,
             alternatives,
@@ -257,7 +262,7 @@ impl OperationTable {
     pub fn find(&self, host: &str, method: &str, path: &str) -> Match {
         let method = Method::parse(method);
         let mut path_only = false;
-        let exact = if self.exact.is_empty() {
+        let exact = if self.exact_lengths & length_bit(host.len()) == 0 {
             &[]
         } else {
             self.exact.get(host).map(|v| v.as_slice()).unwrap_or_default()
@@ -292,6 +297,11 @@ impl OperationTable {
             Match::None
         }
     }
+}
+
+/// A host length as one bit of [`OperationTable`]'s length filter.
+fn length_bit(len: usize) -> u128 {
+    1u128 << len.min(127)
 }
 
 /// Lower-cases a `:authority`, dropping the port and a trailing dot (docs/catalog.md#base-path-and-hosts). IPv6 literals keep
@@ -417,6 +427,22 @@ mod tests {
         assert_eq!(t.find("b.example.com", "GET", "/x"), Match::Operation(1));
         assert_eq!(t.find("example.com", "GET", "/x"), Match::Operation(2));
         assert_eq!(t.find("api.example.com", "GET", "/only-any"), Match::Operation(3));
+    }
+
+    #[test]
+    fn exact_hosts_of_every_length_are_found_and_others_fall_through() {
+        let long = format!("{}.example.com", "a".repeat(130));
+        let longer = format!("{}.example.com", "a".repeat(131));
+        let hosts = ["b.io", "api.example.com", long.as_str()];
+        let b = bundle_with(&[("exact", &hosts), ("any", &[])], &[(0, "GET", "/x"), (1, "GET", "/x")]);
+        let t = OperationTable::build(&b).unwrap();
+        for h in hosts {
+            assert_eq!(t.find(h, "GET", "/x"), Match::Operation(0), "{h}");
+        }
+        // Same length as an exact host, other length, and both past the length filter's last bit.
+        for h in ["c.io", "api.example.org", "example.com", longer.as_str()] {
+            assert_eq!(t.find(h, "GET", "/x"), Match::Operation(1), "{h}");
+        }
     }
 
     #[test]
