@@ -434,7 +434,10 @@ mod tests {
         let long = format!("{}.example.com", "a".repeat(130));
         let longer = format!("{}.example.com", "a".repeat(131));
         let hosts = ["b.io", "api.example.com", long.as_str()];
-        let b = bundle_with(&[("exact", &hosts), ("any", &[])], &[(0, "GET", "/x"), (1, "GET", "/x")]);
+        let b = bundle_with(
+            &[("exact", &hosts), ("any", &[])],
+            &[(0, "GET", "/x"), (1, "GET", "/x")],
+        );
         let t = OperationTable::build(&b).unwrap();
         for h in hosts {
             assert_eq!(t.find(h, "GET", "/x"), Match::Operation(0), "{h}");
