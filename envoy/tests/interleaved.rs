@@ -2,6 +2,10 @@
 //! the rate-limit headers of its own request's bucket (the filter keeps a charged stream's state by
 //! context id from the request phase to the response phase).
 
+use std::io::Write;
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
 use acepack_envoy::expect::ietf_ratelimit;
 use acepack_envoy::scenario::echoed;
 use acepack_envoy::{Request, Scenario};
@@ -12,6 +16,57 @@ const PER_KEY: i64 = 12;
 #[test]
 fn out_of_order_responses_carry_their_own_buckets_state() {
     let s = Scenario::start("interleaved", "interleaved.yaml", Some("routes.yaml"));
+    overlapping_clients(&s);
+    // Every request reached the upstream.
+    assert_eq!(s.upstream.count(), KEYS.len() * PER_KEY as usize);
+}
+
+/// Clients that give up before their response: Envoy resets those streams, so the filter never
+/// sees their response headers and keeps what it noted for them until newer streams push it out
+/// (the filter does not ask to be told of a stream's end). More of them than the filter's
+/// direct-mapped table has slots, in both workers; afterwards overlapping streams still carry
+/// their own bucket's state, and the reset requests were charged.
+#[test]
+fn streams_reset_before_their_response_leave_nothing_behind() {
+    const RESETS: usize = 150;
+    let s = Scenario::start("interleaved-reset", "interleaved.yaml", Some("routes.yaml"));
+    let held = Request::get("/v1/flights/RESET")
+        .header("apikey", "k-il-reset")
+        .header("x-test-delay-ms", "3000")
+        .to_bytes();
+    let mut open: Vec<TcpStream> = (0..RESETS)
+        .map(|i| {
+            let mut c = TcpStream::connect(s.envoy.addr()).unwrap_or_else(|e| panic!("connection {i}: {e}"));
+            c.write_all(&held).unwrap_or_else(|e| panic!("request {i}: {e}"));
+            c
+        })
+        .collect();
+    // Decided and forwarded: the upstream holds them all.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while s.upstream.count() < RESETS {
+        assert!(
+            Instant::now() < deadline,
+            "{} of {RESETS} reached the upstream",
+            s.upstream.count()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    open.clear(); // the clients go away: Envoy resets the streams
+    overlapping_clients(&s);
+    let r = s.send(&Request::get("/v1/flights/AFTER").header("apikey", "k-il-reset"));
+    assert_eq!(r.status, 200, "{}", r.summary());
+    let (_, left, _) = ietf_ratelimit(&r);
+    assert_eq!(
+        left,
+        1000 - RESETS as i64 - 1,
+        "the reset requests were charged: {}",
+        r.summary()
+    );
+}
+
+/// Six clients, each sending its requests one after another with varied upstream delays: each
+/// response must carry its own bucket's state.
+fn overlapping_clients(s: &Scenario) {
     // Each client sends its requests one after another, so its bucket goes 999, 998, ... whatever
     // the other clients do; the upstream delays vary so that streams of different clients overlap
     // in both workers and finish in another order than they started.
@@ -45,6 +100,4 @@ fn out_of_order_responses_carry_their_own_buckets_state() {
         let want: Vec<i64> = (1..=PER_KEY).map(|k| 1000 - k).collect();
         assert_eq!(remaining, want, "client {c} ({}) saw another bucket's state", KEYS[c]);
     }
-    // Every request reached the upstream.
-    assert_eq!(s.upstream.count(), KEYS.len() * PER_KEY as usize);
 }

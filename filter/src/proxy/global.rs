@@ -5,7 +5,9 @@
 //! the configured failure mode: 503 `limiter_unavailable`, or admit.
 //!
 //! Only streams with a call in flight, or an answer waiting for the response headers, keep state
-//! here; both maps are bounded by the streams in flight and cleaned when a stream is deleted.
+//! here. Calls end with the service's answer or the call's timeout; an answer for a stream that is
+//! gone (reset while its call was in flight) is dropped; answers waiting for response headers sit
+//! in a bounded table ([`Pending`]) that ages out those of streams reset before their response.
 
 use hashbrown::HashMap;
 use smallvec::SmallVec;
@@ -14,6 +16,7 @@ use super::{abi, allow, deny, with_filter, Metrics, CONTINUE, PAUSE};
 use crate::bundle::{GlobalLimits, RateLimitMode};
 use crate::engine::{Allow, Deny, Engine, Reason};
 use crate::headers::RateLimitState;
+use crate::pending::Pending;
 use crate::rls::{self, Answer, Code, Figures};
 
 /// A request waiting for the service.
@@ -40,11 +43,8 @@ enum Headers {
 pub(super) struct Global {
     /// Calls in flight, by token.
     calls: HashMap<u32, Call>,
-    /// The token of each stream's call in flight, by context id (to forget a deleted stream's call
-    /// without a scan).
-    tokens: HashMap<u32, u32>,
     /// Decided streams waiting for their response headers, by context id.
-    answered: HashMap<u32, Headers>,
+    answered: Pending<Headers>,
 }
 
 /// The bundle's global settings, when it is in a global mode.
@@ -100,7 +100,6 @@ impl Global {
         match abi::grpc_call(&service, rls::SERVICE, rls::METHOD, &message, settings.timeout_ms) {
             Ok(token) => {
                 self.calls.insert(token, call);
-                self.tokens.insert(context_id, token);
                 PAUSE
             }
             Err(s) => {
@@ -172,11 +171,13 @@ impl Global {
     /// The answer (or failure) of call `token`.
     fn finish(&mut self, engine: Option<&Engine>, metrics: Option<&Metrics>, token: u32, answer: Option<Answer>) {
         let Some(call) = self.calls.remove(&token) else {
-            // The stream is gone (its call was forgotten) or the token is not ours.
+            // Not a token of ours.
             return;
         };
-        self.tokens.remove(&call.context);
-        let _ = abi::set_effective_context(call.context);
+        if abi::set_effective_context(call.context).is_err() {
+            // The stream is gone (reset while the service was deciding): nothing to resume.
+            return;
+        }
         let Some(engine) = engine else {
             let _ = super::fail_closed(Reason::NotConfigured);
             return;
@@ -220,10 +221,7 @@ impl Global {
 
     /// Adds the rate-limit headers of a stream the service decided; `false` if it has none here.
     pub(super) fn response_headers(&mut self, engine: &Engine, context_id: u32, scratch: &mut String) -> bool {
-        if self.answered.is_empty() {
-            return false;
-        }
-        let Some(headers) = self.answered.remove(&context_id) else {
+        let Some(headers) = self.answered.remove(context_id) else {
             return false;
         };
         let mut set = |name: &'static str, value: &str| {
@@ -238,18 +236,6 @@ impl Global {
             } => emit(engine, package, scope, &figures, &mut set),
         }
         true
-    }
-
-    /// Drops a deleted stream's state (a late answer to its call is then ignored).
-    pub(super) fn forget(&mut self, context_id: u32) {
-        // Local mode keeps nothing here: no hashing at the end of every stream.
-        if self.answered.is_empty() && self.tokens.is_empty() {
-            return;
-        }
-        self.answered.remove(&context_id);
-        if let Some(token) = self.tokens.remove(&context_id) {
-            self.calls.remove(&token);
-        }
     }
 }
 

@@ -78,7 +78,7 @@ struct Filter {
     keys: KeyCache,
     /// Charged streams waiting for their response headers, by context id (removed at the response
     /// or when the stream is deleted, so bounded by the streams in flight).
-    pending: Pending,
+    pending: Pending<RateLimitState>,
     /// Where response header values are formatted (kept: no allocation per response).
     scratch: String,
     /// Requests waiting for, or decided by, the rate limit service (global modes).
@@ -139,14 +139,6 @@ fn fail_closed(reason: Reason) -> u32 {
 pub extern "C" fn proxy_on_response_headers(context_id: u32, _headers: usize, _end_of_stream: bool) -> u32 {
     with_filter(|f| f.response_headers(context_id));
     CONTINUE
-}
-
-#[no_mangle]
-pub extern "C" fn proxy_on_delete(context_id: u32) {
-    with_filter(|f| {
-        f.pending.remove(context_id);
-        f.global.forget(context_id);
-    });
 }
 
 /// Proxy-wasm shared data as the limiter's store. Counts the bucket keys it creates: a key read
