@@ -99,6 +99,11 @@ impl Host {
     /// `UNIMPLEMENTED` / `ENOSYS` and logs a host note when called.
     pub fn from_bytes(wasm: &[u8], options: HostOptions) -> Result<Host, HostError> {
         let mut config = Config::new();
+        // For profilers: the JIT code's function names in /tmp/perf-PID.map
+        // (benches/envoy/footprint.py reads them).
+        if std::env::var_os("ACEPACK_PERFMAP").is_some() {
+            config.profiler(wasmtime::ProfilingStrategy::PerfMap);
+        }
         config.cranelift_opt_level(if options.optimize {
             OptLevel::Speed
         } else {
