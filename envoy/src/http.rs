@@ -119,6 +119,8 @@ impl Request {
         loop {
             let n = match stream.read(&mut buf) {
                 Ok(n) => n,
+                // A socket with a receive timeout is not restarted after a signal: read again.
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 // A reset after the full response (Envoy closing early) is not an error.
                 Err(e) if e.kind() == io::ErrorKind::ConnectionReset && !raw.is_empty() => 0,
                 Err(e) => return Err(e),

@@ -209,7 +209,14 @@ fn read_line(reader: &mut BufReader<TcpStream>, stop: &AtomicBool) -> io::Result
                 return Ok(Some(String::from_utf8_lossy(&line).into_owned()));
             }
             Ok(_) => continue,
-            Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => continue,
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut | io::ErrorKind::Interrupted
+                ) =>
+            {
+                continue
+            }
             Err(e) => return Err(e),
         }
     }
@@ -284,7 +291,14 @@ fn read_exact_retry(reader: &mut BufReader<TcpStream>, buf: &mut [u8], stop: &At
         match reader.read(&mut buf[done..]) {
             Ok(0) => return Err(io::ErrorKind::UnexpectedEof.into()),
             Ok(n) => done += n,
-            Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => continue,
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut | io::ErrorKind::Interrupted
+                ) =>
+            {
+                continue
+            }
             Err(e) => return Err(e),
         }
     }
