@@ -37,7 +37,7 @@ use crate::bundle::Limit;
 pub type Stored = (Value, u32);
 
 /// A stored bucket value (see the module docs), inline for up to [`INLINE_WINDOWS`] windows.
-pub type Value = smallvec::SmallVec<[u8; 48]>;
+pub type Value = smallvec::SmallVec<[u8; VALUE_INLINE]>;
 
 /// The version byte that starts every bucket value this build writes.
 pub const VALUE_VERSION: u8 = 1;
@@ -139,8 +139,9 @@ fn capacity(l: &Limit) -> u64 {
 /// which is all a bundle can give. More are still handled, on the heap.
 const INLINE_WINDOWS: usize = 4;
 
-/// A stored value of up to [`INLINE_WINDOWS`] windows fits inline.
-const INLINE_VALUE: usize = 1 + 8 + 8 * INLINE_WINDOWS;
+/// The inline capacity of a [`Value`]: a value of up to [`INLINE_WINDOWS`] windows fits.
+const VALUE_INLINE: usize = 48;
+const _: () = assert!(1 + 8 + 8 * INLINE_WINDOWS <= VALUE_INLINE);
 
 /// Pure token-bucket step: refill to `now_us`, then try to take one token from every window.
 /// Returns the outcome and, if admitted, the new stored value. Stored bytes that do not fit these
@@ -200,27 +201,32 @@ pub fn step(stored: Option<&[u8]>, limits: &[Limit], now_us: u64) -> (Outcome, O
         windows.push(WindowState { limit: *l, level: *lv });
     }
     let value = admitted.then(|| {
-        let mut buf = [0u8; INLINE_VALUE];
+        // Written in the SmallVec's own inline buffer, which is moved whole (a fixed-size copy
+        // the compiler inlines) rather than copied by length.
+        let mut buf = [0u8; VALUE_INLINE];
+        let len = 1 + 8 + 8 * n;
         if let Some((version, rest)) = buf.split_first_mut() {
             *version = VALUE_VERSION;
             if let Some((head, tail)) = rest.split_first_chunk_mut::<8>() {
                 *head = last.max(now_us).to_le_bytes();
                 for (out, lv) in tail.chunks_exact_mut(8).zip(levels.iter()) {
-                    out.copy_from_slice(&lv.to_le_bytes());
+                    // A fixed 8-byte store (`copy_from_slice` on a chunk would call memcpy).
+                    if let Some(out) = out.first_chunk_mut::<8>() {
+                        *out = lv.to_le_bytes();
+                    }
                 }
             }
         }
-        match buf.get(..1 + 8 + 8 * n) {
-            Some(v) => smallvec::SmallVec::from_slice(v),
-            None => {
-                // More windows than fit inline.
-                let mut v = smallvec::SmallVec::from_slice(&[VALUE_VERSION]);
-                v.extend_from_slice(&last.max(now_us).to_le_bytes());
-                for lv in levels.iter() {
-                    v.extend_from_slice(&lv.to_le_bytes());
-                }
-                v
+        if len <= VALUE_INLINE {
+            Value::from_buf_and_len(buf, len)
+        } else {
+            // More windows than fit inline.
+            let mut v = Value::from_slice(&[VALUE_VERSION]);
+            v.extend_from_slice(&last.max(now_us).to_le_bytes());
+            for lv in levels.iter() {
+                v.extend_from_slice(&lv.to_le_bytes());
             }
+            v
         }
     });
     (

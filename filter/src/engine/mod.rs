@@ -191,12 +191,12 @@ impl Engine {
         cache: Option<&mut KeyCache>,
         now_us: u64,
     ) -> Decision {
-        match self.steps(req, claims, store, cache, now_us) {
-            Ok(decision) | Err(decision) => decision,
-        }
+        self.steps(req, claims, store, cache, now_us)
     }
 
-    /// The decision order; `Err` is a decision taken before the last step.
+    /// The decision order. Each step before the last either hands the next its result or is the
+    /// decision (a denial, or a pass); the last step writes its decision straight into the return
+    /// value (no move of a `Result<Decision, Decision>` on the allowed path).
     fn steps<H: Headers + ?Sized, C: Claims + ?Sized, S: Store + ?Sized>(
         &self,
         req: &Request<'_, H>,
@@ -204,18 +204,27 @@ impl Engine {
         store: &mut S,
         cache: Option<&mut KeyCache>,
         now_us: u64,
-    ) -> Result<Decision, Decision> {
+    ) -> Decision {
+        /// The value of a step, or its decision returned at once.
+        macro_rules! step {
+            ($e:expr) => {
+                match $e {
+                    Ok(v) => v,
+                    Err(decision) => return decision,
+                }
+            };
+        }
         let bundle = &self.bundle;
         let canon = canonicalize(req.path);
-        let operation = matching::match_operation(
+        let operation = step!(matching::match_operation(
             &self.table,
             &bundle.enforcement,
             &bundle.access.route_bound,
             req,
             claims,
             &canon,
-        )?;
-        let identity = identify::identify(
+        ));
+        let identity = step!(identify::identify(
             bundle,
             &self.credentials,
             // A 401 for a missing credential challenges for every scheme the bundle accepts.
@@ -225,24 +234,23 @@ impl Engine {
             canon.query,
             operation,
             cache,
-        )?;
-        match authorize::authorize(bundle, &self.memberships, identity.application, operation)? {
-            Authorized::Api => Ok(Decision::Allow(Allow {
+        ));
+        match step!(authorize::authorize(
+            bundle,
+            &self.memberships,
+            identity.application,
+            operation
+        )) {
+            Authorized::Api => Decision::Allow(Allow {
                 operation,
                 application: identity.application,
                 package: None,
                 charge: None,
                 hide: identity.hide,
-            })),
-            Authorized::Packages(grants) => Ok(charge::charge(
-                bundle,
-                &self.scopes,
-                grants,
-                identity,
-                operation,
-                store,
-                now_us,
-            )),
+            }),
+            Authorized::Packages(grants) => {
+                charge::charge(bundle, &self.scopes, grants, identity, operation, store, now_us)
+            }
         }
     }
 }
