@@ -8,7 +8,8 @@
 //! request hanging; a Redis restart fails requests closed and then recovers; `local+global` keeps
 //! the exact local bucket in front of the service.
 
-use std::net::SocketAddr;
+use std::io::Write;
+use std::net::{SocketAddr, TcpStream};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -201,6 +202,54 @@ fn service_down_or_slow_gives_the_failure_mode_and_nothing_hangs() {
             }
         }
     }
+}
+
+/// A client that goes away while its request waits for the service: Envoy still ends the call
+/// (at its timeout here) and tells the filter, which drops what it kept for it without resuming
+/// anything: the gauge of calls in flight returns to 0 in every worker, and later requests are
+/// decided as before. (Were a call of a reset stream cancelled silently, its entry would stay and
+/// this test would fail.)
+#[test]
+fn clients_gone_while_the_service_decides_leave_no_calls_behind() {
+    const GONE: u64 = 40;
+    let dir = WorkDir::new("global-gone");
+    let hole = BlackHole::start();
+    let cat = catalog(&dir, &global_block("global", 2000, "allow"));
+    let fleet = Fleet::start("global-gone", &cat, hole.addr(), 1);
+    let envoy = &fleet.envoys[0];
+    let in_flight = || envoy.stat("wasmcustom.acepack.global_calls_in_flight").unwrap_or(0);
+    let held = Request::get("/v1/flights/GONE")
+        .header("apikey", "k-fleet-1")
+        .to_bytes();
+    let open: Vec<TcpStream> = (0..GONE)
+        .map(|i| {
+            let mut c = TcpStream::connect(envoy.addr()).unwrap_or_else(|e| panic!("connection {i}: {e}"));
+            c.write_all(&held).unwrap_or_else(|e| panic!("request {i}: {e}"));
+            c
+        })
+        .collect();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while in_flight() < GONE {
+        assert!(Instant::now() < deadline, "{} of {GONE} calls started", in_flight());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    drop(open); // the clients go away: Envoy resets the streams and cancels their calls
+    let gone = Instant::now();
+    let deadline = gone + Duration::from_secs(15);
+    while in_flight() > 0 {
+        assert!(
+            Instant::now() < deadline,
+            "{} calls of reset streams still kept {:?} after the resets (timeout 2 s)",
+            in_flight(),
+            gone.elapsed()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    println!("calls of reset streams dropped {:?} after the resets", gone.elapsed());
+    // Later requests: the service still does not answer, the failure mode admits.
+    let r = get(envoy, "k-fleet-1", 0);
+    assert_eq!(r.status, 200, "{}", r.summary());
+    assert_eq!(in_flight(), 0);
 }
 
 #[test]

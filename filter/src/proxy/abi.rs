@@ -394,9 +394,20 @@ pub fn send_response(status: u16, headers: &[(&str, &str)], body: &[u8]) -> Resu
 
 /// Defines a counter metric and returns its id.
 pub fn define_counter(name: &str) -> Result<u32, Status> {
+    define_metric(0, name)
+}
+
+/// Defines a gauge metric and returns its id. Every VM that defines the same name shares the one
+/// gauge: [`increment`] moves it by this VM's part.
+pub fn define_gauge(name: &str) -> Result<u32, Status> {
+    define_metric(1, name)
+}
+
+fn define_metric(kind: u32, name: &str) -> Result<u32, Status> {
     let mut id = 0u32;
-    // SAFETY: pointer/length of a live `&str`; out-pointer to a live local. Kind 0 = counter.
-    check(unsafe { proxy_define_metric(0, name.as_ptr(), name.len(), &mut id) })?;
+    // SAFETY: pointer/length of a live `&str`; out-pointer to a live local. Kind 0 = counter,
+    // 1 = gauge.
+    check(unsafe { proxy_define_metric(kind, name.as_ptr(), name.len(), &mut id) })?;
     Ok(id)
 }
 

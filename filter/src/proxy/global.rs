@@ -99,7 +99,11 @@ impl Global {
         let service = rls::encode_grpc_service(&settings.cluster);
         match abi::grpc_call(&service, rls::SERVICE, rls::METHOD, &message, settings.timeout_ms) {
             Ok(token) => {
-                self.calls.insert(token, call);
+                if self.calls.insert(token, call).is_none() {
+                    if let Some(m) = metrics {
+                        abi::increment(m.global_calls, 1);
+                    }
+                }
                 PAUSE
             }
             Err(s) => {
@@ -174,6 +178,9 @@ impl Global {
             // Not a token of ours.
             return;
         };
+        if let Some(m) = metrics {
+            abi::increment(m.global_calls, -1);
+        }
         if abi::set_effective_context(call.context).is_err() {
             // The stream is gone (reset while the service was deciding): nothing to resume.
             return;

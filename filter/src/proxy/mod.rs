@@ -41,6 +41,8 @@ struct Metrics {
     /// deletes a shared-data key, so these are the store's size (docs/envoy.md, "Live updates").
     keys_created: u32,
     key_bytes_created: u32,
+    /// Calls to the rate limit service this Envoy has in flight (a gauge; global modes).
+    global_calls: u32,
 }
 
 impl Metrics {
@@ -53,6 +55,7 @@ impl Metrics {
             config_rejected: counter("acepack.config_rejected"),
             keys_created: counter("acepack.shared_data_keys_created"),
             key_bytes_created: counter("acepack.shared_data_bytes_created"),
+            global_calls: abi::define_gauge("acepack.global_calls_in_flight").unwrap_or(u32::MAX),
         };
         for (slot, reason) in m.denied.iter_mut().zip(Reason::ALL) {
             *slot = counter(&format!("acepack.requests_denied.{}", reason.as_str()));
