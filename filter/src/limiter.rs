@@ -31,7 +31,12 @@
 //! see the racer's state). Only a full 2³² wrap of the counter within one insert race could defeat
 //! this.
 
+use std::hash::BuildHasher;
+
+use hashbrown::{DefaultHashBuilder, HashTable};
+
 use crate::bundle::Limit;
+use crate::bytes::same_bytes;
 
 /// A stored bucket as bytes plus the store's CAS token.
 pub type Stored = (Value, u32);
@@ -209,10 +214,12 @@ pub fn step(stored: Option<&[u8]>, limits: &[Limit], now_us: u64) -> (Outcome, O
             *version = VALUE_VERSION;
             if let Some((head, tail)) = rest.split_first_chunk_mut::<8>() {
                 *head = last.max(now_us).to_le_bytes();
-                for (out, lv) in tail.chunks_exact_mut(8).zip(levels.iter()) {
-                    // A fixed 8-byte store (`copy_from_slice` on a chunk would call memcpy).
+                // Always the four inline slots, zero past the last window: a loop of a fixed
+                // count of fixed 8-byte stores (over `levels` alone the compiler makes it a
+                // `memcpy` call by length).
+                for (i, out) in tail.chunks_exact_mut(8).enumerate() {
                     if let Some(out) = out.first_chunk_mut::<8>() {
-                        *out = lv.to_le_bytes();
+                        *out = levels.get(i).copied().unwrap_or(0).to_le_bytes();
                     }
                 }
             }
@@ -287,16 +294,51 @@ fn insert_cas<S: Store + ?Sized>(store: &mut S) -> Result<u32, LimitError> {
 /// for existing keys), for `explain`, benches and tests.
 #[derive(Debug, Default, Clone)]
 pub struct MemoryStore {
-    map: hashbrown::HashMap<Box<[u8]>, (Vec<u8>, u32)>,
+    table: HashTable<Entry>,
+    hasher: DefaultHashBuilder,
     next_cas: u32,
+}
+
+#[derive(Debug, Clone)]
+struct Entry {
+    key: Box<[u8]>,
+    /// The value when it fits (a bucket's value is at most 41 bytes for a bundle's limits), kept
+    /// as a whole buffer so that a read is a fixed-size copy (a copy by length is a `memcpy`
+    /// call, and reading its result right after stalls on store forwarding).
+    inline: [u8; VALUE_INLINE],
+    len: usize,
+    /// The value when it does not fit.
+    spilled: Vec<u8>,
+    cas: u32,
+}
+
+impl Entry {
+    fn value(&self) -> Value {
+        if self.len <= VALUE_INLINE {
+            Value::from_buf_and_len(self.inline, self.len)
+        } else {
+            Value::from_slice(&self.spilled)
+        }
+    }
+
+    fn write(&mut self, value: &[u8]) {
+        self.len = value.len();
+        match self.inline.get_mut(..value.len()) {
+            Some(head) => head.copy_from_slice(value),
+            None => {
+                self.spilled.clear();
+                self.spilled.extend_from_slice(value);
+            }
+        }
+    }
 }
 
 impl MemoryStore {
     /// An empty store.
     pub fn new() -> Self {
         MemoryStore {
-            map: hashbrown::HashMap::new(),
             next_cas: 1,
+            ..MemoryStore::default()
         }
     }
 
@@ -308,44 +350,56 @@ impl MemoryStore {
 
     /// Number of keys.
     pub fn len(&self) -> usize {
-        self.map.len()
+        self.table.len()
     }
 
     /// Whether the store is empty.
     pub fn is_empty(&self) -> bool {
-        self.map.is_empty()
+        self.table.is_empty()
     }
 
     /// Total bytes of keys and values.
     pub fn bytes(&self) -> usize {
-        self.map.iter().map(|(k, (v, _))| k.len() + v.len()).sum()
+        self.table.iter().map(|e| e.key.len() + e.len).sum()
     }
 
     /// All keys.
     pub fn keys(&self) -> impl Iterator<Item = &[u8]> {
-        self.map.keys().map(|k| &**k)
+        self.table.iter().map(|e| &*e.key)
     }
 }
 
 impl Store for MemoryStore {
     fn get(&mut self, key: &[u8]) -> Result<Option<Stored>, StoreError> {
-        Ok(self.map.get(key).map(|(v, c)| (smallvec::SmallVec::from_slice(v), *c)))
+        let hash = self.hasher.hash_one(key);
+        Ok(self
+            .table
+            .find(hash, |e| same_bytes(&e.key, key))
+            .map(|e| (e.value(), e.cas)))
     }
 
     fn set(&mut self, key: &[u8], value: &[u8], cas: u32) -> Result<SetResult, StoreError> {
         let next = self.next();
-        match self.map.get_mut(key) {
+        let hash = self.hasher.hash_one(key);
+        match self.table.find_mut(hash, |e| same_bytes(&e.key, key)) {
             Some(entry) => {
-                if cas != 0 && cas != entry.1 {
+                if cas != 0 && cas != entry.cas {
                     return Ok(SetResult::CasMismatch);
                 }
-                // In place: a bucket's value keeps its size.
-                entry.0.clear();
-                entry.0.extend_from_slice(value);
-                entry.1 = next;
+                entry.write(value);
+                entry.cas = next;
             }
             None => {
-                self.map.insert(Box::from(key), (value.to_vec(), next));
+                let hasher = &self.hasher;
+                let mut entry = Entry {
+                    key: Box::from(key),
+                    inline: [0; VALUE_INLINE],
+                    len: 0,
+                    spilled: Vec::new(),
+                    cas: next,
+                };
+                entry.write(value);
+                self.table.insert_unique(hash, entry, |e| hasher.hash_one(&*e.key));
             }
         }
         Ok(SetResult::Ok)

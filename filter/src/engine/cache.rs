@@ -5,6 +5,7 @@ use std::hash::BuildHasher;
 use hashbrown::{DefaultHashBuilder, HashTable};
 
 use crate::bundle::DIGEST_LEN;
+use crate::bytes::same_bytes;
 
 /// Most credentials a [`KeyCache`] remembers before it starts over.
 pub const KEY_CACHE_CAPACITY: usize = 4096;
@@ -74,39 +75,9 @@ impl KeyCache {
     }
 }
 
-/// Byte-slice equality eight bytes at a time (see [`KeyCache`] for why not `==`).
-fn same_bytes(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    let word = |c: &[u8]| c.first_chunk::<8>().map(|w| u64::from_ne_bytes(*w));
-    let (mut x, mut y) = (a.chunks_exact(8), b.chunks_exact(8));
-    if (&mut x).zip(&mut y).any(|(p, q)| word(p) != word(q)) {
-        return false;
-    }
-    x.remainder().iter().zip(y.remainder()).all(|(p, q)| p == q)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn same_bytes_is_slice_equality() {
-        let base: Vec<u8> = (0..40u8).collect();
-        for len in 0..=base.len() {
-            let a = &base[..len];
-            assert!(same_bytes(a, a));
-            for at in 0..len {
-                let mut b = a.to_vec();
-                b[at] ^= 0x20;
-                assert!(!same_bytes(a, &b), "len {len}, differs at {at}");
-            }
-            if len > 0 {
-                assert!(!same_bytes(a, &base[..len - 1]));
-            }
-        }
-    }
 
     #[test]
     fn key_cache_remembers_and_starts_over_when_full() {
