@@ -13,6 +13,9 @@ pub(crate) const BUCKET_KEY_LEN: usize = 29;
 pub(crate) const SCOPE_PART_LEN: usize = 11;
 
 /// SHA-256 prefix of a credential: what the bundle stores and what bucket keys are made of.
+/// Out of line: a repeat caller's decision never hashes (the key cache), and inlined here the
+/// hash's code slowed that decision down.
+#[inline(never)]
 pub fn credential_digest(secret: &[u8]) -> [u8; DIGEST_LEN] {
     let full = Sha256::digest(secret);
     let mut out = [0u8; DIGEST_LEN];
