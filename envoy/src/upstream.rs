@@ -193,6 +193,15 @@ fn serve(conn: TcpStream, stop: &AtomicBool, log: &Mutex<Vec<Echoed>>) {
     }
 }
 
+/// A read that found nothing yet (its timeout passed) or was interrupted by a signal (a socket
+/// with a receive timeout is not restarted after one): read again.
+fn retryable(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut | io::ErrorKind::Interrupted
+    )
+}
+
 /// Reads one line, retrying on read timeouts until `stop`. `Ok(None)` at a clean EOF.
 fn read_line(reader: &mut BufReader<TcpStream>, stop: &AtomicBool) -> io::Result<Option<String>> {
     let mut line = Vec::new();
@@ -209,14 +218,7 @@ fn read_line(reader: &mut BufReader<TcpStream>, stop: &AtomicBool) -> io::Result
                 return Ok(Some(String::from_utf8_lossy(&line).into_owned()));
             }
             Ok(_) => continue,
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut | io::ErrorKind::Interrupted
-                ) =>
-            {
-                continue
-            }
+            Err(e) if retryable(&e) => continue,
             Err(e) => return Err(e),
         }
     }
@@ -291,14 +293,7 @@ fn read_exact_retry(reader: &mut BufReader<TcpStream>, buf: &mut [u8], stop: &At
         match reader.read(&mut buf[done..]) {
             Ok(0) => return Err(io::ErrorKind::UnexpectedEof.into()),
             Ok(n) => done += n,
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut | io::ErrorKind::Interrupted
-                ) =>
-            {
-                continue
-            }
+            Err(e) if retryable(&e) => continue,
             Err(e) => return Err(e),
         }
     }
