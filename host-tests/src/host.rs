@@ -112,6 +112,9 @@ impl Host {
         config.consume_fuel(options.fuel.is_some());
         let engine = Engine::new(&config).map_err(|e| HostError::Engine(format!("{e:?}")))?;
         let module = compile(&engine, wasm, &options)?;
+        if let Some(path) = std::env::var_os("ACEPACK_ADDRMAP") {
+            write_address_map(&module, std::path::Path::new(&path));
+        }
         let has_marker = module
             .exports()
             .any(|e| e.name() == "proxy_abi_version_0_2_1" || e.name() == "proxy_abi_version_0_2_0");
@@ -227,6 +230,22 @@ impl Host {
             })
         }
     }
+}
+
+/// For profilers (benches/envoy/footprint.py `--source`): one line per JIT instruction the
+/// module's address map knows, `NATIVE-ADDRESS WASM-OFFSET` in hex (the offset in the `.wasm`
+/// file), so sampled native addresses can be traced back to wasm and, through DWARF, to source.
+/// Best effort: a profiling aid never fails a host.
+fn write_address_map(module: &Module, path: &std::path::Path) {
+    use std::fmt::Write as _;
+    let base = module.text().as_ptr() as usize;
+    let mut out = String::new();
+    for (native, wasm) in module.address_map().into_iter().flatten() {
+        if let Some(offset) = wasm {
+            let _ = writeln!(out, "{:x} {offset:x}", base + native);
+        }
+    }
+    let _ = std::fs::write(path, out);
 }
 
 /// Compiles `wasm`, or loads the code a previous compilation left in
